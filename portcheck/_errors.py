@@ -1,0 +1,77 @@
+"""The error tree. "Port is free" is data; "could not look" is always one of these."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Error messages quote at most this much of a tool's output, so that a tool
+# printing megabytes of garbage cannot flood a log with it.
+_QUOTE_LIMIT = 300
+
+
+def _quote(text: str) -> str:
+    text = text.strip()
+    if len(text) > _QUOTE_LIMIT:
+        return text[:_QUOTE_LIMIT] + f"... [{len(text) - _QUOTE_LIMIT} more characters]"
+    return text
+
+
+class PortcheckError(Exception):
+    """Base class of every error portcheck raises on purpose."""
+
+
+class NoToolError(PortcheckError, LookupError):
+    """No backend could look: every tool tried is missing or unusable.
+
+    `tried` maps each backend name to why it could not be used.
+    """
+
+    def __init__(self, platform: str, tried: dict[str, str]) -> None:
+        self.platform = platform
+        self.tried = dict(tried)
+        reasons = "; ".join(f"{name}: {why}" for name, why in self.tried.items())
+        super().__init__(f"no usable tool to list sockets on {platform} ({reasons})")
+
+
+class UnsupportedError(PortcheckError, ValueError):
+    """A tool, platform or combination of both that portcheck does not handle (yet)."""
+
+
+class ToolError(PortcheckError, OSError):
+    """A tool ran and failed: exit status and stderr say how."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+        detail = _quote(stderr) or "(no message on stderr)"
+        super().__init__(f"{' '.join(self.argv)} exited with status {returncode}: {detail}")
+
+    def __str__(self) -> str:
+        # OSError's own __str__ formats errno pairs; we pass a single message.
+        return str(self.args[0])
+
+
+class ToolTimeoutError(PortcheckError, TimeoutError):
+    """A tool ran past the timeout; it and its children were killed."""
+
+    def __init__(self, argv: Sequence[str], timeout: float) -> None:
+        self.argv = list(argv)
+        self.timeout = timeout
+        super().__init__(
+            f"{' '.join(self.argv)} did not finish within {timeout:g} s and was killed"
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ParseError(PortcheckError, ValueError):
+    """A line of a tool's output that the parser cannot read."""
+
+    def __init__(self, tool: str, lineno: int, line: str, reason: str) -> None:
+        self.tool = tool
+        self.lineno = lineno
+        self.line = line
+        self.reason = reason
+        super().__init__(f"cannot parse {tool} output, line {lineno}: {reason}: {_quote(line)!r}")

@@ -1,0 +1,167 @@
+"""The only module that starts processes.
+
+Every tool runs by absolute path, from a list argv built of constant flags and
+validated integers, without a shell, with stdin closed, a minimal environment
+(`LC_ALL=C` so that state words and headers are not translated) and a timeout
+that kills the tool and every child it started. Output is returned as bytes;
+each backend decodes it explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+import attrs
+
+from ._errors import ToolTimeoutError
+
+# Ordinary users often lack the sbin directories on PATH, where ss, netstat and
+# lsof may live, so these are searched after PATH.
+_EXTRA_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/local/bin")
+_CHILD_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+_CHUNK = 65536
+
+
+@attrs.frozen(kw_only=True)
+class Completed:
+    """What a finished tool left: its argv, exit status and raw output."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class Runner(Protocol):
+    """Finds and runs tools. Backends receive one, so tests can replay captures."""
+
+    def which(self, name: str) -> str | None:
+        """Absolute path of the tool `name`, or None when it is not installed."""
+
+    def run(self, argv: Sequence[str], *, timeout: float) -> Completed:
+        """Run argv (argv[0] absolute) to completion, or raise ToolTimeoutError."""
+
+
+def _search_dirs() -> list[str]:
+    dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep) if os.path.isabs(d)]
+    # A relative PATH entry (".", "") would let the current directory supply the
+    # tool; it is skipped on purpose.
+    return dirs + [d for d in _EXTRA_DIRS if d not in dirs]
+
+
+def _child_env() -> dict[str, str]:
+    if sys.platform == "win32":
+        keep = ("SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP")
+        env = {k: v for k, v in os.environ.items() if k.upper() in keep}
+        return env
+    return {"LC_ALL": "C", "LANG": "C", "PATH": _CHILD_PATH}
+
+
+class SystemRunner:
+    """Runs tools on this machine."""
+
+    def which(self, name: str) -> str | None:
+        for directory in _search_dirs():
+            path = os.path.join(directory, name)
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
+        return None
+
+    def run(self, argv: Sequence[str], *, timeout: float) -> Completed:
+        argv = tuple(argv)
+        if not os.path.isabs(argv[0]):
+            raise ValueError(f"tools run by absolute path only, not {argv[0]!r}")
+        deadline = time.monotonic() + timeout
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_child_env(),
+            close_fds=True,
+            # Own process group, so a timeout can kill the tool's children too.
+            start_new_session=sys.platform != "win32",
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
+        )
+        try:
+            if sys.platform == "win32":
+                stdout, stderr = proc.communicate(timeout=timeout)
+            else:
+                stdout, stderr = _read_all(proc, deadline)
+                _wait_exit(proc, deadline)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            raise ToolTimeoutError(argv, timeout) from None
+        except BaseException:
+            _kill(proc)
+            raise
+        return Completed(argv=argv, returncode=proc.returncode, stdout=stdout, stderr=stderr)
+
+
+def _read_all(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
+    """Read stdout and stderr to EOF before the deadline (raises TimeoutExpired)."""
+    assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - set by Popen
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
+    with selectors.DefaultSelector() as selector:
+        selector.register(out_fd, selectors.EVENT_READ)
+        selector.register(err_fd, selectors.EVENT_READ)
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise subprocess.TimeoutExpired(proc.args, 0)
+            for key, _ in selector.select(remaining):
+                data = os.read(key.fd, _CHUNK)
+                if data:
+                    chunks[key.fd].append(data)
+                else:
+                    selector.unregister(key.fd)
+    proc.stdout.close()
+    proc.stderr.close()
+    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])
+
+
+def _wait_exit(proc: subprocess.Popen[bytes], deadline: float) -> None:
+    """Reap the tool once its output is closed, without the polling of `wait(timeout)`.
+
+    `Popen.wait(timeout)` sleeps in growing steps; for a tool that runs a few
+    milliseconds that added a large share of the wall time. A pidfd (Linux 5.3+)
+    becomes readable exactly when the process exits.
+    """
+    remaining = deadline - time.monotonic()
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is not None:
+        try:
+            pidfd = pidfd_open(proc.pid)
+        except OSError:
+            pidfd = -1
+        if pidfd >= 0:
+            try:
+                with selectors.DefaultSelector() as selector:
+                    selector.register(pidfd, selectors.EVENT_READ)
+                    if not selector.select(max(remaining, 0)):
+                        raise subprocess.TimeoutExpired(proc.args, remaining)
+            finally:
+                os.close(pidfd)
+    proc.wait(timeout=max(deadline - time.monotonic(), 0.001))
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the tool and its process group, then reap it so no zombie is left."""
+    if sys.platform != "win32":
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    proc.kill()
+    proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

@@ -1,0 +1,124 @@
+"""Parser and backend for iproute2 `ss`.
+
+Reads any mix of `ss -t -u -a -l -n -p -e -H`, old (before about 4.x) and new
+layouts. The backend runs `ss -t -u -a -n -p -e 'sport = :PORT'` so the kernel
+filters by local port. A sample row (`ss -tuanpe`)::
+
+    tcp   LISTEN 0  128  *:47001  *:*  users:(("python3",pid=2093,fd=3),("python3",pid=2051,fd=3)) ino:4909 sk:1006 cgroup:/ v6only:0 <->
+
+Each row is one socket; `users:(...)` lists every process holding it, so one
+record is made per distinct pid. Without root, `users:` is missing for other
+users' sockets: the record is kept with pid None (owner hidden).
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from . import _addr
+from ._errors import ParseError
+from ._records import Endpoint, Family, Protocol, Socket, State
+from ._states import state_from_word
+
+_NETIDS = {"tcp": Protocol.TCP, "udp": Protocol.UDP}
+# Netids of sockets portcheck does not report (unix, raw, sctp, netlink, ...).
+_OTHER_NETIDS = {
+    "u_str", "u_dgr", "u_seq", "raw", "nl", "p_raw", "p_dgr", "sctp", "mptcp", "tipc",
+    "v_str", "v_dgr", "xdp", "dccp", "icmp6", "icmp",
+}
+_STATE_WORDS = {
+    "UNCONN", "ESTAB", "LISTEN", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
+    "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK", "CLOSING", "CLOSED", "UNKNOWN",
+}
+# ("name",pid=1,fd=3); the name may contain spaces, quotes and parentheses.
+_USER = re.compile(r'\("(.*?)",pid=(\d+),fd=(\d+)\)')
+_UID = re.compile(r"(?:^|\s)uid:(\d+)")
+
+
+def parse(text: str) -> list[Socket]:
+    """Every TCP/UDP socket in `ss` output; other netids and headers are skipped."""
+    sockets: list[Socket] = []
+    layout = _Layout(extended=" ino:" in text, star_is_ipv4=_old_layout(text))
+    header_seen = False
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line[0].isspace():
+            continue  # blank, or an indented -i/-m continuation line
+        if not header_seen and line.split(None, 1)[0] in ("Netid", "State"):
+            header_seen = True
+            continue
+        header_seen = True
+        try:
+            sockets.extend(_parse_row(line, layout))
+        except (ValueError, IndexError) as exc:
+            raise ParseError("ss", lineno, line, str(exc)) from None
+    return sockets
+
+
+@attrs.frozen
+class _Layout:
+    extended: bool  # -e given: a missing `uid:` then means uid 0
+    star_is_ipv4: bool  # old ss printed IPv4 "any" as `*`; new ss means dual-stack IPv6
+
+
+def _old_layout(text: str) -> bool:
+    """Old ss (iproute2 3.x) never brackets IPv6 (`:::22`); new ss always does (`[::]:22`)."""
+    return "[" not in text and re.search(r"\s:::\d|\s::\S*:\d", text) is not None
+
+
+def _parse_row(line: str, layout: _Layout) -> list[Socket]:
+    first = line.split(None, 1)[0]
+    if first in _NETIDS:
+        protocol = _NETIDS[first]
+        fields = line.split(None, 6)[1:]
+    elif first in _OTHER_NETIDS or first.startswith(("u_", "p_", "v_")):
+        return []
+    elif first in _STATE_WORDS:
+        # No Netid column (only -t or only -u given): UDP sockets are UNCONN or
+        # connected; without the column, UNCONN is the only sure sign of UDP.
+        protocol = Protocol.UDP if first == "UNCONN" else Protocol.TCP
+        fields = line.split(None, 5)
+    else:
+        raise ValueError(f"unknown netid or state {first!r}")
+    if len(fields) < 5:
+        raise ValueError("fewer columns than State Recv-Q Send-Q Local Peer")
+    state_word, _recvq, _sendq, local_text, peer_text = fields[:5]
+    if state_word not in _STATE_WORDS:
+        raise ValueError(f"unknown state {state_word!r}")
+    extra = fields[5] if len(fields) > 5 else ""
+    local = _endpoint(local_text, protocol)
+    if local.address == "*":
+        star_v4 = layout.star_is_ipv4 and "v6only" not in extra
+        family = Family.IPV4 if star_v4 else Family.IPV6
+        local = attrs.evolve(local, address=_addr.WILDCARD[family])
+    else:
+        family = _addr.family_of(local.address) or (
+            Family.IPV6 if local_text.startswith("[") else Family.IPV4
+        )
+    peer = _endpoint(peer_text, protocol)
+    remote = None if peer.address == "*" or _addr.is_unconnected(peer) else peer
+    state = None if protocol is Protocol.UDP else _tcp_state(state_word)
+    uid_match = _UID.search(extra)
+    uid = int(uid_match.group(1)) if uid_match else (0 if layout.extended else None)
+    base = Socket(
+        protocol=protocol, family=family, local=local, remote=remote, state=state, uid=uid
+    )
+    owners: dict[int, str] = {}
+    for name, pid, _fd in _USER.findall(extra):
+        owners.setdefault(int(pid), name)
+    # The uid ss prints with -e is the socket's (its creator's); it is the best
+    # the text holds. Backends replace it with each process's own uid from /proc.
+    return [attrs.evolve(base, pid=pid, process=name) for pid, name in owners.items()] or [base]
+
+
+def _endpoint(text: str, protocol: Protocol) -> Endpoint:
+    host, zone, port = _addr.split_colon(text)
+    port_num, service = _addr.port_number(port, protocol.value)
+    if host == "*":
+        return Endpoint(address="*", port=port_num, zone=zone, service=service)
+    return Endpoint(address=_addr.canonical_address(host), port=port_num, zone=zone, service=service)
+
+
+def _tcp_state(word: str) -> State:
+    return State.CLOSE if word == "UNCONN" else state_from_word(word)

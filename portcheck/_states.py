@@ -1,0 +1,39 @@
+"""TCP state words as each tool spells them, mapped onto `State`."""
+
+from __future__ import annotations
+
+from ._records import State
+
+# Keys are the word upper-cased with "-" and "_" removed, so that ss
+# (`FIN-WAIT-1`), net-tools (`FIN_WAIT1`), BSD (`FIN_WAIT_1`, `SYN_RCVD`) and
+# Windows (`LISTENING`, `SYN_RECEIVED`) spellings all meet.
+_WORDS = {
+    "LISTEN": State.LISTEN,
+    "LISTENING": State.LISTEN,
+    "ESTAB": State.ESTABLISHED,
+    "ESTABLISHED": State.ESTABLISHED,
+    "SYNSENT": State.SYN_SENT,
+    "SYNRECV": State.SYN_RECV,
+    "SYNRCVD": State.SYN_RECV,
+    "SYNRECEIVED": State.SYN_RECV,
+    "FINWAIT1": State.FIN_WAIT1,
+    "FINWAIT2": State.FIN_WAIT2,
+    "TIMEWAIT": State.TIME_WAIT,
+    "CLOSE": State.CLOSE,
+    "CLOSED": State.CLOSE,
+    "CLOSEWAIT": State.CLOSE_WAIT,
+    "LASTACK": State.LAST_ACK,
+    "CLOSING": State.CLOSING,
+}
+
+
+def state_from_word(word: str, extra: dict[str, State] | None = None) -> State:
+    """State for a tool's word; `extra` adds translations (keys normalised the same way).
+
+    A word nobody knows gives `State.UNKNOWN`, never an error: tools add states
+    (`BOUND`, `IDLE`, `DELETE_TCB`) and translate them.
+    """
+    key = word.strip("()").upper().replace("-", "").replace("_", "")
+    if extra is not None and key in extra:
+        return extra[key]
+    return _WORDS.get(key, State.UNKNOWN)

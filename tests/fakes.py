@@ -1,0 +1,35 @@
+"""A runner that replays captured tool output, so backends of any OS run on Linux CI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from portcheck._run import Completed
+
+
+@attrs.define
+class FakeRunner:
+    """Answers `which` from `tools` and `run` from `replies`, recording every argv run.
+
+    `tools` maps a tool name to the absolute path it is "installed" at; a name
+    missing from it is not installed. `replies` maps an exact argv tuple to
+    (exit status, stdout bytes, stderr bytes). Running an argv with no reply
+    fails the test loudly.
+    """
+
+    tools: dict[str, str] = attrs.field(factory=dict)
+    replies: dict[tuple[str, ...], tuple[int, bytes, bytes]] = attrs.field(factory=dict)
+    calls: list[tuple[str, ...]] = attrs.field(factory=list)
+
+    def which(self, name: str) -> str | None:
+        return self.tools.get(name)
+
+    def run(self, argv: Sequence[str], *, timeout: float) -> Completed:
+        key = tuple(argv)
+        self.calls.append(key)
+        if key not in self.replies:
+            raise AssertionError(f"unexpected command {key!r}; known: {list(self.replies)!r}")
+        returncode, stdout, stderr = self.replies[key]
+        return Completed(argv=key, returncode=returncode, stdout=stdout, stderr=stderr)
