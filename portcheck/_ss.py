@@ -17,7 +17,8 @@ import re
 
 import attrs
 
-from . import _addr
+from . import _addr, _procfs
+from ._backend import Context, decode, run_checked, tool_path
 from ._errors import ParseError
 from ._records import Endpoint, Family, Protocol, Socket, State
 from ._states import state_from_word
@@ -122,3 +123,10 @@ def _endpoint(text: str, protocol: Protocol) -> Endpoint:
 
 def _tcp_state(word: str) -> State:
     return State.CLOSE if word == "UNCONN" else state_from_word(word)
+
+
+def lookup(port: int, ctx: Context) -> list[Socket]:
+    """Run ss with the port filtered in the kernel (`sport = :PORT`) and parse it."""
+    ss = tool_path(ctx, "ss", "iproute2")
+    done = run_checked(ctx, [ss, "-t", "-u", "-a", "-n", "-p", "-e", "sport", "=", f":{port}"])
+    return [_procfs.enrich(s) for s in parse(decode(done.stdout))]

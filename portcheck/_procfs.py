@@ -1,0 +1,293 @@
+"""Linux backend with no external tool: `/proc/net/{tcp,tcp6,udp,udp6}` and `/proc/PID/fd`.
+
+Works in slim containers where ss, lsof and netstat are all missing. The
+socket tables list every socket of this network namespace with hex,
+host-byte-order addresses, a state code, the socket's uid and its inode; a
+sample line of /proc/net/tcp::
+
+       0: 0100007F:B79A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4910 1 ...
+
+The owners are the processes with a `/proc/PID/fd/N -> socket:[INODE]` link.
+The scan stops once every matching socket has an owner, then checks only the
+relatives of the owners found (their descendants and their parent's), since a
+socket is shared by inheritance across fork: that finds every pre-fork worker
+without reading the descriptors of every process on the machine. A socket
+passed to an unrelated process over a unix socket (SCM_RIGHTS) is found only
+if the scan reaches that process first; no tool that reads /proc can do better
+without reading every process.
+
+Other Linux backends use the helpers here to name processes (`/proc/PID/comm`
+is authoritative where tools truncate or mangle names) and users.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import pwd
+import sys
+from collections.abc import Iterable, Iterator
+
+import attrs
+
+from ._addr import canonical_address
+from ._backend import Context, ToolUnusable
+from ._errors import ParseError
+from ._records import Endpoint, Family, Protocol, Socket, State
+
+PROC = "/proc"
+_TABLES = (
+    ("tcp", Protocol.TCP, Family.IPV4),
+    ("tcp6", Protocol.TCP, Family.IPV6),
+    ("udp", Protocol.UDP, Family.IPV4),
+    ("udp6", Protocol.UDP, Family.IPV6),
+)
+_STATES = {
+    1: State.ESTABLISHED, 2: State.SYN_SENT, 3: State.SYN_RECV, 4: State.FIN_WAIT1,
+    5: State.FIN_WAIT2, 6: State.TIME_WAIT, 7: State.CLOSE, 8: State.CLOSE_WAIT,
+    9: State.LAST_ACK, 10: State.LISTEN, 11: State.CLOSING, 12: State.SYN_RECV,
+}
+
+
+@attrs.frozen
+class Entry:
+    """One socket of a /proc/net table: the record without owner, and its inode (0: none)."""
+
+    socket: Socket
+    inode: int
+
+
+def parse_table(
+    text: str, protocol: Protocol, family: Family, port: int | None = None
+) -> list[Entry]:
+    """Sockets in the text of one /proc/net table; only those on local `port` if given.
+
+    Addresses are 32-bit words printed in the host's byte order; captures
+    from a machine of the other byte order would read wrong, so this reads
+    them as this machine's order, as the kernel wrote them.
+    """
+    needle = None if port is None else f":{port:04X} "
+    entries: list[Entry] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if needle is not None and needle not in line:
+            continue  # cheap pre-filter on a table of thousands of lines
+        fields = line.split()
+        if not fields or fields[0] == "sl":
+            continue
+        try:
+            entry = _parse_entry(fields, protocol, family)
+        except (ValueError, IndexError) as exc:
+            raise ParseError(f"/proc/net/{_table_name(protocol, family)}", lineno, line, str(exc)) from None
+        if port is None or entry.socket.local.port == port:
+            entries.append(entry)
+    return entries
+
+
+def _table_name(protocol: Protocol, family: Family) -> str:
+    return protocol.value + ("6" if family is Family.IPV6 else "")
+
+
+def _parse_entry(fields: list[str], protocol: Protocol, family: Family) -> Entry:
+    local = _hex_endpoint(fields[1], family)
+    remote = _hex_endpoint(fields[2], family)
+    code = int(fields[3], 16)
+    state = None if protocol is Protocol.UDP else _STATES.get(code, State.UNKNOWN)
+    unconnected = remote.port == 0 and remote.address in ("0.0.0.0", "::")
+    return Entry(
+        socket=Socket(
+            protocol=protocol, family=family, local=local,
+            remote=None if unconnected else remote, state=state, uid=int(fields[7]),
+        ),
+        inode=int(fields[9]),
+    )
+
+
+def _hex_endpoint(text: str, family: Family) -> Endpoint:
+    host, port = text.split(":")
+    raw = b"".join(
+        int(host[i : i + 8], 16).to_bytes(4, sys.byteorder) for i in range(0, len(host), 8)
+    )
+    expected = 4 if family is Family.IPV4 else 16
+    if len(raw) != expected:
+        raise ValueError(f"address of {len(raw)} bytes in an {family.value} table")
+    return Endpoint(address=canonical_address(str(ipaddress.ip_address(raw))), port=int(port, 16))
+
+
+def socket_table(port: int, proc: str = PROC) -> list[Entry]:
+    """Every socket on local `port` in this network namespace, from /proc/net."""
+    entries: list[Entry] = []
+    for name, protocol, family in _TABLES:
+        try:
+            with open(f"{proc}/net/{name}", encoding="ascii") as f:
+                text = f.read()
+        except FileNotFoundError:
+            if name.endswith("6"):
+                continue  # kernel without IPv6
+            raise ToolUnusable(f"{proc}/net/{name} is missing (is /proc mounted?)") from None
+        except PermissionError as exc:
+            raise ToolUnusable(f"cannot read {proc}/net/{name}: {exc.strerror}") from None
+        entries.extend(parse_table(text, protocol, family, port))
+    return entries
+
+
+def lookup(port: int, ctx: Context) -> list[Socket]:
+    """The procfs backend: socket tables, then the owners of the matching inodes."""
+    if ctx.platform != "linux":
+        raise ToolUnusable("procfs exists on Linux only")
+    entries = socket_table(port)
+    owners = find_owners({e.inode for e in entries if e.inode})
+    sockets: list[Socket] = []
+    for entry in entries:
+        pids = owners.get(entry.inode, [])
+        sockets.extend(with_owners(entry.socket, pids))
+    return sockets
+
+
+def with_owners(sock: Socket, pids: Iterable[int]) -> list[Socket]:
+    """One record per owning pid with name and user from /proc; hidden owner if none."""
+    records = []
+    for pid in pids:
+        info = process_info(pid)
+        if info is None:
+            continue  # exited since it was seen: never report a process that is gone
+        records.append(attrs.evolve(sock, pid=pid, process=info[0], uid=info[1], user=user_name(info[1])))
+    if records:
+        return records
+    return [attrs.evolve(sock, pid=None, process=None, user=user_name(sock.uid))]
+
+
+def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:
+    """(comm, effective uid) of a live process, or None if it is gone."""
+    try:
+        with open(f"{proc}/{pid}/comm", "rb") as f:
+            comm = f.read().rstrip(b"\n").decode("utf-8", "replace")
+        with open(f"{proc}/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Uid:"):
+                    return comm, int(line.split()[2])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return None
+
+
+def user_name(uid: int | None) -> str | None:
+    """Login name of `uid`, or None when unknown (no passwd entry, or no uid)."""
+    if uid is None:
+        return None
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
+
+
+def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
+    """inode -> pids holding it, for the given socket inodes."""
+    owners: dict[int, list[int]] = {}
+    if not inodes:
+        return owners
+    targets = {f"socket:[{inode}]": inode for inode in inodes}
+    scanned: set[int] = set()
+    for pid in _all_pids(proc):
+        scanned.add(pid)
+        _scan_fds(pid, targets, owners, proc)
+        if len(owners) == len(inodes):
+            break
+    else:
+        return owners  # every process read
+    # Every socket has an owner: now only relatives can share them. Without
+    # the `children` files (CONFIG_PROC_CHILDREN off), read everyone.
+    relatives = _relatives(owners, proc)
+    for pid in relatives if relatives is not None else _all_pids(proc):
+        if pid not in scanned:
+            scanned.add(pid)
+            _scan_fds(pid, targets, owners, proc)
+    return owners
+
+
+def _all_pids(proc: str) -> Iterator[int]:
+    with os.scandir(proc) as it:
+        for entry in it:
+            if entry.name.isdigit():
+                yield int(entry.name)
+
+
+def _scan_fds(pid: int, targets: dict[str, int], owners: dict[int, list[int]], proc: str) -> None:
+    fd_dir = f"{proc}/{pid}/fd"
+    try:
+        names = os.listdir(fd_dir)
+    except (FileNotFoundError, PermissionError, ProcessLookupError, NotADirectoryError):
+        return  # gone, or another user's process without privileges
+    found: set[int] = set()
+    for name in names:
+        try:
+            link = os.readlink(f"{fd_dir}/{name}")
+        except OSError:
+            continue
+        inode = targets.get(link)
+        if inode is not None and inode not in found:
+            found.add(inode)
+            owners.setdefault(inode, []).append(pid)
+
+
+def _relatives(owners: dict[int, list[int]], proc: str) -> list[int] | None:
+    """Descendants of each owner and of each owner's parent (its siblings' families)."""
+    roots: set[int] = set()
+    for pids in owners.values():
+        for pid in pids:
+            roots.add(pid)
+            parent = _parent(pid, proc)
+            if parent is not None and parent > 1:
+                roots.add(parent)
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        children = _children(pid, proc)
+        if children is None:
+            return None
+        todo.extend(children)
+    return sorted(seen)
+
+
+def _parent(pid: int, proc: str) -> int | None:
+    try:
+        with open(f"{proc}/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # The command name in parentheses may contain spaces and ")": split after the last ")".
+    return int(stat[stat.rindex(b")") + 2 :].split()[1])
+
+
+def _children(pid: int, proc: str) -> list[int] | None:
+    """Child pids, [] if the process is gone, None if the kernel has no `children` files."""
+    children: list[int] = []
+    try:
+        tasks = os.listdir(f"{proc}/{pid}/task")
+    except OSError:
+        return children
+    for tid in tasks:
+        try:
+            with open(f"{proc}/{pid}/task/{tid}/children", "rb") as f:
+                children.extend(int(c) for c in f.read().split())
+        except FileNotFoundError:
+            if os.path.isdir(f"{proc}/{pid}/task/{tid}"):
+                return None  # the task exists but has no children file
+        except OSError:
+            continue
+    return children
+
+
+def enrich(sock: Socket) -> Socket:
+    """A tool's record with the process name and uid from /proc and the user from the uid.
+
+    Tools truncate (lsof without +c, netstat) or mangle (ss drops `)`) names;
+    /proc/PID/comm is the kernel's own. A pid gone by now keeps the tool's data.
+    """
+    info = None if sock.pid is None else process_info(sock.pid)
+    if info is None:
+        return sock if sock.user is not None else attrs.evolve(sock, user=user_name(sock.uid))
+    return attrs.evolve(sock, process=info[0], uid=info[1], user=user_name(info[1]))
