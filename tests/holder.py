@@ -1,0 +1,59 @@
+"""A child process that holds sockets for the live tests, run as `python holder.py PLAN`.
+
+PLAN is JSON: {"user": name or null, "fork": bool, "sockets": [[kind, host], ...]}
+with kind one of tcp-listen, udp, tcp-connect (host is then "127.0.0.1:PORT"
+or "[::1]:PORT"). It binds each socket to a free port chosen by the kernel,
+optionally drops to `user`, optionally forks so that a second process shares
+every socket, prints one JSON line {"pids": [...], "ports": [...]} and then
+sleeps until killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import socket
+import sys
+import time
+
+
+def _open(kind: str, host: str) -> socket.socket:
+    if kind == "tcp-connect":
+        address, _, port = host.rpartition(":")
+        return socket.create_connection((address.strip("[]"), int(port)))
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock_type = socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
+    sock = socket.socket(family, sock_type)
+    sock.bind((host, 0))
+    if kind == "tcp-listen":
+        sock.listen()
+    return sock
+
+
+def main() -> None:
+    plan = json.loads(sys.argv[1])
+    if plan.get("user"):
+        entry = pwd.getpwnam(plan["user"])
+        os.setgroups([])
+        os.setgid(entry.pw_gid)
+        os.setuid(entry.pw_uid)
+    held = [_open(kind, host) for kind, host in plan["sockets"]]
+    pids = [os.getpid()]
+    if plan.get("fork"):
+        child = os.fork()
+        if child == 0:
+            time.sleep(3600)
+            os._exit(0)
+        pids.append(child)
+    ports = [s.getsockname()[1] for s in held]
+    print(json.dumps({"pids": pids, "ports": ports}), flush=True)
+    try:
+        time.sleep(3600)
+    finally:
+        for pid in pids[1:]:
+            os.kill(pid, 9)
+
+
+if __name__ == "__main__":
+    main()
