@@ -44,6 +44,12 @@ _ROW = re.compile(
     r"(?P<node>TCP|UDP)\s+(?P<name>\S.*?)\s*$"
 )
 _TYPE_COLUMN = re.compile(r"\sIPv[46]\s")
+# Column output escapes blanks and unprintable bytes of names: `my\x20svc`.
+_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
+
+
+def _unescape(command: str) -> str:
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), command.strip())
 
 
 @attrs.define
@@ -196,7 +202,7 @@ def _socket_from_row(match: re.Match[str]) -> Socket:
     user = match["user"]
     return _socket(
         _TYPES[match["type"]], _PROTOCOLS[match["node"]], name.strip(),
-        state.rstrip(")") or None, pid=int(match["pid"]), process=match["command"].strip(),
+        state.rstrip(")") or None, pid=int(match["pid"]), process=_unescape(match["command"]),
         user=None if user.isdigit() else user, uid=int(user) if user.isdigit() else None,
     )
 

@@ -111,13 +111,11 @@ def lookup(port: int, ctx: Context) -> list[Socket]:
     netstat = tool_path(ctx, "netstat", "net-tools")
     done = run_checked(ctx, [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"])
     rows = [r for r in parse_rows(decode(done.stdout)) if r.socket.local.port == port]
-    shown = {r.inode for r in rows if r.inode and r.socket.pid is not None}
-    holders = _procfs.find_owners(shown)
+    # Holders of every socket with an inode: net-tools names one process per
+    # socket, and this also finds owners netstat printed as `-` but /proc shows.
+    holders = _procfs.find_owners({r.inode for r in rows if r.inode})
     sockets: list[Socket] = []
     for row in rows:
-        if row.socket.pid is None:
-            sockets.append(_procfs.enrich(row.socket))
-            continue
-        pids = holders.get(row.inode or 0) or [row.socket.pid]
-        sockets.extend(_procfs.with_owners(row.socket, pids))
+        shown = [] if row.socket.pid is None else [row.socket.pid]
+        sockets.extend(_procfs.with_owners(row.socket, holders.get(row.inode or 0) or shown))
     return sockets

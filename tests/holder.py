@@ -1,6 +1,7 @@
 """A child process that holds sockets for the live tests, run as `python holder.py PLAN`.
 
-PLAN is JSON: {"user": name or null, "fork": bool, "sockets": [[kind, host], ...]}
+PLAN is JSON: {"user": name or null, "fork": bool, "name": comm or null,
+"sockets": [[kind, host], ...]}
 with kind one of tcp-listen, udp, tcp-connect (host is then "127.0.0.1:PORT"
 or "[::1]:PORT"). It binds each socket to a free port chosen by the kernel,
 optionally drops to `user`, optionally forks so that a second process shares
@@ -10,6 +11,7 @@ sleeps until killed.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import pwd
@@ -19,9 +21,13 @@ import time
 
 
 def _open(kind: str, host: str) -> socket.socket:
-    if kind == "tcp-connect":
+    if kind == "tcp-connect" or kind == "udp-connect":
         address, _, port = host.rpartition(":")
-        return socket.create_connection((address.strip("[]"), int(port)))
+        if kind == "tcp-connect":
+            return socket.create_connection((address.strip("[]"), int(port)))
+        udp = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
+        udp.connect((address.strip("[]"), int(port)))
+        return udp
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock_type = socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
     sock = socket.socket(family, sock_type)
@@ -31,13 +37,27 @@ def _open(kind: str, host: str) -> socket.socket:
     return sock
 
 
+def _set_comm(name: str) -> None:
+    """Give this process a command name, as /proc/PID/comm shows it (15 bytes at most)."""
+    _prctl(15, name.encode())  # PR_SET_NAME
+
+
+def _prctl(option: int, value: int | bytes) -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
 def main() -> None:
     plan = json.loads(sys.argv[1])
+    if plan.get("name"):
+        _set_comm(plan["name"])
     if plan.get("user"):
         entry = pwd.getpwnam(plan["user"])
         os.setgroups([])
         os.setgid(entry.pw_gid)
         os.setuid(entry.pw_uid)
+        # setuid() clears the dumpable flag, which hides /proc/PID/fd even from
+        # the new user; a process started by that user directly would have it.
+        _prctl(4, 1)  # PR_SET_DUMPABLE
     held = [_open(kind, host) for kind, host in plan["sockets"]]
     pids = [os.getpid()]
     if plan.get("fork"):

@@ -60,7 +60,8 @@ def hold() -> Iterator[Any]:
     def start(sockets: list[list[str]], *, fork: bool = False, user: str | None = None) -> Held:
         plan = json.dumps({"sockets": sockets, "fork": fork, "user": user})
         proc = subprocess.Popen(
-            [sys.executable, str(HOLDER), plan], stdout=subprocess.PIPE, text=True
+            [sys.executable, str(HOLDER), plan], stdout=subprocess.PIPE, text=True,
+            start_new_session=True,
         )
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -70,12 +71,8 @@ def hold() -> Iterator[Any]:
         return held
 
     yield start
-    for proc, held in procs:
-        for pid in held.pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    for proc, _held in procs:
+        os.killpg(proc.pid, signal.SIGKILL)  # the holder and any child it forked
         proc.wait()
         assert proc.stdout is not None
         proc.stdout.close()
