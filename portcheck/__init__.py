@@ -2,7 +2,7 @@
 
     >>> import portcheck
     >>> portcheck.who_owns(8080)        # doctest: +SKIP
-    [Socket(protocol=<Protocol.TCP: 'tcp'>, ..., pid=4242, process='python3', user='alice', uid=1000)]
+    [Socket(protocol=<Protocol.TCP: 'tcp'>, ..., pid=4242, process='python3', user='alice', ...)]
 
 An empty list means nothing uses the port; when the lookup cannot see, an
 error derived from `PortcheckError` is raised instead.

@@ -10,7 +10,7 @@ from ._errors import PortcheckError, ToolError
 from ._run import Completed, Runner
 
 
-class ToolUnusable(PortcheckError):
+class ToolUnusableError(PortcheckError):
     """Internal: this backend cannot look here (tool missing, BusyBox build, no /proc).
 
     The dispatcher falls through to the next backend and names the reason in
@@ -28,10 +28,10 @@ class Context:
 
 
 def tool_path(ctx: Context, name: str, package: str) -> str:
-    """Absolute path of `name`, or ToolUnusable naming the package that provides it."""
+    """Absolute path of `name`, or ToolUnusableError naming the package that provides it."""
     path = ctx.runner.which(name)
     if path is None:
-        raise ToolUnusable(f"{name} not found (install {package})")
+        raise ToolUnusableError(f"{name} not found (install {package})")
     return path
 
 

@@ -20,7 +20,7 @@ from typing import Callable
 import attrs
 
 from . import _lsof, _netstat_bsd, _sockstat
-from ._backend import Context, ToolUnusable, decode, run_checked, tool_path
+from ._backend import Context, ToolUnusableError, decode, run_checked, tool_path
 from ._errors import ToolError
 from ._records import Socket
 from ._run import Completed
@@ -60,7 +60,7 @@ def _run_sockstat(path: str, port: int, ctx: Context) -> Completed:
         failure = ToolError(argv, done.returncode, decode(done.stderr))
         if not _USAGE.search(done.stderr):
             break  # a real failure, not an option this version lacks
-    raise ToolUnusable(f"sockstat failed: {failure}")
+    raise ToolUnusableError(f"sockstat failed: {failure}")
 
 
 def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
@@ -87,7 +87,9 @@ def lsof_sockets(port: int, ctx: Context, *, confirm: Lookup) -> list[Socket]:
     if done.returncode == 1 and not done.stdout and not done.stderr:
         found: list[Socket] = []  # lsof's "no file matched"
     elif done.returncode != 0:
-        raise ToolUnusable(f"lsof failed: {ToolError(argv, done.returncode, decode(done.stderr))}")
+        raise ToolUnusableError(
+            f"lsof failed: {ToolError(argv, done.returncode, decode(done.stderr))}"
+        )
     else:
         found = [s for s in _lsof.parse(decode(done.stdout)) if s.local.port == port]
     if found or is_root():

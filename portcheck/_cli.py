@@ -56,9 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("ports", metavar="PORT", nargs="+", type=_port, help="port number(s)")
     parser.add_argument("--json", action="store_true", help="print the records as JSON")
-    parser.add_argument(
-        "--tool", help="force one backend (linux: procfs, ss, lsof, netstat)"
-    )
+    parser.add_argument("--tool", help="force one backend (linux: procfs, ss, lsof, netstat)")
     parser.add_argument(
         "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
     )
@@ -100,7 +98,16 @@ def _json_document(results: dict[int, list[Socket]]) -> dict[str, object]:
     }
 
 
-_HEADER = ("PORT", "PROTO", "LOCAL ADDRESS", "REMOTE ADDRESS", "STATE", "PID", "PROCESS", "USER")
+_HEADER: tuple[str, ...] = (
+    "PORT",
+    "PROTO",
+    "LOCAL ADDRESS",
+    "REMOTE ADDRESS",
+    "STATE",
+    "PID",
+    "PROCESS",
+    "USER",
+)
 
 
 def _row(port: int, sock: Socket) -> tuple[str, ...]:
@@ -118,11 +125,9 @@ def _row(port: int, sock: Socket) -> tuple[str, ...]:
 
 
 def _print_table(results: dict[int, list[Socket]]) -> None:
-    rows = [_HEADER]
-    for port, sockets in results.items():
-        rows.extend(_row(port, s) for s in sockets)
-    if len(rows) == 1:
-        rows = []
+    rows = [_row(port, s) for port, sockets in results.items() for s in sockets]
+    if rows:
+        rows.insert(0, _HEADER)
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(len(_HEADER))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

@@ -58,7 +58,7 @@ def lookup(
         raise TypeError(f"timeout must be a number, not {type(timeout).__name__}")
     if not timeout > 0:
         raise ValueError(f"timeout must be positive, not {timeout}")
-    from ._backend import Context, ToolUnusable
+    from ._backend import Context, ToolUnusableError
 
     if runner is None:
         from ._run import SystemRunner
@@ -72,7 +72,7 @@ def lookup(
         backend = _platforms.backend(platform, name)
         try:
             found = backend(port, ctx)
-        except ToolUnusable as exc:
+        except ToolUnusableError as exc:
             tried[name] = str(exc)
             continue
         return _unique(s for s in found if s.local.port == port)

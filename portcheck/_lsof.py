@@ -27,7 +27,7 @@ from collections.abc import Iterator
 import attrs
 
 from . import _addr, _procfs
-from ._backend import Context, ToolUnusable, decode, run_checked, tool_path
+from ._backend import Context, ToolUnusableError, decode, run_checked, tool_path
 from ._errors import ParseError, ToolError
 from ._records import Endpoint, Family, Protocol, Socket
 from ._states import state_from_word
@@ -153,14 +153,27 @@ def _socket_from_file(f: _File) -> Socket | None:
         return None  # not an internet socket, or fields not asked for
     login = f.login if f.login is not None and not f.login.isdigit() else None
     return _socket(
-        _TYPES[f.type], _PROTOCOLS[f.protocol], f.name, f.state, pid=f.pid,
-        process=f.command, user=login, uid=f.uid,
+        _TYPES[f.type],
+        _PROTOCOLS[f.protocol],
+        f.name,
+        f.state,
+        pid=f.pid,
+        process=f.command,
+        user=login,
+        uid=f.uid,
     )
 
 
 def _socket(
-    family: Family, protocol: Protocol, name: str, state: str | None, *, pid: int | None,
-    process: str | None, user: str | None, uid: int | None,
+    family: Family,
+    protocol: Protocol,
+    name: str,
+    state: str | None,
+    *,
+    pid: int | None,
+    process: str | None,
+    user: str | None,
+    uid: int | None,
 ) -> Socket:
     local_text, arrow, remote_text = name.partition("->")
     local = _endpoint(local_text, protocol, family)
@@ -168,9 +181,15 @@ def _socket(
     if remote is not None and _addr.is_unconnected(remote):
         remote = None  # `*:*`: not connected
     return Socket(
-        protocol=protocol, family=family, local=local, remote=remote,
+        protocol=protocol,
+        family=family,
+        local=local,
+        remote=remote,
         state=None if protocol is Protocol.UDP or state is None else state_from_word(state),
-        pid=pid, process=process, user=user, uid=uid,
+        pid=pid,
+        process=process,
+        user=user,
+        uid=uid,
     )
 
 
@@ -201,9 +220,14 @@ def _socket_from_row(match: re.Match[str]) -> Socket:
     name, _, state = match["name"].partition(" (")
     user = match["user"]
     return _socket(
-        _TYPES[match["type"]], _PROTOCOLS[match["node"]], name.strip(),
-        state.rstrip(")") or None, pid=int(match["pid"]), process=_unescape(match["command"]),
-        user=None if user.isdigit() else user, uid=int(user) if user.isdigit() else None,
+        _TYPES[match["type"]],
+        _PROTOCOLS[match["node"]],
+        name.strip(),
+        state.rstrip(")") or None,
+        pid=int(match["pid"]),
+        process=_unescape(match["command"]),
+        user=None if user.isdigit() else user,
+        uid=int(user) if user.isdigit() else None,
     )
 
 
@@ -223,7 +247,7 @@ def lookup(port: int, ctx: Context) -> list[Socket]:
     if done.returncode == 1 and (text.strip() or done.stderr.strip()):
         raise ToolError(argv, done.returncode, decode(done.stderr))
     if text.strip() and not _is_field_output(text):
-        raise ToolUnusable(f"{lsof} ignored -F (a BusyBox lsof?)")
+        raise ToolUnusableError(f"{lsof} ignored -F (a BusyBox lsof?)")
     seen = [_procfs.enrich(s) for s in parse(text)]
     keys = {_key(s) for s in seen}
     hidden = [

@@ -5,7 +5,7 @@ Reads net-tools output with any of `-a -l -n -p -e -t -u -W` and BusyBox
 skipped. The backend runs `netstat -t -u -a -n -p -e -W` and filters the port
 in Python (netstat has no filter). A sample row (`netstat -tuanpeW`)::
 
-    tcp6       0      0 :::47001                :::*                    LISTEN      0          4909       2051/python3
+    tcp6       0      0 :::47001          :::*             LISTEN  0  4909  2051/python3
 
 net-tools names ONE process per socket even when several hold it, so the
 backend completes the list of holders from /proc. Without root, other users'

@@ -5,7 +5,7 @@ socket tables list every socket of this network namespace with hex,
 host-byte-order addresses, a state code, the socket's uid and its inode; a
 sample line of /proc/net/tcp::
 
-       0: 0100007F:B79A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4910 1 ...
+       0: 0100007F:B79A 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0  0 4910 1 ...
 
 The owners are the processes with a `/proc/PID/fd/N -> socket:[INODE]` link.
 The scan stops once every matching socket has an owner, then checks only the
@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 import attrs
 
 from ._addr import canonical_address
-from ._backend import Context, ToolUnusable
+from ._backend import Context, ToolUnusableError
 from ._errors import ParseError
 from ._records import Endpoint, Family, Protocol, Socket, State
 
@@ -43,9 +43,18 @@ _TABLES = (
     ("udp6", Protocol.UDP, Family.IPV6),
 )
 _STATES = {
-    1: State.ESTABLISHED, 2: State.SYN_SENT, 3: State.SYN_RECV, 4: State.FIN_WAIT1,
-    5: State.FIN_WAIT2, 6: State.TIME_WAIT, 7: State.CLOSE, 8: State.CLOSE_WAIT,
-    9: State.LAST_ACK, 10: State.LISTEN, 11: State.CLOSING, 12: State.SYN_RECV,
+    1: State.ESTABLISHED,
+    2: State.SYN_SENT,
+    3: State.SYN_RECV,
+    4: State.FIN_WAIT1,
+    5: State.FIN_WAIT2,
+    6: State.TIME_WAIT,
+    7: State.CLOSE,
+    8: State.CLOSE_WAIT,
+    9: State.LAST_ACK,
+    10: State.LISTEN,
+    11: State.CLOSING,
+    12: State.SYN_RECV,
 }
 
 
@@ -77,7 +86,9 @@ def parse_table(
         try:
             entry = _parse_entry(fields, protocol, family)
         except (ValueError, IndexError) as exc:
-            raise ParseError(f"/proc/net/{_table_name(protocol, family)}", lineno, line, str(exc)) from None
+            raise ParseError(
+                f"/proc/net/{_table_name(protocol, family)}", lineno, line, str(exc)
+            ) from None
         if port is None or entry.socket.local.port == port:
             entries.append(entry)
     return entries
@@ -95,8 +106,12 @@ def _parse_entry(fields: list[str], protocol: Protocol, family: Family) -> Entry
     unconnected = remote.port == 0 and remote.address in ("0.0.0.0", "::")
     return Entry(
         socket=Socket(
-            protocol=protocol, family=family, local=local,
-            remote=None if unconnected else remote, state=state, uid=int(fields[7]),
+            protocol=protocol,
+            family=family,
+            local=local,
+            remote=None if unconnected else remote,
+            state=state,
+            uid=int(fields[7]),
         ),
         inode=int(fields[9]),
     )
@@ -123,9 +138,9 @@ def socket_table(port: int, proc: str = PROC) -> list[Entry]:
         except FileNotFoundError:
             if name.endswith("6"):
                 continue  # kernel without IPv6
-            raise ToolUnusable(f"{proc}/net/{name} is missing (is /proc mounted?)") from None
+            raise ToolUnusableError(f"{proc}/net/{name} is missing (is /proc mounted?)") from None
         except PermissionError as exc:
-            raise ToolUnusable(f"cannot read {proc}/net/{name}: {exc.strerror}") from None
+            raise ToolUnusableError(f"cannot read {proc}/net/{name}: {exc.strerror}") from None
         entries.extend(parse_table(text, protocol, family, port))
     return entries
 
@@ -133,7 +148,7 @@ def socket_table(port: int, proc: str = PROC) -> list[Entry]:
 def lookup(port: int, ctx: Context) -> list[Socket]:
     """The procfs backend: socket tables, then the owners of the matching inodes."""
     if ctx.platform != "linux":
-        raise ToolUnusable("procfs exists on Linux only")
+        raise ToolUnusableError("procfs exists on Linux only")
     entries = socket_table(port)
     owners = find_owners({e.inode for e in entries if e.inode})
     sockets: list[Socket] = []
@@ -150,7 +165,9 @@ def with_owners(sock: Socket, pids: Iterable[int]) -> list[Socket]:
         info = process_info(pid)
         if info is None:
             continue  # exited since it was seen: never report a process that is gone
-        records.append(attrs.evolve(sock, pid=pid, process=info[0], uid=info[1], user=user_name(info[1])))
+        records.append(
+            attrs.evolve(sock, pid=pid, process=info[0], uid=info[1], user=user_name(info[1]))
+        )
     if records:
         return records
     return [attrs.evolve(sock, pid=None, process=None, user=user_name(sock.uid))]

@@ -9,6 +9,7 @@ each backend decodes it explicitly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -59,8 +60,7 @@ def _search_dirs() -> list[str]:
 def _child_env() -> dict[str, str]:
     if sys.platform == "win32":
         keep = ("SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP")
-        env = {k: v for k, v in os.environ.items() if k.upper() in keep}
-        return env
+        return {k: v for k, v in os.environ.items() if k.upper() in keep}
     return {"LC_ALL": "C", "LANG": "C", "PATH": _CHILD_PATH}
 
 
@@ -107,7 +107,8 @@ class SystemRunner:
 
 def _read_all(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
     """Read stdout and stderr to EOF before the deadline (raises TimeoutExpired)."""
-    assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - set by Popen
+    if proc.stdout is None or proc.stderr is None:  # pragma: no cover - both are PIPE
+        raise ValueError("the tool's output is not piped")
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
     with selectors.DefaultSelector() as selector:
@@ -156,10 +157,8 @@ def _wait_exit(proc: subprocess.Popen[bytes], deadline: float) -> None:
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the tool and its process group, then reap it so no zombie is left."""
     if sys.platform != "win32":
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     proc.kill()
     proc.wait()
     for stream in (proc.stdout, proc.stderr):

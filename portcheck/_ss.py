@@ -4,7 +4,10 @@ Reads any mix of `ss -t -u -a -l -n -p -e -H`, old (before about 4.x) and new
 layouts. The backend runs `ss -t -u -a -n -p -e 'sport = :PORT'` so the kernel
 filters by local port. A sample row (`ss -tuanpe`)::
 
-    tcp   LISTEN 0  128  *:47001  *:*  users:(("python3",pid=2093,fd=3),("python3",pid=2051,fd=3)) ino:4909 sk:1006 cgroup:/ v6only:0 <->
+    tcp LISTEN 0 128 *:47001 *:* users:(("python3",pid=2093,fd=3),("python3",pid=2051,fd=3))
+        ino:4909 sk:1006 cgroup:/ v6only:0 <->
+
+(shown on two lines here; one line in the output).
 
 Each row is one socket; `users:(...)` lists every process holding it, so one
 record is made per distinct pid. Without root, `users:` is missing for other
@@ -26,12 +29,37 @@ from ._states import state_from_word
 _NETIDS = {"tcp": Protocol.TCP, "udp": Protocol.UDP}
 # Netids of sockets portcheck does not report (unix, raw, sctp, netlink, ...).
 _OTHER_NETIDS = {
-    "u_str", "u_dgr", "u_seq", "raw", "nl", "p_raw", "p_dgr", "sctp", "mptcp", "tipc",
-    "v_str", "v_dgr", "xdp", "dccp", "icmp6", "icmp",
+    "u_str",
+    "u_dgr",
+    "u_seq",
+    "raw",
+    "nl",
+    "p_raw",
+    "p_dgr",
+    "sctp",
+    "mptcp",
+    "tipc",
+    "v_str",
+    "v_dgr",
+    "xdp",
+    "dccp",
+    "icmp6",
+    "icmp",
 }
 _STATE_WORDS = {
-    "UNCONN", "ESTAB", "LISTEN", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
-    "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK", "CLOSING", "CLOSED", "UNKNOWN",
+    "UNCONN",
+    "ESTAB",
+    "LISTEN",
+    "SYN-SENT",
+    "SYN-RECV",
+    "FIN-WAIT-1",
+    "FIN-WAIT-2",
+    "TIME-WAIT",
+    "CLOSE-WAIT",
+    "LAST-ACK",
+    "CLOSING",
+    "CLOSED",
+    "UNKNOWN",
 }
 # ("name",pid=1,fd=3); the name may contain spaces, quotes and parentheses.
 _USER = re.compile(r'\("(.*?)",pid=(\d+),fd=(\d+)\)')
@@ -118,7 +146,9 @@ def _endpoint(text: str, protocol: Protocol) -> Endpoint:
     port_num, service = _addr.port_number(port, protocol.value)
     if host == "*":
         return Endpoint(address="*", port=port_num, zone=zone, service=service)
-    return Endpoint(address=_addr.canonical_address(host), port=port_num, zone=zone, service=service)
+    return Endpoint(
+        address=_addr.canonical_address(host), port=port_num, zone=zone, service=service
+    )
 
 
 def _tcp_state(word: str) -> State:

@@ -35,7 +35,7 @@ from typing import Callable
 import attrs
 
 from . import _netstat_windows, _tasklist
-from ._backend import Context, ToolUnusable
+from ._backend import Context, ToolUnusableError
 from ._errors import ParseError, PortcheckError, ToolError
 from ._records import Socket
 
@@ -130,7 +130,7 @@ def _run_text(ctx: Context, argv: Sequence[str], page: int | None) -> str:
         raise  # a timeout is an answer ("could not look"), not a missing tool
     except OSError as exc:
         # Missing file, access denied, not a Win32 program: this tool cannot run here.
-        raise ToolUnusable(f"{argv[0]} cannot run ({exc})") from None
+        raise ToolUnusableError(f"{argv[0]} cannot run ({exc})") from None
     if done.returncode != 0:
         raise ToolError(argv, done.returncode, decode_console(done.stderr, page))
     return decode_console(done.stdout, page)
@@ -155,7 +155,7 @@ def _process_names(ctx: Context, page: int | None) -> dict[int, str]:
     """Every process's name; {} when tasklist fails: the pids are still the answer."""
     try:
         return _tasklist.parse(_run_text(ctx, tasklist_argv(os.environ), page))
-    except (OSError, ToolUnusable, ParseError):
+    except (OSError, ToolUnusableError, ParseError):
         # ToolError and ToolTimeoutError are OSErrors. A missing name is shown
         # as process None, as for a process that exited before tasklist ran.
         return {}

@@ -25,7 +25,9 @@ ENV = {"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 
 def _hold(plan: dict[str, object]) -> tuple[subprocess.Popen[str], dict[str, list[int]]]:
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "holder.py"), json.dumps(plan)], stdout=subprocess.PIPE, text=True,
+        [sys.executable, str(HERE / "holder.py"), json.dumps(plan)],
+        stdout=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     assert proc.stdout is not None
@@ -37,17 +39,35 @@ def _capture(system: str, slug: str, argv: list[str], user: str | None = None) -
     done = subprocess.run(prefix + argv, capture_output=True, env=ENV, check=False)
     name = f"{system}{'-as-' + user if user else ''}--{slug}.out"
     (OUT / name).write_bytes(done.stdout)
-    print(f"{name}: exit {done.returncode}, {len(done.stdout.splitlines())} lines, stderr {done.stderr[:120]!r}")
+    print(
+        f"{name}: exit {done.returncode}, {len(done.stdout.splitlines())} lines,"
+        f" stderr {done.stderr[:120]!r}"
+    )
 
 
 def main(system: str) -> None:
-    server, s = _hold({"sockets": [["tcp-listen", "127.0.0.1"], ["tcp-listen", "::"],
-                                    ["udp", "0.0.0.0"], ["udp", "::1"]], "fork": True})
+    server, s = _hold(
+        {
+            "sockets": [
+                ["tcp-listen", "127.0.0.1"],
+                ["tcp-listen", "::"],
+                ["udp", "0.0.0.0"],
+                ["udp", "::1"],
+            ],
+            "fork": True,
+        }
+    )
     port = s["ports"][0]
-    client, _ = _hold({"sockets": [["tcp-connect", f"127.0.0.1:{port}"],
-                                    ["tcp-connect", f"[::1]:{s['ports'][1]}"],
-                                    ["udp-connect", f"127.0.0.1:{s['ports'][2]}"]],
-                       "name": "my svc)1 (x"})
+    client, _ = _hold(
+        {
+            "sockets": [
+                ["tcp-connect", f"127.0.0.1:{port}"],
+                ["tcp-connect", f"[::1]:{s['ports'][1]}"],
+                ["udp-connect", f"127.0.0.1:{s['ports'][2]}"],
+            ],
+            "name": "my svc)1 (x",
+        }
+    )
     other, _ = _hold({"sockets": [["tcp-listen", "0.0.0.0"], ["udp", "::"]], "user": "nobody"})
     procs = [server, client, other]
     try:
@@ -55,11 +75,37 @@ def main(system: str) -> None:
         ss = "/usr/bin/ss"
         netstat = "/usr/bin/netstat"
         for user in (None, "nobody"):
-            _capture(system, f"ss-tuanpe-sport-eq-port", [ss, "-t", "-u", "-a", "-n", "-p", "-e", "sport", "=", f":{port}"], user)
-            _capture(system, f"ss-tuanpe", [ss, "-tuanpe"], user)
-            _capture(system, f"lsof-nPwb-c0-F-i-port", [lsof, "-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "-i", f":{port}"], user)
-            _capture(system, f"lsof-nP-i", [lsof, "-nP", "-i"], user)
-            _capture(system, f"netstat-tuanpeW", [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"], user)
+            _capture(
+                system,
+                "ss-tuanpe-sport-eq-port",
+                [ss, "-t", "-u", "-a", "-n", "-p", "-e", "sport", "=", f":{port}"],
+                user,
+            )
+            _capture(system, "ss-tuanpe", [ss, "-tuanpe"], user)
+            _capture(
+                system,
+                "lsof-nPwb-c0-F-i-port",
+                [
+                    lsof,
+                    "-n",
+                    "-P",
+                    "-w",
+                    "-b",
+                    "-S",
+                    "2",
+                    "+c",
+                    "0",
+                    "-F",
+                    "pcuLftPnT",
+                    "-i",
+                    f":{port}",
+                ],
+                user,
+            )
+            _capture(system, "lsof-nP-i", [lsof, "-nP", "-i"], user)
+            _capture(
+                system, "netstat-tuanpeW", [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"], user
+            )
         _capture(system, "ss-tulpn", [ss, "-tulpn"])
         _capture(system, "ss-tuaH", [ss, "-tuaH"])
         _capture(system, "ss-tan", [ss, "-tan"])

@@ -21,11 +21,13 @@ import time
 
 
 def _open(kind: str, host: str) -> socket.socket:
-    if kind == "tcp-connect" or kind == "udp-connect":
+    if kind in ("tcp-connect", "udp-connect"):
         address, _, port = host.rpartition(":")
         if kind == "tcp-connect":
             return socket.create_connection((address.strip("[]"), int(port)))
-        udp = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
+        udp = socket.socket(
+            socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM
+        )
         udp.connect((address.strip("[]"), int(port)))
         return udp
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -105,7 +105,9 @@ def test_cut_ipv6_host_keeps_its_port() -> None:
     row = "udp6       0      0  fe80::aede:48ff:.5353  *.*\n"
     [sock] = parse_netstat_darwin(TITLE + row)
     assert (sock.family, sock.local.port, sock.local.address) == (
-        Family.IPV6, 5353, "fe80::aede:48ff:",
+        Family.IPV6,
+        5353,
+        "fe80::aede:48ff:",
     )
 
 
@@ -125,8 +127,9 @@ def test_dual_stack_proto_is_ipv6_wildcard() -> None:
 
 def test_netstat_row_without_foreign_address_is_a_parse_error() -> None:
     with pytest.raises(ParseError) as info:
-        parse_netstat_bsd(TITLE + "Proto Recv-Q Send-Q Local Address Foreign Address (state)\n"
-                          "tcp4 0 0 *.22\n")
+        parse_netstat_bsd(
+            TITLE + "Proto Recv-Q Send-Q Local Address Foreign Address (state)\ntcp4 0 0 *.22\n"
+        )
     assert info.value.lineno == 3
 
 
@@ -144,7 +147,10 @@ SOCKSTAT_HEAD = "USER     COMMAND    PID   FD PROTO  LOCAL ADDRESS         FOREI
 def test_sockstat_proto_in_two_tokens_is_dual_stack() -> None:
     [sock] = parse_sockstat(SOCKSTAT_HEAD + "root     sshd       812   3  tcp4 6 *:22    *:*\n")
     assert (sock.family, sock.local.address, sock.local.port, sock.pid) == (
-        Family.IPV6, "::", 22, 812,
+        Family.IPV6,
+        "::",
+        22,
+        812,
     )
 
 
@@ -227,8 +233,9 @@ def test_darwin_lsof_nothing_unprivileged_and_netstat_empty_is_free(unprivileged
 
 
 def test_darwin_lsof_nothing_as_root_is_free(privileged: None) -> None:
-    runner = FakeRunner(tools={"lsof": LSOF, "netstat": NETSTAT},
-                        replies={lsof_argv(631): (1, b"", b"")})
+    runner = FakeRunner(
+        tools={"lsof": LSOF, "netstat": NETSTAT}, replies={lsof_argv(631): (1, b"", b"")}
+    )
     assert lookup(631, platform="darwin", runner=runner) == []
     assert runner.calls == [lsof_argv(631)]
 
@@ -272,8 +279,11 @@ def test_darwin_cut_macos26_name_completed_by_ps_only_if_it_matches() -> None:
         replies={
             (NETSTAT, "-anv", "-p", "tcp"): (0, TITLE.encode(), b""),
             (NETSTAT, "-anv", "-p", "udp"): (0, udp, b""),
-            (PS, "-o", "comm=", "-p", "93125"): (0, b"/Applications/Brave Browser.app/"
-                                                 b"Contents/MacOS/Brave Browser Helper\n", b""),
+            (PS, "-o", "comm=", "-p", "93125"): (
+                0,
+                b"/Applications/Brave Browser.app/Contents/MacOS/Brave Browser Helper\n",
+                b"",
+            ),
             (PS, "-o", "comm=", "-p", "1850"): (0, b"/usr/bin/vim\n", b""),  # pid reused
         },
     )

@@ -60,7 +60,9 @@ def hold() -> Iterator[Any]:
     def start(sockets: list[list[str]], *, fork: bool = False, user: str | None = None) -> Held:
         plan = json.dumps({"sockets": sockets, "fork": fork, "user": user})
         proc = subprocess.Popen(
-            [sys.executable, str(HOLDER), plan], stdout=subprocess.PIPE, text=True,
+            [sys.executable, str(HOLDER), plan],
+            stdout=subprocess.PIPE,
+            text=True,
             start_new_session=True,
         )
         assert proc.stdout is not None
@@ -93,7 +95,10 @@ def test_tcp4_listener(backend: str | None, hold: Any) -> None:
     assert sock.local == portcheck.Endpoint(address="127.0.0.1", port=held.ports[0])
     assert sock.remote is None
     assert (sock.pid, sock.process, sock.user, sock.uid) == (
-        held.pids[0], _comm(held.pids[0]), _me(), os.geteuid()
+        held.pids[0],
+        _comm(held.pids[0]),
+        _me(),
+        os.geteuid(),
     )
 
 
@@ -108,7 +113,10 @@ def test_udp4_and_udp6(backend: str | None, hold: Any) -> None:
     held = hold([["udp", "127.0.0.1"]])
     [sock] = portcheck.who_owns(held.ports[0], tool=backend)
     assert (sock.protocol, sock.family, sock.state, sock.remote) == (
-        Protocol.UDP, Family.IPV4, None, None
+        Protocol.UDP,
+        Family.IPV4,
+        None,
+        None,
     )
     assert sock.pid == held.pids[0]
     held6 = hold([["udp", "::1"]])
@@ -133,7 +141,9 @@ def test_both_ends_of_a_connection(backend: str | None, hold: Any) -> None:
     listeners = [s for s in server_side if s.state is State.LISTEN]
     assert [s.pid for s in listeners] == [server.pids[0]]
     inbound = [s for s in server_side if s.state is State.ESTABLISHED]
-    assert [s.remote for s in inbound] == [portcheck.Endpoint(address="127.0.0.1", port=client_port)]
+    assert [s.remote for s in inbound] == [
+        portcheck.Endpoint(address="127.0.0.1", port=client_port)
+    ]
 
 
 def test_socket_shared_by_two_processes(backend: str | None, hold: Any) -> None:
@@ -147,7 +157,11 @@ def test_socket_shared_by_two_processes(backend: str | None, hold: Any) -> None:
 def test_socket_of_another_user_seen_by_root(backend: str | None, hold: Any) -> None:
     held = hold([["tcp-listen", "127.0.0.1"]], user="nobody")
     [sock] = portcheck.who_owns(held.ports[0], tool=backend)
-    assert (sock.pid, sock.user, sock.uid) == (held.pids[0], "nobody", pwd.getpwnam("nobody").pw_uid)
+    assert (sock.pid, sock.user, sock.uid) == (
+        held.pids[0],
+        "nobody",
+        pwd.getpwnam("nobody").pw_uid,
+    )
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="needs root to look up as another user")
@@ -180,7 +194,7 @@ def _lookup_as_nobody(port: int, backend: str | None) -> list[dict[str, Any]]:
             os.setuid(nobody.pw_uid)
             found = portcheck.who_owns(port, tool=backend)
             payload = json.dumps([socket_to_dict(s) for s in found])
-        except BaseException as exc:  # report anything to the parent, then exit
+        except BaseException as exc:  # noqa: BLE001 - the child reports anything to the parent
             payload = json.dumps({"error": repr(exc)})
             code = 1
         with os.fdopen(write_end, "w") as out:
@@ -225,7 +239,9 @@ def test_command_on_a_live_port(hold: Any) -> None:
     port = held.ports[0]
     done = subprocess.run(
         [sys.executable, "-m", "portcheck", str(port), "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
