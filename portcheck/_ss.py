@@ -62,7 +62,8 @@ _STATE_WORDS = {
     "UNKNOWN",
 }
 # ("name",pid=1,fd=3); the name may contain spaces, quotes and parentheses.
-_USER = re.compile(r'\("(.*?)",pid=(\d+),fd=(\d+)\)')
+# iproute2 before 3.10 printed ("name",PID,FD) without the `pid=`/`fd=` labels.
+_USER = re.compile(r'\("(.*?)",(?:pid=)?(\d+),(?:fd=)?(\d+)\)')
 _UID = re.compile(r"(?:^|\s)uid:(\d+)")
 
 

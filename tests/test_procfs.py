@@ -1,0 +1,102 @@
+"""The procfs backend's table parser, checked against tables captured beside ss."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import attrs
+import pytest
+
+import portcheck
+from portcheck import Endpoint, Family, Protocol, State
+from portcheck._errors import ParseError
+from portcheck._procfs import parse_table
+
+LINUX = Path(__file__).parent / "fixtures" / "linux"
+TABLES = {
+    "tcp": (Protocol.TCP, Family.IPV4),
+    "tcp6": (Protocol.TCP, Family.IPV6),
+    "udp": (Protocol.UDP, Family.IPV4),
+    "udp6": (Protocol.UDP, Family.IPV6),
+}
+little_endian = pytest.mark.skipif(
+    sys.byteorder != "little", reason="the captures were made on a little-endian machine"
+)
+
+
+def _captured_tables() -> list[portcheck.Socket]:
+    sockets = []
+    for name, (protocol, family) in TABLES.items():
+        text = (LINUX / f"debian-12--proc-net-{name}.out").read_text()
+        sockets += [e.socket for e in parse_table(text, protocol, family)]
+    return sockets
+
+
+def _without_owner(sock: portcheck.Socket) -> portcheck.Socket:
+    return attrs.evolve(sock, pid=None, process=None, user=None, uid=None)
+
+
+@little_endian
+def test_tables_list_exactly_the_sockets_ss_saw_at_the_same_moment() -> None:
+    from_proc = {_without_owner(s) for s in _captured_tables()}
+    ss_text = (LINUX / "debian-12--ss-tuanpe.out").read_text()
+    from_ss = {_without_owner(s) for s in portcheck.parse(ss_text, tool="ss", platform="linux")}
+    assert from_proc == from_ss
+    assert len(from_proc) == 12
+
+
+@little_endian
+def test_hex_addresses_and_states() -> None:
+    text = (
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+        "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000"
+        "  1000        0 4910 1 0000000000000000 100 0 0 10 0\n"
+        "   1: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000"
+        "     0        0 0 1 0000000000000000 100 0 0 10 0\n"
+    )
+    listener, inbound = (e for e in parse_table(text, Protocol.TCP, Family.IPV4))
+    assert listener.socket.local == Endpoint(address="127.0.0.1", port=8080)
+    assert (listener.socket.state, listener.socket.remote, listener.socket.uid) == (
+        State.LISTEN,
+        None,
+        1000,
+    )
+    assert listener.inode == 4910
+    assert inbound.socket.remote == Endpoint(address="127.0.0.1", port=0xD431)
+    assert (inbound.socket.state, inbound.inode) == (State.ESTABLISHED, 0)
+
+
+@little_endian
+def test_ipv6_loopback_and_mapped_addresses() -> None:
+    line = (
+        "   0: {local}:0016 00000000000000000000000000000000:0000 0A 00000000:00000000"
+        " 00:00000000 00000000     0        0 77 1 0000000000000000 100 0 0 10 0\n"
+    )
+    loopback = "00000000000000000000000001000000"
+    mapped = "0000000000000000FFFF00000100007F"
+    [one] = parse_table(line.format(local=loopback), Protocol.TCP, Family.IPV6)
+    [two] = parse_table(line.format(local=mapped), Protocol.TCP, Family.IPV6)
+    assert (one.socket.local.address, two.socket.local.address) == ("::1", "::ffff:127.0.0.1")
+    assert one.socket.local.port == 22
+
+
+def test_port_filter_compares_the_local_port_only() -> None:
+    # Local port 0x0BB8 = 3000; remote port 3000 must not match, nor 30001.
+    text = (
+        "   0: 0100007F:7531 0100007F:0BB8 01 00000000:00000000 00:00000000 00000000"
+        "     0        0 5 1 0 100 0 0 10 0\n"
+        "   1: 0100007F:0BB8 0100007F:7531 01 00000000:00000000 00:00000000 00000000"
+        "     0        0 6 1 0 100 0 0 10 0\n"
+    )
+    found = parse_table(text, Protocol.TCP, Family.IPV4, port=3000)
+    assert [e.inode for e in found] == [6]
+
+
+def test_unreadable_line_names_the_table_and_line() -> None:
+    text = "  sl  local_address\n   0: nothex:0016 0:0 0A\n"
+    with pytest.raises(ParseError) as info:
+        parse_table(text, Protocol.TCP, Family.IPV4)
+    assert info.value.lineno == 2
+    assert info.value.tool == "/proc/net/tcp"
+    assert "nothex" in str(info.value)
