@@ -92,6 +92,7 @@ def canonical_address(text: str) -> str:
     return ip.compressed
 
 
+@functools.lru_cache(maxsize=4096)
 def family_of(address: str) -> Family | None:
     """Family of an address string, or None for a name or `*`."""
     if address == "*":

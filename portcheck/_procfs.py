@@ -8,13 +8,14 @@ sample line of /proc/net/tcp::
        0: 0100007F:B79A 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0  0 4910 1 ...
 
 The owners are the processes with a `/proc/PID/fd/N -> socket:[INODE]` link.
-The scan stops once every matching socket has an owner, then checks only the
-relatives of the owners found (their descendants and their parent's), since a
-socket is shared by inheritance across fork: that finds every pre-fork worker
-without reading the descriptors of every process on the machine. A socket
-passed to an unrelated process over a unix socket (SCM_RIGHTS) is found only
-if the scan reaches that process first; no tool that reads /proc can do better
-without reading every process.
+The scan stops once every matching socket has an owner, then reads only the
+parents and children of the owners found, and of each relative that turns
+out to hold the socket too: sockets are shared by inheritance across fork,
+so this finds every pre-fork worker and master without reading the
+descriptors of every process on the machine. Not found: a socket passed to
+an unrelated process over a unix socket (SCM_RIGHTS), or held by siblings
+whose common parent closed its copy, unless the scan met that process before
+stopping. ss and lsof read every process and do find those.
 
 Other Linux backends use the helpers here to name processes (`/proc/PID/comm`
 is authoritative where tools truncate or mangle names) and users.
@@ -198,26 +199,40 @@ def user_name(uid: int | None) -> str | None:
 
 
 def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
-    """inode -> pids holding it, for the given socket inodes."""
+    """inode -> pids holding it, for the given socket inodes.
+
+    Reads processes in /proc order until every socket has an owner; then, as a
+    socket is shared by inheriting it across fork, grows the family of the
+    owners found: their parents and children are read, and each one that holds
+    a socket too is grown in turn. A pre-fork master and all its workers are
+    found whichever of them the scan met first.
+    """
     owners: dict[int, list[int]] = {}
     if not inodes:
         return owners
     targets = {f"socket:[{inode}]": inode for inode in inodes}
     scanned: set[int] = set()
+    family: list[int] = []
     for pid in _all_pids(proc):
         scanned.add(pid)
-        _scan_fds(pid, targets, owners, proc)
+        if _scan_fds(pid, targets, owners, proc):
+            family.append(pid)
         if len(owners) == len(inodes):
             break
     else:
-        return owners  # every process read
-    # Every socket has an owner: now only relatives can share them. Without
-    # the `children` files (CONFIG_PROC_CHILDREN off), read everyone.
-    relatives = _relatives(owners, proc)
-    for pid in relatives if relatives is not None else _all_pids(proc):
-        if pid not in scanned:
-            scanned.add(pid)
-            _scan_fds(pid, targets, owners, proc)
+        return owners  # every process was read
+    if not _has_children_files(proc):
+        # Without the children files the family cannot be grown: read everyone.
+        for pid in _all_pids(proc):
+            if pid not in scanned:
+                _scan_fds(pid, targets, owners, proc)
+        return owners
+    while family:
+        for relative in _parent_and_children(family.pop(), proc):
+            if relative not in scanned:
+                scanned.add(relative)
+                if _scan_fds(relative, targets, owners, proc):
+                    family.append(relative)
     return owners
 
 
@@ -228,12 +243,13 @@ def _all_pids(proc: str) -> Iterator[int]:
                 yield int(entry.name)
 
 
-def _scan_fds(pid: int, targets: dict[str, int], owners: dict[int, list[int]], proc: str) -> None:
+def _scan_fds(pid: int, targets: dict[str, int], owners: dict[int, list[int]], proc: str) -> bool:
+    """Record `pid` as owner of each target socket it holds; True if it holds any."""
     fd_dir = f"{proc}/{pid}/fd"
     try:
         names = os.listdir(fd_dir)
     except (FileNotFoundError, PermissionError, ProcessLookupError, NotADirectoryError):
-        return  # gone, or another user's process without privileges
+        return False  # gone, or another user's process without privileges
     found: set[int] = set()
     for name in names:
         try:
@@ -244,29 +260,18 @@ def _scan_fds(pid: int, targets: dict[str, int], owners: dict[int, list[int]], p
         if inode is not None and inode not in found:
             found.add(inode)
             owners.setdefault(inode, []).append(pid)
+    return bool(found)
 
 
-def _relatives(owners: dict[int, list[int]], proc: str) -> list[int] | None:
-    """Descendants of each owner and of each owner's parent (its siblings' families)."""
-    roots: set[int] = set()
-    for pids in owners.values():
-        for pid in pids:
-            roots.add(pid)
-            parent = _parent(pid, proc)
-            if parent is not None and parent > 1:
-                roots.add(parent)
-    seen: set[int] = set()
-    todo = list(roots)
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        children = _children(pid, proc)
-        if children is None:
-            return None
-        todo.extend(children)
-    return sorted(seen)
+def _has_children_files(proc: str) -> bool:
+    pid = os.getpid()
+    return os.path.exists(f"{proc}/{pid}/task/{pid}/children")
+
+
+def _parent_and_children(pid: int, proc: str) -> list[int]:
+    parent = _parent(pid, proc)
+    children = _children(pid, proc)
+    return ([parent] if parent else []) + children
 
 
 def _parent(pid: int, proc: str) -> int | None:
@@ -279,8 +284,8 @@ def _parent(pid: int, proc: str) -> int | None:
     return int(stat[stat.rindex(b")") + 2 :].split()[1])
 
 
-def _children(pid: int, proc: str) -> list[int] | None:
-    """Child pids, [] if the process is gone, None if the kernel has no `children` files."""
+def _children(pid: int, proc: str) -> list[int]:
+    """Child pids, from the `children` files (Linux 3.5+, CONFIG_PROC_CHILDREN), or []."""
     children: list[int] = []
     try:
         tasks = os.listdir(f"{proc}/{pid}/task")
@@ -290,9 +295,6 @@ def _children(pid: int, proc: str) -> list[int] | None:
         try:
             with open(f"{proc}/{pid}/task/{tid}/children", "rb") as f:
                 children.extend(int(c) for c in f.read().split())
-        except FileNotFoundError:
-            if os.path.isdir(f"{proc}/{pid}/task/{tid}"):
-                return None  # the task exists but has no children file
         except OSError:
             continue
     return children

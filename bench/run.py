@@ -1,0 +1,206 @@
+"""The benchmark: `python -m bench.run [--sizes 1000,8000,32000] [--json FILE]`.
+
+For each size it starts a socket farm (bench/farm.py: N processes holding
+about SIZE sockets, listeners and established loopback pairs) and times, as
+medians over repeated runs in this same process run, side by side:
+
+- `who_owns(port)` with the default order and with each Linux backend;
+- the raw tools asked the same question: `ss -tuanp 'sport = :P'`,
+  `lsof -nP -i :P`, `netstat -tuanp`;
+- psutil's `net_connections()` filtered to the port (if psutil is installed:
+  `pip install -e '.[bench]'`; never a runtime dependency);
+- the `portcheck P` command as a whole process beside `lsof -nP -i :P`.
+
+Then, independent of the farm: each parser's throughput in lines per second
+on large captures, and `import portcheck` beside `import attrs` (whole
+interpreter runs; the difference is what portcheck adds).
+
+Ratios are taken between numbers of the same run, because these machines
+are noisy. Run as root so that every tool sees every owner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import portcheck
+from bench.farm import Farm
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+CHILD_ENV = {"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+
+
+def median_ms(func: Callable[[], object], repeat: int) -> float:
+    func()  # warm caches (dentries, page cache, imports) once, untimed
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def run_quietly(argv: list[str]) -> Callable[[], object]:
+    def run() -> object:
+        return subprocess.run(argv, capture_output=True, env=CHILD_ENV, check=False)
+
+    return run
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name, path=CHILD_ENV["PATH"])
+    if path is None:
+        raise SystemExit(f"bench needs {name}")
+    return path
+
+
+def psutil_lookup(port: int) -> Callable[[], object] | None:
+    try:
+        import psutil
+    except ImportError:
+        return None
+
+    def lookup() -> object:
+        return [c for c in psutil.net_connections(kind="inet") if c.laddr and c.laddr.port == port]
+
+    return lookup
+
+
+def farm_measurements(size: int, processes: int, repeat: int) -> dict[str, Any]:
+    with Farm(processes=processes, sockets=size) as farm:
+        port = farm.target_port
+        expected = {farm.target_pid}
+        for backend in ("procfs", "ss", "lsof", "netstat"):
+            found = {s.pid for s in portcheck.who_owns(port, tool=backend)}
+            if found != expected:
+                raise SystemExit(f"{backend} answered {found}, expected {expected}")
+        times: dict[str, float] = {}
+        times["who_owns default"] = median_ms(lambda: portcheck.who_owns(port), repeat)
+        for backend in ("procfs", "ss", "lsof", "netstat"):
+            times[f"who_owns {backend}"] = median_ms(
+                lambda b=backend: portcheck.who_owns(port, tool=b),  # type: ignore[misc]
+                repeat,
+            )
+        times["raw ss -tuanp sport"] = median_ms(
+            run_quietly([tool("ss"), "-tuanp", f"sport = :{port}"]), repeat
+        )
+        times["raw lsof -nP -i :P"] = median_ms(
+            run_quietly([tool("lsof"), "-nP", "-i", f":{port}"]), repeat
+        )
+        times["raw netstat -tuanp"] = median_ms(run_quietly([tool("netstat"), "-tuanp"]), repeat)
+        lookup = psutil_lookup(port)
+        if lookup is not None:
+            times["psutil net_connections"] = median_ms(lookup, repeat)
+        command = str(Path(sys.executable).with_name("portcheck"))
+        times["command portcheck P"] = median_ms(run_quietly([command, str(port)]), repeat)
+        return {"size": farm.held, "processes": processes, "port": port, "ms": times}
+
+
+def ratios(times: dict[str, float]) -> dict[str, float]:
+    ss = times["raw ss -tuanp sport"]
+    result = {
+        "default / raw ss": times["who_owns default"] / ss,
+        "procfs / raw ss": times["who_owns procfs"] / ss,
+        "command / raw lsof": times["command portcheck P"] / times["raw lsof -nP -i :P"],
+    }
+    if "psutil net_connections" in times:
+        result["default / psutil"] = times["who_owns default"] / times["psutil net_connections"]
+    return result
+
+
+def _data_lines(capture: Path) -> list[str]:
+    with capture.open(encoding="utf-8", newline="") as f:
+        return f.read().splitlines(keepends=True)
+
+
+def parser_throughput(target_lines: int = 200_000) -> dict[str, float]:
+    """Lines per second of each parser on a capture repeated to `target_lines` lines."""
+    from tests import golden
+
+    best: dict[str, Path] = {}
+    for capture in golden.captures():
+        key = f"{golden.platform_of(capture)}/{golden.tool_of(capture)}"
+        if key not in best or len(_data_lines(capture)) > len(_data_lines(best[key])):
+            best[key] = capture
+    result = {}
+    for key, capture in sorted(best.items()):
+        platform, tool_name = key.split("/")
+        lines = _data_lines(capture)
+        if len(lines) < 2:
+            continue
+        # Keep the header (the first lines) once, and repeat the body.
+        text = "".join(lines + lines[2:] * (target_lines // max(len(lines) - 2, 1)))
+        count = text.count("\n")
+        seconds = median_ms(lambda: portcheck.parse(text, tool=tool_name, platform=platform), 3)
+        result[f"{key} ({capture.name})"] = count / (seconds / 1000)
+    procfs = FIXTURES / "linux" / "debian-12--proc-net-tcp.out"
+    from portcheck import Family, Protocol
+    from portcheck._procfs import parse_table
+
+    lines = _data_lines(procfs)
+    text = "".join(lines + lines[1:] * (target_lines // (len(lines) - 1)))
+    seconds = median_ms(lambda: parse_table(text, Protocol.TCP, Family.IPV4), 3)
+    result["linux/procfs table (all lines)"] = text.count("\n") / (seconds / 1000)
+    return result
+
+
+def import_times(repeat: int = 30) -> dict[str, float]:
+    """Whole-interpreter medians of `import attrs` and `import portcheck`, interleaved."""
+    runs: dict[str, list[float]] = {"attrs": [], "portcheck": []}
+    for _ in range(repeat):
+        for module in runs:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+            runs[module].append(time.perf_counter() - start)
+    result = {f"import {m}": statistics.median(t) * 1000 for m, t in runs.items()}
+    result["added by portcheck"] = result["import portcheck"] - result["import attrs"]
+    return result
+
+
+def print_table(title: str, rows: dict[str, float], unit: str) -> None:
+    print(f"\n{title}")
+    width = max(len(k) for k in rows)
+    for key, value in rows.items():
+        print(f"  {key.ljust(width)}  {value:12,.2f} {unit}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,8000,32000")
+    parser.add_argument("--processes", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--skip-parsers", action="store_true")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("warning: not root; tools will not see every owner", file=sys.stderr)
+    results: dict[str, Any] = {"python": sys.version.split()[0], "farms": []}
+    for size in (int(s) for s in args.sizes.split(",")):
+        farm = farm_measurements(size, args.processes, args.repeat)
+        farm["ratios"] = ratios(farm["ms"])
+        results["farms"].append(farm)
+        title = f"{farm['size']} sockets in {farm['processes']} processes (median ms)"
+        print_table(title, farm["ms"], "ms")
+        print_table("ratios", farm["ratios"], "x")
+    if not args.skip_parsers:
+        results["parsers"] = parser_throughput()
+        print_table("parser throughput", results["parsers"], "lines/s")
+    results["imports"] = import_times()
+    print_table("import time (whole interpreter, median)", results["imports"], "ms")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
