@@ -170,7 +170,7 @@ def _endpoint(text: str, protocol: Protocol) -> Endpoint:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tcp_state(word: str) -> State:
     return State.CLOSE if word == "UNCONN" else state_from_word(word)
 
