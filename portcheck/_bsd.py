@@ -74,12 +74,14 @@ def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
 
 
 def lsof_sockets(port: int, ctx: Context, *, confirm: Lookup) -> list[Socket]:
-    """Run lsof for `port`; when it finds nothing and we are not root, ask `confirm`.
+    """Run lsof for `port`; without root, add the sockets `confirm` sees that lsof did not.
 
-    lsof run without root lists nothing of other users' processes and exits
-    1, exactly as for a free port (platform-notes, "Every platform"); on macOS
-    this is the normal case for system daemons. netstat sees every socket,
-    owner or not, so it tells "free" from "in use, owner hidden".
+    lsof run without root lists nothing of other users' processes (and exits
+    1 when that leaves nothing, exactly as for a free port: platform-notes,
+    "Every platform"); on macOS this is the normal case for system daemons.
+    netstat sees every socket, owner or not: its sockets that lsof did not
+    list are another user's, reported with the owner hidden, whether or not
+    lsof found sockets of our own on the same port.
     """
     path = tool_path(ctx, "lsof", "lsof")
     argv = [path, *LSOF_FLAGS, f":{port}"]
@@ -92,9 +94,14 @@ def lsof_sockets(port: int, ctx: Context, *, confirm: Lookup) -> list[Socket]:
         )
     else:
         found = [s for s in _lsof.parse(decode(done.stdout)) if s.local.port == port]
-    if found or is_root():
+    if is_root():
         return found
-    return confirm(port, ctx)
+    seen = {_socket_key(s) for s in found}
+    return found + [s for s in confirm(port, ctx) if _socket_key(s) not in seen]
+
+
+def _socket_key(sock: Socket) -> tuple[object, ...]:
+    return (sock.protocol, sock.family, sock.local.address, sock.local.port, sock.remote)
 
 
 def is_root() -> bool:

@@ -199,7 +199,7 @@ def lsof_argv(port: int) -> tuple[str, ...]:
     return (LSOF, *LSOF_FLAGS, f":{port}")
 
 
-def test_darwin_lsof_argv_and_answer() -> None:
+def test_darwin_lsof_argv_and_answer(privileged: None) -> None:
     out = capture(SYNTHETIC / "darwin" / "macos-14--lsof-nPwbS-c0-F-pcuLftPnT-i.out")
     runner = FakeRunner(tools={"lsof": LSOF}, replies={lsof_argv(5000): (0, out, b"")})
     found = lookup(5000, platform="darwin", runner=runner)
@@ -220,6 +220,30 @@ def test_darwin_lsof_nothing_unprivileged_confirms_with_netstat(unprivileged: No
     assert runner.calls == [lsof_argv(631), (NETSTAT, "-an")]
     assert len(found) == 2
     assert all(s.owner_hidden for s in found)
+
+
+def test_darwin_lsof_unprivileged_adds_other_users_sockets_it_cannot_see(
+    unprivileged: None,
+) -> None:
+    # lsof lists our own ControlCenter listeners on 5000; netstat also shows
+    # a UDP socket on 5000 of another user, which lsof (without root) omits.
+    lsof_out = capture(SYNTHETIC / "darwin" / "macos-14--lsof-nPwbS-c0-F-pcuLftPnT-i.out")
+    an = (
+        TITLE + "Proto Recv-Q Send-Q  Local Address          Foreign Address        (state)\n"
+        "tcp4       0      0  *.5000                 *.*                    LISTEN\n"
+        "tcp6       0      0  *.5000                 *.*                    LISTEN\n"
+        "udp4       0      0  *.5000                 *.*\n"
+    ).encode()
+    runner = FakeRunner(
+        tools={"lsof": LSOF, "netstat": NETSTAT},
+        replies={lsof_argv(5000): (0, lsof_out, b""), (NETSTAT, "-an"): (0, an, b"")},
+    )
+    found = lookup(5000, platform="darwin", runner=runner)
+    assert [(s.protocol, s.family, s.pid) for s in found] == [
+        (Protocol.TCP, Family.IPV4, 448),
+        (Protocol.TCP, Family.IPV6, 448),
+        (Protocol.UDP, Family.IPV4, None),
+    ]
 
 
 def test_darwin_lsof_nothing_unprivileged_and_netstat_empty_is_free(unprivileged: None) -> None:
