@@ -64,7 +64,7 @@ def _run_sockstat(path: str, port: int, ctx: Context) -> Completed:
 
 
 def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
-    """Sockets on `port` from lsof (a package on FreeBSD), confirmed by netstat when empty."""
+    """Sockets on `port` from lsof (a FreeBSD package); without root, plus what netstat sees."""
     return lsof_sockets(port, ctx, confirm=lookup_netstat)
 
 

@@ -26,7 +26,7 @@ _NETSTAT_NAME_WIDTH = 16
 
 
 def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
-    """Sockets on `port` from lsof, confirmed by `netstat -an` when lsof sees none."""
+    """Sockets on `port` from lsof; without root, plus those only `netstat -an` sees."""
     return lsof_sockets(port, ctx, confirm=_lookup_netstat_an)
 
 
