@@ -1,9 +1,11 @@
-"""Linux backend with no external tool: `/proc/net/{tcp,tcp6,udp,udp6}` and `/proc/PID/fd`.
+"""Linux backend with no external tool: the kernel's socket table and `/proc/PID/fd`.
 
 Works in slim containers where ss, lsof and netstat are all missing. The
-socket tables list every socket of this network namespace with hex,
-host-byte-order addresses, a state code, the socket's uid and its inode; a
-sample line of /proc/net/tcp::
+socket table is asked over sock_diag netlink with the port filtered in the
+kernel (`_sockdiag`, what ss does), or read from `/proc/net/{tcp,tcp6,udp,udp6}`
+where netlink is refused. Those text tables list every socket of this
+network namespace with hex, host-byte-order addresses, a state code, the
+socket's uid and its inode; a sample line of /proc/net/tcp::
 
        0: 0100007F:B79A 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0  0 4910 1 ...
 
@@ -31,6 +33,7 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
+from . import _sockdiag
 from ._addr import canonical_address
 from ._backend import Context, ToolUnusableError
 from ._errors import ParseError
@@ -129,21 +132,39 @@ def _hex_endpoint(text: str, family: Family) -> Endpoint:
     return Endpoint(address=canonical_address(str(ipaddress.ip_address(raw))), port=int(port, 16))
 
 
-def socket_table(port: int, proc: str = PROC) -> list[Entry]:
-    """Every socket on local `port` in this network namespace, from /proc/net."""
+def socket_table(port: int, proc: str = PROC, *, netlink: bool = True) -> list[Entry]:
+    """Every socket on local `port` in this network namespace.
+
+    Asked of the kernel over sock_diag netlink, which filters by port (the
+    way ss does), table by table; /proc/net text, which lists every socket of
+    the machine, where netlink cannot answer. Both give the same entries
+    (tests/test_procfs.py compares them on live sockets).
+    """
     entries: list[Entry] = []
     for name, protocol, family in _TABLES:
-        try:
-            with open(f"{proc}/net/{name}", encoding="ascii") as f:
-                text = f.read()
-        except FileNotFoundError:
-            if name.endswith("6"):
-                continue  # kernel without IPv6
-            raise ToolUnusableError(f"{proc}/net/{name} is missing (is /proc mounted?)") from None
-        except PermissionError as exc:
-            raise ToolUnusableError(f"cannot read {proc}/net/{name}: {exc.strerror}") from None
-        entries.extend(parse_table(text, protocol, family, port))
+        if netlink:
+            try:
+                found = _sockdiag.query(port, family, protocol)
+            except _sockdiag.SockDiagUnavailable:
+                pass
+            else:
+                entries.extend(Entry(socket=s, inode=inode) for s, inode in found)
+                continue
+        entries.extend(_read_table(name, protocol, family, port, proc))
     return entries
+
+
+def _read_table(name: str, protocol: Protocol, family: Family, port: int, proc: str) -> list[Entry]:
+    try:
+        with open(f"{proc}/net/{name}", encoding="ascii") as f:
+            text = f.read()
+    except FileNotFoundError:
+        if name.endswith("6"):
+            return []  # a kernel without IPv6
+        raise ToolUnusableError(f"{proc}/net/{name} is missing (is /proc mounted?)") from None
+    except PermissionError as exc:
+        raise ToolUnusableError(f"cannot read {proc}/net/{name}: {exc.strerror}") from None
+    return parse_table(text, protocol, family, port)
 
 
 def lookup(port: int, ctx: Context) -> list[Socket]:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import struct
 import sys
+import time
 from pathlib import Path
 
 import attrs
 import pytest
 
 import portcheck
-from portcheck import Endpoint, Family, Protocol, State
+from portcheck import Endpoint, Family, Protocol, State, _sockdiag
 from portcheck._errors import ParseError
-from portcheck._procfs import parse_table
+from portcheck._procfs import parse_table, socket_table
 
 LINUX = Path(__file__).parent / "fixtures" / "linux"
 TABLES = {
@@ -100,3 +104,80 @@ def test_unreadable_line_names_the_table_and_line() -> None:
     assert info.value.lineno == 2
     assert info.value.tool == "/proc/net/tcp"
     assert "nothex" in str(info.value)
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux kernel tables")
+
+
+def _connections() -> tuple[list[socket.socket], int, int]:
+    """A listener with an accepted connection, and a closed one left in TIME_WAIT.
+
+    Returns the sockets to close, the listener's port and the TIME_WAIT port.
+    """
+    listener = socket.socket(socket.AF_INET6)
+    listener.bind(("::", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    closing = socket.create_connection(("::1", port))
+    closing_peer, _ = listener.accept()
+    time_wait_port = closing.getsockname()[1]
+    closing.close()  # the active closer goes to TIME_WAIT...
+    closing_peer.close()  # ...once its peer closes too
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", port))
+    return [listener, client, accepted, udp], port, time_wait_port
+
+
+@linux_only
+def test_netlink_and_proc_net_give_the_same_entries() -> None:
+    held, port, time_wait_port = _connections()
+    try:
+        time.sleep(0.05)
+        client_port = held[1].getsockname()[1]
+        for probe in (port, client_port, time_wait_port):
+            by_netlink = sorted(map(str, socket_table(probe, netlink=True)))
+            by_text = sorted(map(str, socket_table(probe, netlink=False)))
+            assert by_netlink == by_text
+        states = {e.socket.state for e in socket_table(port)}
+        assert {State.LISTEN, State.ESTABLISHED, None} <= states
+        [time_wait] = socket_table(time_wait_port)
+        assert (time_wait.socket.state, time_wait.inode) == (State.TIME_WAIT, 0)
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_port_filter_bytecode_is_what_ss_builds() -> None:
+    # S_GE yes=8 no=20 | port | S_LE yes=8 no=12 | port (little-endian host order)
+    code = _sockdiag.port_filter(8080)
+    assert struct.unpack("=BBHBBHBBHBBH", code) == (2, 8, 20, 0, 0, 8080, 3, 8, 12, 0, 0, 8080)
+
+
+def test_inet_diag_message_is_read_field_by_field() -> None:
+    message = struct.pack("=BBBB", socket.AF_INET6, 10, 0, 0)
+    message += struct.pack("!HH16s16s", 443, 0, bytes(15) + b"\x01", bytes(16))
+    message += struct.pack("=III", 0, 0, 0) + struct.pack("=IIIII", 0, 0, 0, 1000, 4242)
+    sock, inode = _sockdiag.parse_message(message, Protocol.TCP)
+    assert (sock.local, sock.remote, sock.state) == (
+        Endpoint(address="::1", port=443),
+        None,
+        State.LISTEN,
+    )
+    assert (sock.family, sock.uid, inode) == (Family.IPV6, 1000, 4242)
+    with pytest.raises(_sockdiag.SockDiagUnavailable):
+        _sockdiag.parse_message(message[:20], Protocol.TCP)
+
+
+@linux_only
+def test_without_netlink_the_proc_net_text_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object) -> list[object]:
+        raise _sockdiag.SockDiagUnavailable("netlink blocked by the sandbox")
+
+    monkeypatch.setattr(_sockdiag, "query", refuse)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        [found] = portcheck.who_owns(listener.getsockname()[1], tool="procfs")
+    assert (found.pid, found.state) == (os.getpid(), State.LISTEN)
