@@ -5,10 +5,14 @@
     [Socket(protocol=<Protocol.TCP: 'tcp'>, ..., pid=4242, process='python3', user='alice', ...)]
 
 An empty list means nothing uses the port; when the lookup cannot see, an
-error derived from `PortcheckError` is raised instead.
+error derived from `PortcheckError` is raised instead. `describe(port)` adds
+what the number is and each socket's role; `wait_until_free(port)` and
+`wait_until_listening(port)` poll until the condition holds.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from ._errors import (
     NoToolError,
@@ -17,24 +21,69 @@ from ._errors import (
     ToolError,
     ToolTimeoutError,
     UnsupportedError,
+    WaitTimeoutError,
 )
 from ._lookup import parse, who_owns
 from ._records import Endpoint, Family, Protocol, Socket, State
 
+if TYPE_CHECKING:
+    from ._describe import IanaRange, PortReport, Role, SocketRole, describe
+    from ._ephemeral import EphemeralRange, ephemeral_range
+    from ._wait import wait_until_free, wait_until_listening
+
+# Loaded on first use (PEP 562), so that `import portcheck` costs no more than
+# the lookup itself needs: each attrs class defined at import costs time.
+_LAZY = {
+    "EphemeralRange": "_ephemeral",
+    "ephemeral_range": "_ephemeral",
+    "IanaRange": "_describe",
+    "PortReport": "_describe",
+    "Role": "_describe",
+    "SocketRole": "_describe",
+    "describe": "_describe",
+    "wait_until_free": "_wait",
+    "wait_until_listening": "_wait",
+}
+
 __all__ = [
     "Endpoint",
+    "EphemeralRange",
     "Family",
+    "IanaRange",
     "NoToolError",
     "ParseError",
+    "PortReport",
     "PortcheckError",
     "Protocol",
+    "Role",
     "Socket",
+    "SocketRole",
     "State",
     "ToolError",
     "ToolTimeoutError",
     "UnsupportedError",
+    "WaitTimeoutError",
+    "describe",
+    "ephemeral_range",
     "parse",
+    "wait_until_free",
+    "wait_until_listening",
     "who_owns",
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'portcheck' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"portcheck.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

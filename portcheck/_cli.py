@@ -1,7 +1,13 @@
-"""The `portcheck` command: `portcheck PORT [PORT ...]`.
+"""The `portcheck` command.
 
-Exit status: 0 when a port is in use, 1 when every port is free, 2 on an error
-(bad arguments, no usable tool, a tool that failed or timed out).
+    portcheck PORT [PORT ...] [--json] [--explain | --raw] [--tool T] [--timeout S] [-q]
+    portcheck wait PORT (--free | --listening) [--timeout S] [--interval S] ...
+
+Exit status of a lookup (and of --explain and --raw): 0 when a port is in use,
+1 when every port is free, 2 on an error (bad arguments, no usable tool, a tool
+that failed or timed out). `wait`: 0 when the condition holds, 1 when it timed
+out, 2 on an error. Errors are one line on stderr; `--debug` adds the traceback.
+The `--json` documents are described in docs/json.md.
 """
 
 from __future__ import annotations
@@ -10,25 +16,58 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._errors import PortcheckError
+import attrs
+
+from ._errors import PortcheckError, WaitTimeoutError
 from ._json import socket_to_dict
 from ._lookup import who_owns
-from ._records import Socket
+from ._records import Protocol, Socket, State
 
-# Version of the --json output; bumped on any incompatible change.
+if TYPE_CHECKING:
+    from ._describe import PortReport
+    from ._wait import Poll
+
+# Version of the --json documents; bumped on any incompatible change. The
+# lookup document has no "kind" (it predates the others); the explain, wait and
+# raw documents say which they are in "kind".
 JSON_SCHEMA = 1
 
 EXIT_IN_USE, EXIT_FREE, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_TIMEOUT = 0, 1
+EXIT_INTERRUPTED = 130
 
 _EPILOG = """\
 examples:
   portcheck 8080                 who holds port 8080? (exit 0 in use, 1 free, 2 error)
+  portcheck 60688 --explain      what is this port, who holds it, is that normal?
   portcheck 80 443 --json        both ports, as JSON for scripts
   portcheck 5432 --tool ss       force one backend
+  portcheck 8080 --raw           what the tools printed, to attach to a bug report
   if portcheck -q 8080; then echo "8080 is taken"; fi
+  portcheck wait 8080 --free --timeout 30      (see: portcheck wait --help)
 """
+
+_WAIT_EPILOG = """\
+examples:
+  portcheck wait 8080 --free --timeout 30        before starting a server on 8080
+  portcheck wait 5432 --listening --timeout 60   until the database accepts connections
+  portcheck wait 53 --listening --udp            a UDP server: bound, no peer
+  portcheck wait 8080 --free --json              the outcome as JSON (kind "wait")
+
+exit status: 0 when the condition holds, 1 when the timeout ran out (the last
+owners are printed), 2 on an error. A progress line is shown on stderr when it
+is a terminal; nothing otherwise.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors as one line on stderr (usage is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _port(text: str) -> int:
@@ -42,46 +81,152 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
+    if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds (0 or more): {text!r}")
+    return value
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print a JSON document (schema 1)")
+    parser.add_argument("--tool", help="force one backend (linux: procfs, ss, lsof, netstat)")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing; only the exit status"
+    )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="portcheck",
+        usage=(
+            "%(prog)s PORT [PORT ...] [options]\n"
+            "       %(prog)s wait PORT (--free | --listening) [options]"
+        ),
         description="Show which processes listen on or connect from a TCP/UDP port.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("ports", metavar="PORT", nargs="+", type=_port, help="port number(s)")
-    parser.add_argument("--json", action="store_true", help="print the records as JSON")
-    parser.add_argument("--tool", help="force one backend (linux: procfs, ss, lsof, netstat)")
+    _common(parser)
     parser.add_argument(
         "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
     )
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="print nothing; only the exit status"
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--explain",
+        action="store_true",
+        help="say what the port is (IANA range, ephemeral range, service), "
+        "who holds it and each socket's role",
     )
+    mode.add_argument(
+        "--raw",
+        action="store_true",
+        help="print the platform, each tool's path, argv, version and raw output "
+        "(and /proc/net lines on Linux), to send as a capture",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return parser
 
 
+def build_wait_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="portcheck wait",
+        description="Wait until a port is free, or until something listens on it.",
+        epilog=_WAIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("port", metavar="PORT", type=_port, help="port number")
+    condition = parser.add_mutually_exclusive_group(required=True)
+    condition.add_argument(
+        "--free", action="store_true", help="until no socket at all is on the port"
+    )
+    condition.add_argument(
+        "--listening",
+        action="store_true",
+        help="until a TCP socket listens (or a UDP socket is bound with no peer)",
+    )
+    parser.add_argument(
+        "--timeout", type=_seconds, default=30.0, help="give up after this many seconds (30)"
+    )
+    parser.add_argument(
+        "--interval", type=_positive, default=0.25, help="seconds between looks (0.25)"
+    )
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--tcp", action="store_true", help="with --listening: TCP listeners only")
+    only.add_argument("--udp", action="store_true", help="with --listening: UDP sockets only")
+    parser.add_argument(
+        "--ignore-time-wait",
+        action="store_true",
+        help="with --free: accept a port where only TIME_WAIT remnants are left",
+    )
+    _common(parser)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    results: dict[int, list[Socket]] = {}
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
     try:
-        for port in args.ports:
-            results[port] = who_owns(port, tool=args.tool, timeout=args.timeout)
-    except PortcheckError as exc:
-        print(f"portcheck: error: {exc}", file=sys.stderr)
+        if args_list[:1] == ["wait"]:
+            return _wait_main(build_wait_parser().parse_args(args_list[1:]))
+        return _lookup_main(build_parser().parse_args(args_list))
+    except KeyboardInterrupt:
+        print("portcheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the command's promise: one line, no traceback
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"portcheck: error: {_message(exc)}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, PortcheckError):
+        return str(exc)
+    detail = f"{type(exc).__name__}: {exc}"
+    return f"unexpected {detail} (run with --debug for the traceback, and report it)"
+
+
+# --- portcheck PORT [PORT ...] -------------------------------------------------
+
+
+def _lookup_main(args: argparse.Namespace) -> int:
+    if args.raw:
+        return _raw_main(args)
+    if args.explain:
+        return _explain_main(args)
+    results: dict[int, list[Socket]] = {}
+    for port in args.ports:
+        results[port] = who_owns(port, tool=args.tool, timeout=args.timeout)
     if not args.quiet:
         if args.json:
-            print(json.dumps(_json_document(results), indent=2))
+            _print_json(_json_document(results))
         else:
             _print_table(results)
-        _warn_hidden(results)
+        _warn_hidden(s for sockets in results.values() for s in sockets)
     return EXIT_IN_USE if any(results.values()) else EXIT_FREE
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    print(json.dumps(document, indent=2))
 
 
 def _json_document(results: dict[int, list[Socket]]) -> dict[str, object]:
@@ -124,7 +269,7 @@ def _row(port: int, sock: Socket) -> tuple[str, ...]:
     )
 
 
-def _print_table(results: dict[int, list[Socket]]) -> None:
+def _print_table(results: dict[int, list[Socket]], *, say_free: bool = True) -> None:
     rows = [_row(port, s) for port, sockets in results.items() for s in sockets]
     if rows:
         rows.insert(0, _HEADER)
@@ -132,15 +277,200 @@ def _print_table(results: dict[int, list[Socket]]) -> None:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     for port, sockets in results.items():
-        if not sockets:
+        if not sockets and say_free:
             print(f"port {port} is free")
 
 
-def _warn_hidden(results: dict[int, list[Socket]]) -> None:
-    if not any(s.pid is None for sockets in results.values() for s in sockets):
+def _warn_hidden(sockets: Iterable[Socket]) -> None:
+    # TIME_WAIT remnants belong to no process: privileges would not show one.
+    hidden = [s for s in sockets if s.pid is None and s.state is not State.TIME_WAIT]
+    if not hidden:
         return
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         why = "held by a process outside this view (another pid namespace or container?)"
     else:
         why = "run as root (sudo) or an administrator to see which process holds them"
     print(f"portcheck: some sockets are in use but their owner is hidden: {why}", file=sys.stderr)
+
+
+# --- portcheck PORT --explain --------------------------------------------------
+
+
+def _explain_main(args: argparse.Namespace) -> int:
+    from ._describe import describe
+
+    reports = [describe(port, tool=args.tool, timeout=args.timeout) for port in args.ports]
+    if not args.quiet:
+        if args.json:
+            _print_json(
+                {
+                    "schema": JSON_SCHEMA,
+                    "kind": "explain",
+                    "ports": [_report_to_dict(r) for r in reports],
+                }
+            )
+        else:
+            print("\n\n".join(r.explain() for r in reports))
+        _warn_hidden(item.socket for r in reports for item in r.sockets)
+    return EXIT_IN_USE if any(r.in_use for r in reports) else EXIT_FREE
+
+
+def _report_to_dict(report: PortReport) -> dict[str, Any]:
+    eph = report.ephemeral_range
+    return {
+        "port": report.port,
+        "in_use": report.in_use,
+        "iana_range": report.iana_range.value,
+        "ephemeral": report.ephemeral,
+        "ephemeral_range": {
+            "first": eph.first,
+            "last": eph.last,
+            "source": eph.source,
+            "default": eph.default,
+        },
+        "services": {"tcp": report.tcp_service, "udp": report.udp_service},
+        "worth_a_look": report.worth_a_look,
+        "reasons": list(report.reasons),
+        "sockets": [
+            {"role": item.role.value, **socket_to_dict(item.socket)} for item in report.sockets
+        ],
+    }
+
+
+# --- portcheck PORT --raw ------------------------------------------------------
+
+
+def _raw_main(args: argparse.Namespace) -> int:
+    from . import _raw
+
+    captures = [_raw.capture(port, tool=args.tool, timeout=args.timeout) for port in args.ports]
+    if not args.quiet:
+        if args.json:
+            entries = [_raw.to_dict(c, _version()) for c in captures]
+            _print_json({"schema": JSON_SCHEMA, "kind": "raw", "ports": entries})
+        else:
+            print("\n\n".join(_raw.render(c, _version()) for c in captures))
+    errors = [c.error for c in captures if c.error is not None]
+    for error in errors:
+        print(f"portcheck: error: {error}", file=sys.stderr)
+    if errors:
+        return EXIT_ERROR
+    return EXIT_IN_USE if any(c.sockets for c in captures) else EXIT_FREE
+
+
+# --- portcheck wait PORT -------------------------------------------------------
+
+
+def _wait_main(args: argparse.Namespace) -> int:
+    from ._wait import free_condition, listening, listening_condition, wait_for
+
+    if args.free and (args.tcp or args.udp):
+        raise PortcheckError("--tcp and --udp go with --listening, not --free")
+    if args.listening and args.ignore_time_wait:
+        raise PortcheckError("--ignore-time-wait goes with --free, not --listening")
+    protocol = Protocol.TCP if args.tcp else Protocol.UDP if args.udp else None
+    if args.free:
+        condition, done = "free", free_condition(ignore_time_wait=args.ignore_time_wait)
+    else:
+        condition, done = "listening", listening_condition(protocol)
+    progress = _Progress(args.port, condition, args.timeout) if _show_progress(args) else None
+    last: list[Poll] = []
+
+    def seen(poll: Poll) -> None:
+        last[:] = [poll]
+        if progress is not None:
+            progress.update(poll)
+
+    try:
+        poll = wait_for(
+            args.port,
+            done,
+            condition,
+            timeout=args.timeout,
+            interval=args.interval,
+            tool=args.tool,
+            progress=seen,
+        )
+    except WaitTimeoutError as exc:
+        timed_out: WaitTimeoutError | None = exc
+        poll = last[-1]  # progress saw the last look before the error was raised
+    else:
+        timed_out = None
+        if args.listening:
+            poll = attrs.evolve(poll, sockets=listening(poll.sockets, protocol))
+    finally:
+        if progress is not None:
+            progress.clear()
+    _wait_report(args, condition, poll=poll, error=timed_out)
+    return EXIT_TIMEOUT if timed_out is not None else EXIT_OK
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    isatty = getattr(sys.stderr, "isatty", None)
+    return not args.quiet and isatty is not None and bool(isatty())
+
+
+def _wait_report(
+    args: argparse.Namespace, condition: str, *, poll: Poll, error: WaitTimeoutError | None
+) -> None:
+    ok = error is None
+    sockets = poll.sockets
+    if args.quiet:
+        return
+    if args.json:
+        _print_json(
+            {
+                "schema": JSON_SCHEMA,
+                "kind": "wait",
+                "port": args.port,
+                "condition": condition,
+                "ok": ok,
+                "timeout": args.timeout,
+                "elapsed": round(poll.elapsed, 3),
+                "polls": poll.polls,
+                "sockets": [socket_to_dict(s) for s in sockets],
+            }
+        )
+    elif ok and condition == "free":
+        print(f"port {args.port} is free")
+    else:
+        _print_table({args.port: sockets}, say_free=False)
+    if error is not None:
+        print(f"portcheck: {error}", file=sys.stderr)
+    _warn_hidden(sockets)
+
+
+class _Progress:
+    """One line on the terminal (stderr), rewritten after every look."""
+
+    def __init__(self, port: int, condition: str, timeout: float) -> None:
+        self.port = port
+        self.condition = condition
+        self.timeout = timeout
+        self.width = 0
+
+    def update(self, poll: Poll) -> None:
+        from ._errors import _describe_owners
+
+        holders = _describe_owners(poll.sockets) if poll.sockets else "nothing"
+        line = (
+            f"waiting for port {self.port} to be {self.condition}: "
+            f"{poll.elapsed:.1f} s of {self.timeout:g} s; on it: {holders}"
+        )
+        columns = _columns() - 1
+        line = line[:columns]
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(line)
+
+    def clear(self) -> None:
+        if self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+            self.width = 0
+
+
+def _columns() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns

@@ -105,7 +105,8 @@ def _field_files(text: str) -> Iterator[tuple[int, str, _File]]:
             if current is not None:
                 yield (*where, current)
             current = None
-            proc = _File(pid=_int("pid", value, lineno, line))
+            # No process has pid 0; kill(0, ...) would signal the caller's own group.
+            proc = _File(pid=_int("pid", value, lineno, line) or None)
         elif tag == "f":
             if current is not None:
                 yield (*where, current)
@@ -123,7 +124,8 @@ def _field_files(text: str) -> Iterator[tuple[int, str, _File]]:
 
 
 def _int(what: str, value: str, lineno: int, line: str) -> int:
-    if not value.isdigit():
+    # isdigit() alone also accepts "²", which int() refuses.
+    if not (value.isascii() and value.isdigit()):
         raise ParseError("lsof", lineno, line, f"{what} is not a number")
     return int(value)
 
@@ -224,7 +226,7 @@ def _socket_from_row(match: re.Match[str]) -> Socket:
         _PROTOCOLS[match["node"]],
         name.strip(),
         state.rstrip(")") or None,
-        pid=int(match["pid"]),
+        pid=int(match["pid"]) or None,  # pid 0 is no process (see _field_files)
         process=_unescape(match["command"]),
         user=None if user.isdigit() else user,
         uid=int(user) if user.isdigit() else None,

@@ -41,10 +41,11 @@ def parse(text: str) -> list[Socket]:
 def _with_owner(row: Row) -> Socket:
     try:
         if "pid" in row.layout.tail:
-            return attrs.evolve(row.socket, pid=_pid_column(row))
+            # pid 0 is no process: kill(0, ...) would signal the caller's own group.
+            return attrs.evolve(row.socket, pid=_pid_column(row) or None)
         if "process:pid" in row.layout.tail:
             name, pid = _process_pid_column(row)
-            return attrs.evolve(row.socket, pid=pid, process=name)
+            return attrs.evolve(row.socket, pid=pid or None, process=name)
     except (ValueError, IndexError) as exc:
         raise ParseError("netstat", row.lineno, row.line, str(exc)) from None
     return row.socket

@@ -103,6 +103,8 @@ def _owner(text: str | None) -> tuple[int | None, str | None]:
     if not text or text == "-":
         return None, None
     pid, _, name = text.partition("/")
+    if int(pid) == 0:
+        return None, None  # no process has pid 0: kill(0, ...) would hit the caller's group
     return int(pid), name.rstrip() or None
 
 

@@ -21,13 +21,22 @@ from typing import Protocol
 
 import attrs
 
-from ._errors import ToolTimeoutError
+from ._errors import ToolError, ToolTimeoutError
 
 # Ordinary users often lack the sbin directories on PATH, where ss, netstat and
 # lsof may live, so these are searched after PATH.
 _EXTRA_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/local/bin")
 _CHILD_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 _CHUNK = 65536
+# A tool that floods its output (a broken build, `yes` in its place) is killed
+# here: unbounded, it filled memory at about 500 MB/s until the timeout. The
+# largest real output, netstat listing every socket, is about 150 bytes per
+# socket, so this leaves room for over 400,000 sockets.
+MAX_OUTPUT = 64 * 1024 * 1024
+
+
+class _OutputTooLargeError(Exception):
+    """Internal: the tool printed more than MAX_OUTPUT bytes on one stream."""
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +108,9 @@ class SystemRunner:
         except subprocess.TimeoutExpired:
             _kill(proc)
             raise ToolTimeoutError(argv, timeout) from None
+        except _OutputTooLargeError as exc:
+            _kill(proc)
+            raise ToolError(argv, proc.returncode, str(exc)) from None
         except BaseException:
             _kill(proc)
             raise
@@ -111,6 +123,7 @@ def _read_all(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, by
         raise ValueError("the tool's output is not piped")
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
+    sizes = {out_fd: 0, err_fd: 0}
     with selectors.DefaultSelector() as selector:
         selector.register(out_fd, selectors.EVENT_READ)
         selector.register(err_fd, selectors.EVENT_READ)
@@ -122,6 +135,12 @@ def _read_all(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, by
                 data = os.read(key.fd, _CHUNK)
                 if data:
                     chunks[key.fd].append(data)
+                    sizes[key.fd] += len(data)
+                    if sizes[key.fd] > MAX_OUTPUT:
+                        stream = "stdout" if key.fd == out_fd else "stderr"
+                        raise _OutputTooLargeError(
+                            f"printed more than {MAX_OUTPUT} bytes on {stream} and was killed"
+                        )
                 else:
                     selector.unregister(key.fd)
     proc.stdout.close()

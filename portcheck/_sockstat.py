@@ -110,7 +110,7 @@ def _owner(line: str, before: list[re.Match[str]]) -> tuple[str | None, str | No
         return None, None, None  # no process holds the socket
     if not pid_text.isdigit():
         raise ValueError(f"pid {pid_text!r} is not a number")
-    return user, command, int(pid_text)
+    return user, command, int(pid_text) or None  # pid 0 is no process
 
 
 def _split_run_in(token: re.Match[str]) -> tuple[str, str]:

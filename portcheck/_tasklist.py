@@ -31,7 +31,7 @@ def parse(text: str) -> dict[int, str]:
             continue
         fields = _fields(line, lineno)
         pid_text = fields[1].strip() if len(fields) > 1 else ""
-        if not pid_text.isdigit():
+        if not (pid_text.isascii() and pid_text.isdigit()):  # int() refuses "²"
             if not seen_row and len(fields) > 1:
                 seen_row = True  # the header of `tasklist /FO CSV` run without /NH
                 continue

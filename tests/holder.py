@@ -1,12 +1,13 @@
 """A child process that holds sockets for the live tests, run as `python holder.py PLAN`.
 
 PLAN is JSON: {"user": name or null, "fork": bool, "name": comm or null,
-"sockets": [[kind, host], ...]}
+"accept": bool, "sockets": [[kind, host], ...]}
 with kind one of tcp-listen, udp, tcp-connect (host is then "127.0.0.1:PORT"
 or "[::1]:PORT"). It binds each socket to a free port chosen by the kernel,
 optionally drops to `user`, optionally forks so that a second process shares
-every socket, prints one JSON line {"pids": [...], "ports": [...]} and then
-sleeps until killed.
+every socket, optionally ("accept") accepts and keeps every connection to its
+TCP listeners (so that each accepted socket has an owner), prints one JSON
+line {"pids": [...], "ports": [...]} and then sleeps until killed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import pwd
 import socket
 import sys
+import threading
 import time
 
 
@@ -37,6 +39,12 @@ def _open(kind: str, host: str) -> socket.socket:
     if kind == "tcp-listen":
         sock.listen()
     return sock
+
+
+def _accept_forever(listener: socket.socket, kept: list[socket.socket]) -> None:
+    while True:
+        conn, _ = listener.accept()
+        kept.append(conn)
 
 
 def _set_comm(name: str) -> None:
@@ -68,6 +76,11 @@ def main() -> None:
             time.sleep(3600)
             os._exit(0)
         pids.append(child)
+    kept: list[socket.socket] = []
+    if plan.get("accept"):
+        for sock, (kind, _host) in zip(held, plan["sockets"]):
+            if kind == "tcp-listen":
+                threading.Thread(target=_accept_forever, args=(sock, kept), daemon=True).start()
     ports = [s.getsockname()[1] for s in held]
     print(json.dumps({"pids": pids, "ports": ports}), flush=True)
     try:

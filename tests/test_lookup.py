@@ -27,6 +27,8 @@ def test_public_names() -> None:
         "Endpoint", "Family", "NoToolError", "ParseError", "PortcheckError", "Protocol",
         "Socket", "State", "ToolError", "ToolTimeoutError", "UnsupportedError",
         "parse", "who_owns",
+        "EphemeralRange", "IanaRange", "PortReport", "Role", "SocketRole", "WaitTimeoutError",
+        "describe", "ephemeral_range", "wait_until_free", "wait_until_listening",
     }  # fmt: skip
     for name in portcheck.__all__:
         assert getattr(portcheck, name) is not None

@@ -1,0 +1,205 @@
+"""`describe(port)`: what a port number is, who holds it, and whether that is normal.
+
+Answers the questions asked about a port seen in a log or an alert: is it
+listening or connecting out, which process owns it, is the number assigned to
+a service, is it in the range the kernel hands to outgoing connections.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ._ephemeral import EphemeralRange, ephemeral_range
+from ._lookup import lookup
+from ._ports import check_port
+from ._records import Protocol, Socket
+from ._wait import is_listening
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._run import Runner
+
+
+class IanaRange(str, enum.Enum):
+    """The IANA range of a port number (RFC 6335)."""
+
+    SYSTEM = "system"
+    """0-1023: well-known ports, assigned by IANA; binding them needs privileges on POSIX."""
+    USER = "user"
+    """1024-49151: registered ports, assigned to services on request."""
+    DYNAMIC = "dynamic"
+    """49152-65535: dynamic/private ports, never assigned; meant for temporary use."""
+
+    @classmethod
+    def of(cls, port: int) -> IanaRange:
+        """The range `port` falls in."""
+        if port <= 1023:
+            return cls.SYSTEM
+        if port <= 49151:
+            return cls.USER
+        return cls.DYNAMIC
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """(first, last) port of the range."""
+        return _BOUNDS[self]
+
+
+_BOUNDS = {
+    IanaRange.SYSTEM: (0, 1023),
+    IanaRange.USER: (1024, 49151),
+    IanaRange.DYNAMIC: (49152, 65535),
+}
+
+
+class Role(str, enum.Enum):
+    """What a socket is doing on the port it is reported for (its local port)."""
+
+    LISTENING = "listening"
+    """Waiting for peers: a TCP socket in LISTEN, or a UDP socket bound with no peer."""
+    INBOUND = "inbound"
+    """A peer connected to us: a connected socket on a port that also has a listener."""
+    OUTBOUND = "outbound"
+    """We connected out from this port: a connected socket, and no listener on the port."""
+    BOUND = "bound"
+    """A TCP socket bound to the port but neither listening nor connected."""
+
+
+@attrs.frozen(kw_only=True)
+class SocketRole:
+    """One socket found on the port, with its role there."""
+
+    socket: Socket
+    role: Role
+
+
+@attrs.frozen(kw_only=True)
+class PortReport:
+    """Everything `describe` knows about one port.
+
+    `iana_range` is the port's IANA range; `ephemeral` says whether it lies in
+    this system's ephemeral range `ephemeral_range` (ports the kernel picks
+    for outgoing connections). `tcp_service` and `udp_service` are the names
+    the services database gives the port, or None when it names none (or the
+    database is missing, as in slim containers). `sockets` are the sockets on
+    the port with their role, empty when it is free. `reasons` says, in
+    words, why the port is worth a look; `worth_a_look` is True when there
+    is any.
+    """
+
+    port: int
+    iana_range: IanaRange
+    ephemeral: bool
+    ephemeral_range: EphemeralRange
+    tcp_service: str | None
+    udp_service: str | None
+    sockets: tuple[SocketRole, ...]
+    reasons: tuple[str, ...]
+
+    @property
+    def in_use(self) -> bool:
+        """True when any socket is on the port (owner hidden or not)."""
+        return bool(self.sockets)
+
+    @property
+    def worth_a_look(self) -> bool:
+        """True when `reasons` holds anything."""
+        return bool(self.reasons)
+
+    def explain(self) -> str:
+        """The report in a few sentences, as `portcheck PORT --explain` prints it."""
+        from ._explain import explain
+
+        return explain(self)
+
+
+def describe(port: int, *, tool: str | None = None, timeout: float = 10.0) -> PortReport:
+    """What `port` is, who holds it and each socket's role; see `PortReport`.
+
+    Runs `who_owns(port, tool=tool, timeout=timeout)` and reads this system's
+    ephemeral range; raises what `who_owns` raises when it cannot look.
+    """
+    return describe_port(port, tool=tool, timeout=timeout)
+
+
+def describe_port(
+    port: int,
+    *,
+    tool: str | None = None,
+    timeout: float = 10.0,
+    platform: str | None = None,
+    runner: Runner | None = None,
+    sockets: Sequence[Socket] | None = None,
+) -> PortReport:
+    """`describe` with the platform and runner injectable; `sockets` skips the lookup."""
+    port = check_port(port)
+    if sockets is None:
+        sockets = lookup(port, tool=tool, timeout=timeout, platform=platform, runner=runner)
+    ephemeral = ephemeral_range(platform=platform, runner=runner, timeout=timeout)
+    roles = tuple(SocketRole(socket=s, role=r) for s, r in zip(sockets, roles_of(sockets)))
+    iana = IanaRange.of(port)
+    return PortReport(
+        port=port,
+        iana_range=iana,
+        ephemeral=port in ephemeral,
+        ephemeral_range=ephemeral,
+        tcp_service=service_name(port, "tcp"),
+        udp_service=service_name(port, "udp"),
+        sockets=roles,
+        reasons=_reasons(port, iana, roles),
+    )
+
+
+def roles_of(sockets: Sequence[Socket]) -> list[Role]:
+    """The role of each socket, judged among all the sockets on the same port.
+
+    A connected socket is inbound when a listener of its protocol shares its
+    local port (the kernel created it by accepting a peer), outbound otherwise
+    (a client's local port). Addresses are not compared: an IPv4 peer of a
+    dual-stack `::` listener shows as IPv6 (`::ffff:...`).
+    """
+    listened = {(s.protocol, s.local.port) for s in sockets if is_listening(s)}
+    return [_role(s, (s.protocol, s.local.port) in listened) for s in sockets]
+
+
+def _role(sock: Socket, has_listener: bool) -> Role:
+    if is_listening(sock):
+        return Role.LISTENING
+    if sock.remote is None:
+        return Role.BOUND
+    return Role.INBOUND if has_listener else Role.OUTBOUND
+
+
+def service_name(port: int, protocol: str) -> str | None:
+    """The services database's name for `port`/`protocol`, or None."""
+    import socket
+
+    try:
+        return socket.getservbyport(port, protocol)
+    except OSError:
+        return None
+
+
+def _reasons(port: int, iana: IanaRange, roles: Sequence[SocketRole]) -> tuple[str, ...]:
+    listeners = [r.socket for r in roles if r.role is Role.LISTENING]
+    if not listeners or iana is not IanaRange.DYNAMIC:
+        return ()
+    who = _owners_text(listeners)
+    kind = "listens" if any(s.protocol is Protocol.TCP for s in listeners) else "receives"
+    return (
+        f"{who} {kind} on port {port}, in the dynamic/private range (49152-65535): "
+        "few real services choose a port there, so check that this server is expected",
+    )
+
+
+def _owners_text(sockets: Sequence[Socket]) -> str:
+    names: list[str] = []
+    for s in sockets:
+        name = "a process hidden from you" if s.pid is None else f"{s.process or '?'} (pid {s.pid})"
+        if name not in names:
+            names.append(name)
+    return " and ".join(names)

@@ -1,0 +1,168 @@
+"""This system's ephemeral port range: where the kernel picks ports for outgoing connections.
+
+Read per platform, parsed apart from reading:
+
+- Linux: the file `/proc/sys/net/ipv4/ip_local_port_range`, two numbers:
+  ``32768	60999``
+- macOS, FreeBSD: `sysctl -n net.inet.ip.portrange.first net.inet.ip.portrange.last`;
+  NetBSD: `sysctl -n net.inet.ip.anonportmin net.inet.ip.anonportmax`;
+  OpenBSD: `sysctl -n net.inet.ip.porthifirst net.inet.ip.porthilast`;
+  one number a line: ``49152`` then ``65535``.
+- Windows: `netsh int ipv4 show dynamicport tcp`, read by shape because the
+  labels are translated: the first two `label : number` lines are the start
+  port and the number of ports (``Start Port      : 49152``,
+  ``Number of Ports : 16384``).
+
+When the range cannot be read (no /proc, no sysctl, a locked-down sandbox) the
+platform's documented default is used and marked as such.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Callable
+
+import attrs
+
+if TYPE_CHECKING:
+    from ._run import Runner
+
+LINUX_PATH = "/proc/sys/net/ipv4/ip_local_port_range"
+
+# Documented defaults: Linux since 2.6.x (Documentation/networking/ip-sysctl),
+# the IANA dynamic range on macOS, NetBSD, OpenBSD and Windows (Vista and
+# later), and FreeBSD's IPPORT_EPHEMERALFIRST/LAST (10000-65535 since 7.0).
+DEFAULTS: dict[str, tuple[int, int]] = {
+    "linux": (32768, 60999),
+    "darwin": (49152, 65535),
+    "freebsd": (10000, 65535),
+    "netbsd": (49152, 65535),
+    "openbsd": (49152, 65535),
+    "windows": (49152, 65535),
+}
+
+_SYSCTL_NAMES: dict[str, tuple[str, str]] = {
+    "darwin": ("net.inet.ip.portrange.first", "net.inet.ip.portrange.last"),
+    "freebsd": ("net.inet.ip.portrange.first", "net.inet.ip.portrange.last"),
+    "netbsd": ("net.inet.ip.anonportmin", "net.inet.ip.anonportmax"),
+    "openbsd": ("net.inet.ip.porthifirst", "net.inet.ip.porthilast"),
+}
+_NETSH_ARGS = ("int", "ipv4", "show", "dynamicport", "tcp")
+_LABELLED_NUMBER = re.compile(r"^\s*\S.*?\s*:\s*(\d+)\s*$")
+
+
+@attrs.frozen(kw_only=True)
+class EphemeralRange:
+    """The ports this system hands to outgoing connections, `first` to `last` inclusive.
+
+    `source` says where the numbers come from (a file, a command line, or
+    "default"); `default` is True when the range could not be read and the
+    platform's documented default stands in for it.
+    """
+
+    first: int
+    last: int
+    source: str
+    default: bool = False
+
+    def __contains__(self, port: object) -> bool:
+        return isinstance(port, int) and self.first <= port <= self.last
+
+    def __str__(self) -> str:
+        return f"{self.first}-{self.last}"
+
+
+def parse_pair(text: str) -> tuple[int, int]:
+    """The two port numbers of the Linux file or of `sysctl -n A B` (whitespace-separated)."""
+    fields = text.split()
+    if len(fields) != 2 or not all(f.isdigit() for f in fields):
+        raise ValueError(f"expected two port numbers, got {text.strip()!r}")
+    return _checked(int(fields[0]), int(fields[1]))
+
+
+def parse_netsh(text: str) -> tuple[int, int]:
+    """(first, last) from `netsh int ipv4 show dynamicport tcp`, in any display language."""
+    numbers = [int(m.group(1)) for m in map(_LABELLED_NUMBER.match, text.splitlines()) if m]
+    if len(numbers) < 2:
+        raise ValueError(f"expected 'start : N' and 'count : N' lines, got {text.strip()!r}")
+    start, count = numbers[0], numbers[1]
+    if count < 1:
+        raise ValueError(f"a dynamic port range of {count} ports")
+    return _checked(start, start + count - 1)
+
+
+def _checked(first: int, last: int) -> tuple[int, int]:
+    if not 1 <= first <= last <= 65535:
+        raise ValueError(f"not a port range: {first}-{last}")
+    return first, last
+
+
+def ephemeral_range(
+    *, platform: str | None = None, runner: Runner | None = None, timeout: float = 5.0
+) -> EphemeralRange:
+    """This system's ephemeral port range, or the platform's default when unreadable."""
+    from . import _platforms
+
+    platform = _platforms.check_platform(platform or _platforms.current_platform())
+    if runner is None:
+        from ._run import SystemRunner
+
+        runner = SystemRunner()
+    found = _read(platform, runner, timeout)
+    if found is not None:
+        return found
+    first, last = DEFAULTS[platform]
+    return EphemeralRange(first=first, last=last, source="default", default=True)
+
+
+def _read(platform: str, runner: Runner, timeout: float) -> EphemeralRange | None:
+    from ._errors import PortcheckError
+
+    try:
+        if platform == "linux":
+            return read_linux(LINUX_PATH)
+        if platform == "windows":
+            return _read_tool(runner, netsh_argv(), parse_netsh, timeout)
+        sysctl = runner.which("sysctl")
+        if sysctl is None:
+            return None
+        return _read_tool(runner, sysctl_argv(sysctl, platform), parse_pair, timeout)
+    except (OSError, ValueError, PortcheckError):
+        return None  # unreadable here: the caller falls back to the documented default
+
+
+def read_linux(path: str = LINUX_PATH) -> EphemeralRange:
+    """The Linux range from procfs; OSError or ValueError when it cannot be read."""
+    with open(path, encoding="ascii") as f:
+        first, last = parse_pair(f.read())
+    return EphemeralRange(first=first, last=last, source=path)
+
+
+def sysctl_argv(sysctl: str, platform: str) -> tuple[str, ...]:
+    """The sysctl call that prints the range on a BSD or macOS: one number a line."""
+    return (sysctl, "-n", *_SYSCTL_NAMES[platform])
+
+
+def netsh_argv() -> tuple[str, ...]:
+    """`%SystemRoot%\\System32\\netsh.exe int ipv4 show dynamicport tcp`."""
+    import ntpath
+    import os
+
+    from ._windows import system32
+
+    return (ntpath.join(system32(os.environ), "netsh.exe"), *_NETSH_ARGS)
+
+
+def _read_tool(
+    runner: Runner,
+    argv: tuple[str, ...],
+    parse: Callable[[str], tuple[int, int]],
+    timeout: float,
+) -> EphemeralRange | None:
+    done = runner.run(argv, timeout=timeout)
+    if done.returncode != 0:
+        return None
+    # Only ASCII digits are read, so the console code page does not matter.
+    first, last = parse(done.stdout.decode("utf-8", errors="replace"))
+    name = argv[0].replace("\\", "/").rsplit("/", 1)[-1]
+    return EphemeralRange(first=first, last=last, source=" ".join((name, *argv[1:])))

@@ -1,0 +1,166 @@
+"""`wait_until_free` and `wait_until_listening`: poll `who_owns` until a condition holds.
+
+"Free" means what `who_owns` returning `[]` means: no socket of any kind on the
+port, whoever holds it. A socket whose owner is hidden (another user's, without
+root) is a socket: the port is not free. "Listening" means a socket ready to
+receive new peers: a TCP socket in LISTEN, or a UDP socket bound with no peer
+(UDP has no listen(); that is how UDP servers wait), optionally of one protocol.
+A listener whose owner is hidden counts too: something is serving the port.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Callable
+
+import attrs
+
+from ._errors import WaitTimeoutError
+from ._lookup import lookup
+from ._ports import check_port
+from ._records import Protocol, Socket, State
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._run import Runner
+
+# Each look is bounded by this (or by the time left, if longer), so that a
+# hanging tool cannot stretch a wait far past its deadline.
+_LOOK_TIMEOUT = 10.0
+_MIN_LOOK_TIMEOUT = 1.0
+
+
+@attrs.frozen(kw_only=True)
+class Poll:
+    """Internal: what one look saw, `elapsed` seconds after the start, the `polls`-th look."""
+
+    sockets: list[Socket]
+    elapsed: float
+    polls: int
+
+
+def is_listening(sock: Socket, protocol: Protocol | None = None) -> bool:
+    """True for a TCP socket in LISTEN or a UDP socket bound with no peer."""
+    if protocol is not None and sock.protocol is not protocol:
+        return False
+    if sock.protocol is Protocol.TCP:
+        return sock.state is State.LISTEN
+    return sock.remote is None
+
+
+def free_condition(*, ignore_time_wait: bool = False) -> Callable[[list[Socket]], bool]:
+    """The test of "free": no socket (TIME_WAIT remnants aside, if asked)."""
+
+    def done(sockets: list[Socket]) -> bool:
+        return all(ignore_time_wait and s.state is State.TIME_WAIT for s in sockets)
+
+    return done
+
+
+def listening_condition(protocol: Protocol | None = None) -> Callable[[list[Socket]], bool]:
+    """The test of "listening": any socket `is_listening`."""
+    return lambda sockets: any(is_listening(s, protocol) for s in sockets)
+
+
+def wait_until_free(
+    port: int,
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.25,
+    tool: str | None = None,
+    ignore_time_wait: bool = False,
+) -> None:
+    """Return once nothing uses `port`; raise `WaitTimeoutError` after `timeout` seconds.
+
+    Free means `who_owns(port) == []`: no socket at all, including sockets
+    whose owner is hidden from you. `ignore_time_wait=True` also accepts a port
+    where only TIME_WAIT remnants of closed connections are left; a server that
+    sets SO_REUSEADDR (most do) can bind next to them. The port is looked at
+    once at least, then every `interval` seconds; the error carries the
+    sockets seen at the last look in `owners`. "Could not look" errors
+    (`NoToolError`, `ToolError`, ...) are raised at once, not retried.
+    """
+
+    done = free_condition(ignore_time_wait=ignore_time_wait)
+    wait_for(port, done, "free", timeout=timeout, interval=interval, tool=tool)
+
+
+def wait_until_listening(
+    port: int,
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.25,
+    tool: str | None = None,
+    protocol: Protocol | None = None,
+) -> list[Socket]:
+    """Return the listening sockets on `port` once there is one, or raise `WaitTimeoutError`.
+
+    Gives up after `timeout` seconds, looking every `interval` seconds.
+    Listening means a TCP socket in LISTEN or a UDP socket bound with no peer;
+    `protocol` restricts that to `Protocol.TCP` or `Protocol.UDP`. A listener
+    whose owner is hidden counts (`pid` is then None). A port in use only by
+    connections, or by nothing, is not listening; the error's `owners` holds
+    what was there at the last look.
+    """
+    found = wait_for(
+        port,
+        listening_condition(protocol),
+        "listening",
+        timeout=timeout,
+        interval=interval,
+        tool=tool,
+    )
+    return listening(found.sockets, protocol)
+
+
+def wait_for(
+    port: int,
+    done: Callable[[list[Socket]], bool],
+    condition: str,
+    *,
+    timeout: float,
+    interval: float,
+    tool: str | None = None,
+    platform: str | None = None,
+    runner: Runner | None = None,
+    progress: Callable[[Poll], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Poll:
+    """Look until `done(sockets)` and return that look, or raise `WaitTimeoutError`.
+
+    The engine of both public waits, with everything injectable for tests and
+    the command's progress line. `progress` is called after every look that
+    did not satisfy the condition.
+    """
+    port = check_port(port)
+    _check_seconds("timeout", timeout, allow_zero=True)
+    _check_seconds("interval", interval, allow_zero=False)
+    start = clock()
+    deadline = start + timeout
+    polls = 0
+    while True:
+        look = max(min(_LOOK_TIMEOUT, deadline - clock()), _MIN_LOOK_TIMEOUT)
+        sockets = lookup(port, tool=tool, timeout=look, platform=platform, runner=runner)
+        polls += 1
+        now = clock()
+        if done(sockets):
+            return Poll(sockets=sockets, elapsed=now - start, polls=polls)
+        if progress is not None:
+            progress(Poll(sockets=sockets, elapsed=now - start, polls=polls))
+        if now >= deadline:
+            raise WaitTimeoutError(port, condition, timeout, sockets)
+        sleep(min(interval, deadline - now))
+
+
+def _check_seconds(name: str, value: object, *, allow_zero: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if not (value >= 0 if allow_zero else value > 0) or value != value:  # noqa: PLR0124 - NaN
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, not {value}")
+
+
+def listening(sockets: Sequence[Socket], protocol: Protocol | None = None) -> list[Socket]:
+    """The sockets of `sockets` that are listening, as `wait_until_listening` means it."""
+    return [s for s in sockets if is_listening(s, protocol)]

@@ -1,0 +1,58 @@
+"""Start tests/holder.py child processes that hold sockets, and clean them up."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import attrs
+
+HOLDER = Path(__file__).with_name("holder.py")
+
+
+@attrs.frozen
+class Held:
+    """The holder's pids (the holder first) and the port of each socket, in plan order."""
+
+    pids: list[int]
+    ports: list[int]
+    proc: subprocess.Popen[str] = attrs.field(eq=False, repr=False)
+
+    def kill(self) -> None:
+        """Kill the holder and any child it forked; its sockets close with it."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@attrs.define
+class Holders:
+    """Starts holders; `close()` kills every one still running."""
+
+    started: list[Held] = attrs.field(factory=list)
+
+    def start(self, sockets: list[list[str]], *, accept: bool = False) -> Held:
+        plan = json.dumps({"sockets": sockets, "accept": accept})
+        proc = subprocess.Popen(
+            [sys.executable, str(HOLDER), plan],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, "holder process died before reporting its sockets"
+        report = json.loads(line)
+        held = Held(pids=report["pids"], ports=report["ports"], proc=proc)
+        self.started.append(held)
+        return held
+
+    def close(self) -> None:
+        for held in self.started:
+            held.kill()
