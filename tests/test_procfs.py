@@ -11,6 +11,8 @@ from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import portcheck
 from portcheck import Endpoint, Family, Protocol, State, _sockdiag
@@ -181,3 +183,17 @@ def test_without_netlink_the_proc_net_text_answers(monkeypatch: pytest.MonkeyPat
         listener.listen()
         [found] = portcheck.who_owns(listener.getsockname()[1], tool="procfs")
     assert (found.pid, found.state) == (os.getpid(), State.LISTEN)
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(data=st.binary(min_size=0, max_size=120))
+def test_inet_diag_reader_takes_any_bytes(data: bytes) -> None:
+    try:
+        sock, inode = _sockdiag.parse_message(data, Protocol.UDP)
+    except _sockdiag.SockDiagUnavailable:
+        assert len(data) < 72
+        return
+    assert 0 <= sock.local.port <= 65535
+    assert sock.remote is None or 0 <= sock.remote.port <= 65535
+    assert sock.state is None
+    assert inode >= 0
