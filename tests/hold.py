@@ -37,8 +37,16 @@ class Holders:
 
     started: list[Held] = attrs.field(factory=list)
 
-    def start(self, sockets: list[list[str]], *, accept: bool = False) -> Held:
-        plan = json.dumps({"sockets": sockets, "accept": accept})
+    def start(
+        self,
+        sockets: list[list[str]],
+        *,
+        fork: bool = False,
+        user: str | None = None,
+        accept: bool = False,
+    ) -> Held:
+        """Start a holder with `sockets` (see tests/holder.py for the plan's meaning)."""
+        plan = json.dumps({"sockets": sockets, "fork": fork, "user": user, "accept": accept})
         proc = subprocess.Popen(
             [sys.executable, str(HOLDER), plan],
             stdout=subprocess.PIPE,

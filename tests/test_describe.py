@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -313,13 +312,6 @@ def test_report_is_frozen() -> None:
 # --- live: the role of each socket of a real server and client ---------------------------
 
 live = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="live tests run on Linux")
-
-
-@pytest.fixture
-def holders() -> Iterator[Holders]:
-    started = Holders()
-    yield started
-    started.close()
 
 
 def _until(check: object, seconds: float = 10.0) -> None:

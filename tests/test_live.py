@@ -10,20 +10,19 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 
 import portcheck
 from portcheck import Family, Protocol, State
 from portcheck._run import SystemRunner
+from tests.hold import Held, Holders
 
 pytestmark = [
     pytest.mark.live,
@@ -31,14 +30,7 @@ pytestmark = [
 ]
 
 BACKENDS = ["procfs", "ss", "lsof", "netstat", None]
-HOLDER = Path(__file__).with_name("holder.py")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-@attrs.frozen
-class Held:
-    pids: list[int]
-    ports: list[int]
 
 
 def _installed(tool: str | None) -> bool:
@@ -54,30 +46,9 @@ def backend(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-def hold() -> Iterator[Any]:
-    procs: list[tuple[subprocess.Popen[str], Held]] = []
-
-    def start(sockets: list[list[str]], *, fork: bool = False, user: str | None = None) -> Held:
-        plan = json.dumps({"sockets": sockets, "fork": fork, "user": user})
-        proc = subprocess.Popen(
-            [sys.executable, str(HOLDER), plan],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, "holder process died before reporting its sockets"
-        held = Held(**json.loads(line))
-        procs.append((proc, held))
-        return held
-
-    yield start
-    for proc, _held in procs:
-        os.killpg(proc.pid, signal.SIGKILL)  # the holder and any child it forked
-        proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
+def hold(holders: Holders) -> Callable[..., Held]:
+    """`hold(sockets, fork=..., user=...)` starts a holder process for this test."""
+    return holders.start
 
 
 def _me() -> str:

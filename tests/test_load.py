@@ -8,30 +8,26 @@ procfs, ss and netstat; a churn of a few seconds.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import attrs
 import pytest
 
 import portcheck
 from portcheck import PortcheckError, Protocol
 from portcheck._run import SystemRunner
+from tests.hold import Held, Holders
 
 pytestmark = [
     pytest.mark.live,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="live tests run on Linux"),
 ]
 
-HOLDER = Path(__file__).with_name("holder.py")
 CONSECUTIVE = 1000
 TOOL_REPEATS = 50
 THREADS = 8
@@ -54,33 +50,10 @@ def _my_children() -> set[int]:
     return children
 
 
-@attrs.frozen
-class Held:
-    pids: list[int]
-    ports: list[int]
-
-
 @pytest.fixture
-def held() -> Iterator[Held]:
+def held(holders: Holders) -> Held:
     """A TCP listener and a UDP socket, both shared by two processes (a fork)."""
-    plan = json.dumps(
-        {"sockets": [["tcp-listen", "127.0.0.1"], ["udp", "::1"]], "fork": True, "user": None}
-    )
-    proc = subprocess.Popen(
-        [sys.executable, str(HOLDER), plan],
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line, "holder process died before reporting its sockets"
-    try:
-        yield Held(**json.loads(line))
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        proc.stdout.close()
+    return holders.start([["tcp-listen", "127.0.0.1"], ["udp", "::1"]], fork=True)
 
 
 def _answer(found: list[portcheck.Socket]) -> list[tuple[Protocol, int, int | None]]:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import json
 import ntpath
 import os
 import re
-import signal
-import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +24,8 @@ from portcheck import ParseError, ToolError, _bsd, _platforms, _procfs, _tasklis
 from portcheck._lookup import lookup
 from portcheck._run import Completed
 from tests.fakes import FakeRunner
-from tests.test_live import HOLDER, _lookup_as_nobody
+from tests.hold import Holders
+from tests.test_live import _lookup_as_nobody
 
 ROOT = Path(__file__).parent.parent
 PACKAGE = ROOT / "portcheck"
@@ -318,38 +316,17 @@ def test_errors_naming_a_failed_tool_are_bounded() -> None:
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def _hold(sockets: list[list[str]]) -> tuple[subprocess.Popen[str], list[int]]:
-    """A holder process (tests/holder.py) of this user with `sockets`; their ports.
-
-    Not this process: the child that drops to nobody would inherit its descriptors
-    and rightly be named their owner.
-    """
-    proc = subprocess.Popen(
-        [sys.executable, str(HOLDER), json.dumps({"sockets": sockets})],
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line, "holder process died before reporting its sockets"
-    ports: list[int] = json.loads(line)["ports"]
-    return proc, ports
-
-
 @pytest.fixture
-def root_ports() -> Iterator[dict[str, int]]:
-    """Ports of an IPv6 listener and of both ends of an IPv4 connection, held by root."""
-    server, (port6, server_port) = _hold([["tcp-listen", "::1"], ["tcp-listen", "127.0.0.1"]])
-    client, (client_port,) = _hold([["tcp-connect", f"127.0.0.1:{server_port}"]])
-    try:
-        yield {"listener6": port6, "server": server_port, "client": client_port}
-    finally:
-        for proc in (server, client):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            assert proc.stdout is not None
-            proc.stdout.close()
+def root_ports(holders: Holders) -> dict[str, int]:
+    """Ports of an IPv6 listener and of both ends of an IPv4 connection, held by root.
+
+    Held by other processes, not this one: the child that drops to nobody would
+    inherit this process's descriptors and rightly be named their owner.
+    """
+    server = holders.start([["tcp-listen", "::1"], ["tcp-listen", "127.0.0.1"]])
+    port6, server_port = server.ports
+    client = holders.start([["tcp-connect", f"127.0.0.1:{server_port}"]])
+    return {"listener6": port6, "server": server_port, "client": client.ports[0]}
 
 
 @pytest.mark.live

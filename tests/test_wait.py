@@ -7,7 +7,6 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -231,13 +230,6 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-@pytest.fixture
-def holders() -> Iterator[Holders]:
-    started = Holders()
-    yield started
-    started.close()
 
 
 @live
