@@ -111,6 +111,7 @@ def _split_zone(host: str) -> tuple[str, str | None]:
     return host, None
 
 
+@functools.lru_cache(maxsize=16384)
 def split_colon(token: str) -> tuple[str, str | None, str]:
     """Split `host:port` forms (Linux tools, Windows) into (host, zone, port text).
 
@@ -135,6 +136,7 @@ def split_colon(token: str) -> tuple[str, str | None, str]:
     return host, zone, port
 
 
+@functools.lru_cache(maxsize=16384)
 def split_dot(token: str) -> tuple[str, str | None, str]:
     """Split BSD/macOS `host.port` forms (`*.22`, `127.0.0.1.22`, `::1.22`)."""
     host, sep, port = token.rpartition(".")
@@ -158,10 +160,15 @@ def port_number(text: str, protocol: str) -> tuple[int, str | None]:
     return service_port(text, protocol) or 0, text
 
 
+@functools.lru_cache(maxsize=16384)
 def make_endpoint(
     host: str, zone: str | None, port_text: str, protocol: str, family: Family
 ) -> Endpoint:
-    """Endpoint from split parts; `*` and empty hosts become the family's wildcard."""
+    """Endpoint from split parts; `*` and empty hosts become the family's wildcard.
+
+    Cached (as are the splitters above): peers such as `0.0.0.0:*` and busy
+    listeners repeat on thousands of lines, and Endpoint is immutable.
+    """
     address = WILDCARD[family] if host in ("*", "") else canonical_address(host)
     port, service = port_number(port_text, protocol)
     return Endpoint(address=address, port=port, zone=zone, service=service)

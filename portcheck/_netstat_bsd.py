@@ -28,8 +28,10 @@ would claim a port it may not hold. A cut remote address is kept as printed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import attrs
 
@@ -50,12 +52,11 @@ PROTOS: dict[str, tuple[Protocol, Family]] = {
 }
 # Below this address width (the -A layouts) an IPv6 `host.port` can lose port digits.
 _FULL_WIDTH = 22
-_TOKEN = re.compile(r"\S+")
 _STATE_TITLES = ("(state)", "state", "tcp-state")
 # Section titles in the C locale. Only Internet sections hold TCP/UDP rows; the
 # others (UNIX domain, macOS Multipath, kernel event and control sockets) have
 # their own `Proto` headers and are skipped whole.
-_TITLE = re.compile(r"^(Active|Registered) ")
+_TITLES = ("Active ", "Registered ")
 _INET_TITLE = re.compile(r"^Active Internet6? connections")
 
 
@@ -70,20 +71,39 @@ class Layout:
     tail: tuple[str, ...] = ()  # lower-cased names of the columns after the state
 
 
-@attrs.frozen(kw_only=True)
-class Row:
-    """One TCP/UDP row: its socket (no owner yet) and the columns after the state."""
+class Row(NamedTuple):
+    """One TCP/UDP row: what its socket needs but the owner, and the columns after the state.
+
+    A tuple rather than a Socket: macOS adds the owner from the tail, and the
+    Socket is then made once, with it.
+    """
 
     lineno: int
     line: str
     layout: Layout
-    socket: Socket
-    tail: list[re.Match[str]]
+    protocol: Protocol
+    family: Family
+    local: Endpoint
+    remote: Endpoint | None
+    state: State | None
+    tail: list[str]
+
+    def socket(self, pid: int | None = None, process: str | None = None) -> Socket:
+        """The row's Socket, with the owner when the caller read one."""
+        return Socket(
+            protocol=self.protocol,
+            family=self.family,
+            local=self.local,
+            remote=self.remote,
+            state=self.state,
+            pid=pid,
+            process=process,
+        )
 
 
 def parse(text: str) -> list[Socket]:
     """Every TCP/UDP socket in BSD netstat output, owner hidden (pid None)."""
-    return [row.socket for row in rows(text)]
+    return [row.socket() for row in rows(text)]
 
 
 def rows(text: str) -> Iterator[Row]:
@@ -91,19 +111,19 @@ def rows(text: str) -> Iterator[Row]:
     layout = Layout()
     inet = True
     for lineno, line in enumerate(text.splitlines(), 1):
-        if _TITLE.match(line):
+        if line.startswith(_TITLES):
             inet = _INET_TITLE.match(line) is not None
             continue
-        tokens = list(_TOKEN.finditer(line))
-        if not inet or not tokens:
+        words = line.split()
+        if not inet or not words:
             continue
-        if any(t.group() == "Proto" for t in tokens[:3]):
+        if "Proto" in words[:3]:
             layout = _header(lineno, line)
             continue
-        if len(tokens) <= layout.lead or tokens[layout.lead].group() not in PROTOS:
+        if len(words) <= layout.lead or words[layout.lead] not in PROTOS:
             continue  # raw (icm4, ip), sctp, divert or another section's row
         try:
-            row = _row(tokens, layout, lineno, line)
+            row = _row(words, layout, lineno, line)
         except (ValueError, IndexError) as exc:
             raise ParseError("netstat", lineno, line, str(exc)) from None
         if row is not None:
@@ -148,39 +168,48 @@ def _address_width(header: str) -> int:
     return len(match.group()) - 1 if match else _FULL_WIDTH
 
 
-def _row(tokens: list[re.Match[str]], layout: Layout, lineno: int, line: str) -> Row | None:
+def _row(words: list[str], layout: Layout, lineno: int, line: str) -> Row | None:
     at = layout.lead
-    protocol, family = PROTOS[tokens[at].group()]
+    protocol, family = PROTOS[words[at]]
     at += 1 + layout.counts
-    local_text, remote_text = tokens[at].group(), tokens[at + 1].group()
+    local_text, remote_text = words[at], words[at + 1]
     at += 2
     if _port_may_be_cut(local_text, layout):
         return None
     state: State | None = None
     if protocol is Protocol.TCP and layout.state:
-        state = tcp_state(tokens[at].group())
+        state = tcp_state(words[at])
         at += 1
     remote = endpoint(remote_text, protocol, family)
-    sock = Socket(
+    local = endpoint(local_text, protocol, family)
+    return Row(
+        lineno=lineno,
+        line=line,
+        layout=layout,
         protocol=protocol,
         family=family,
-        local=endpoint(local_text, protocol, family),
+        local=local,
         remote=None if _addr.is_unconnected(remote) else remote,
         state=state,
+        tail=words[at:],
     )
-    return Row(lineno=lineno, line=line, layout=layout, socket=sock, tail=tokens[at:])
 
 
 def _port_may_be_cut(text: str, layout: Layout) -> bool:
     return layout.width < _FULL_WIDTH and len(text) >= layout.width
 
 
+@functools.lru_cache(maxsize=256)  # a handful of words, on every TCP line
 def tcp_state(word: str) -> State:
     """State of a netstat state word; a trailing `*` (FreeBSD T/TCP hidden state) is dropped."""
     return state_from_word(word.rstrip("*"))
 
 
+@functools.lru_cache(maxsize=16384)
 def endpoint(text: str, protocol: Protocol, family: Family) -> Endpoint:
-    """Endpoint of a BSD `host.port` token; `*.*` gives the unconnected wildcard."""
+    """Endpoint of a BSD `host.port` token; `*.*` gives the unconnected wildcard.
+
+    Cached whole: `*.*` and listeners repeat on many lines, and Endpoint is immutable.
+    """
     host, zone, port = _addr.split_dot(text)
     return _addr.make_endpoint(host, zone, port, protocol.value, family)

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import re
 
-import attrs
-
 from ._errors import ParseError
 from ._netstat_bsd import Row, rows
 from ._records import Socket
 
 _ENDS_IN_PID = re.compile(r":\d+$")
+_TOKEN = re.compile(r"\S+")
 
 
 def parse(text: str) -> list[Socket]:
@@ -42,17 +41,17 @@ def _with_owner(row: Row) -> Socket:
     try:
         if "pid" in row.layout.tail:
             # pid 0 is no process: kill(0, ...) would signal the caller's own group.
-            return attrs.evolve(row.socket, pid=_pid_column(row) or None)
+            return row.socket(pid=_pid_column(row) or None)
         if "process:pid" in row.layout.tail:
             name, pid = _process_pid_column(row)
-            return attrs.evolve(row.socket, pid=pid or None, process=name)
+            return row.socket(pid=pid or None, process=name)
     except (ValueError, IndexError) as exc:
         raise ParseError("netstat", row.lineno, row.line, str(exc)) from None
-    return row.socket
+    return row.socket()
 
 
 def _pid_column(row: Row) -> int:
-    text = row.tail[row.layout.tail.index("pid")].group()
+    text = row.tail[row.layout.tail.index("pid")]
     if not text.isdigit():
         raise ValueError(f"pid {text!r} is not a number")
     return int(text)
@@ -67,9 +66,12 @@ def _process_pid_column(row: Row) -> tuple[str | None, int]:
     spaces inside it are kept as printed.
     """
     first = row.layout.tail.index("process:pid")
+    # Where the words sit in the line (found here only: the other layouts need no spans).
+    spans = [token.span() for token in _TOKEN.finditer(row.line)]
+    offset = len(spans) - len(row.tail)  # the tail is the row's last words
     for end in range(first, len(row.tail)):
-        if _ENDS_IN_PID.search(row.tail[end].group()):
-            field = row.line[row.tail[first].start() : row.tail[end].end()]
+        if _ENDS_IN_PID.search(row.tail[end]):
+            field = row.line[spans[offset + first][0] : spans[offset + end][1]]
             name, _, pid = field.rpartition(":")
             return name or None, int(pid)
     raise ValueError("no process:pid field")

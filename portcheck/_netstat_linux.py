@@ -14,30 +14,31 @@ owners print as `-` (pid None) and a warning goes to stderr.
 
 from __future__ import annotations
 
+import functools
 import re
-
-import attrs
+from typing import NamedTuple
 
 from . import _addr, _procfs
 from ._backend import Context, decode, run_checked, tool_path
 from ._errors import ParseError
-from ._records import Family, Protocol, Socket
+from ._records import Endpoint, Family, Protocol, Socket
 from ._states import state_from_word
 
 _INET = {"tcp": Protocol.TCP, "tcp6": Protocol.TCP, "udp": Protocol.UDP, "udp6": Protocol.UDP}
 _SKIPPED = {"raw", "raw6", "udpl", "udpl6", "unix", "sctp", "sctp6", "ax25", "ipx", "netrom"}
 # After the inet rows: `STATE`, then with -e `User Inode`, then with -p `PID/Program name`
 # (the program name may hold spaces: `1234/sshd: /usr/sbin`) or `-` when hidden.
+# The name runs to the last non-blank: `(?:.*\S)?` reads the same as a lazy
+# `.*?` before `\s*$`, without retrying the end at every character.
 _REST = re.compile(
     r"^(?:(?P<state>[A-Z][A-Z0-9_]*)(?:\s+|$))?"
     r"(?:(?P<user>\S+)\s+(?P<inode>\d+)(?:\s+|$))?"
-    r"(?P<owner>\d+/.*?|-)?\s*$"
+    r"(?P<owner>\d+/(?:.*\S)?|-)?\s*$"
 )
 
 
-@attrs.frozen
-class Row:
-    """A parsed row: the socket and, when `-e` was given, its inode."""
+class Row(NamedTuple):
+    """A parsed row: the socket and, when `-e` was given, its inode (a tuple: cheap to make)."""
 
     socket: Socket
     inode: int | None
@@ -52,53 +53,69 @@ def parse_rows(text: str) -> list[Row]:
     """Every TCP/UDP row with its inode (None without -e)."""
     rows: list[Row] = []
     for lineno, line in enumerate(text.splitlines(), 1):
-        first = line.split(None, 1)[0] if line.strip() else ""
+        # Split once, here: the row reader takes the same fields.
+        fields = line.split(None, 5)
+        first = fields[0] if fields else ""
+        if first in _INET:
+            try:
+                rows.append(_parse_row(fields))
+            except (ValueError, IndexError) as exc:
+                raise ParseError("netstat", lineno, line, str(exc)) from None
+            continue
         if first == "Active" and "Internet" not in line:
             break  # unix-domain (or Bluetooth) section: not ours
         if first in ("", "Active", "Proto") or first in _SKIPPED:
             continue
-        if first not in _INET:
-            raise ParseError("netstat", lineno, line, f"unknown protocol {first!r}")
-        try:
-            rows.append(_parse_row(line))
-        except (ValueError, IndexError) as exc:
-            raise ParseError("netstat", lineno, line, str(exc)) from None
+        raise ParseError("netstat", lineno, line, f"unknown protocol {first!r}")
     return rows
 
 
-def _parse_row(line: str) -> Row:
-    fields = line.split(None, 5)
+def _parse_row(fields: list[str]) -> Row:
+    """A row from its first five columns and the rest of the line (State User Inode PID)."""
     if len(fields) < 5:
         raise ValueError("fewer columns than Proto Recv-Q Send-Q Local Foreign")
     proto, _recvq, _sendq, local_text, foreign_text = fields[:5]
     protocol = _INET[proto]
-    local_host, local_zone, local_port = _addr.split_colon(local_text)
-    # BusyBox labels IPv6 sockets `tcp`/`udp`: the address tells the family.
-    family = Family.IPV6 if proto.endswith("6") else _addr.family_of(local_host) or Family.IPV4
-    local = _addr.make_endpoint(local_host, local_zone, local_port, protocol.value, family)
-    remote = _addr.make_endpoint(*_addr.split_colon(foreign_text), protocol.value, family)
+    family, local = _local(proto, local_text)
+    remote = _remote(foreign_text, protocol, family)
     match = _REST.match(fields[5] if len(fields) > 5 else "")
     if match is None:
         raise ValueError("unreadable State/User/Inode/PID columns")
-    pid, process = _owner(match["owner"])
-    user_text = match["user"]
-    state = match["state"]
+    state, user_text, inode, owner = match.group("state", "user", "inode", "owner")
+    pid, process = _owner(owner)
     return Row(
         socket=Socket(
             protocol=protocol,
             family=family,
             local=local,
-            remote=None if _addr.is_unconnected(remote) else remote,
+            remote=remote,
             state=state_from_word(state) if protocol is Protocol.TCP and state else None,
             pid=pid,
             process=process,
             user=user_text if user_text and not user_text.isdigit() else None,
             uid=int(user_text) if user_text and user_text.isdigit() else None,
         ),
-        inode=int(match["inode"]) if match["inode"] else None,
+        inode=int(inode) if inode else None,
     )
 
 
+@functools.lru_cache(maxsize=16384)
+def _local(proto: str, text: str) -> tuple[Family, Endpoint]:
+    """(family, endpoint) of a Local Address; cached: listeners repeat on many lines."""
+    host, zone, port = _addr.split_colon(text)
+    # BusyBox labels IPv6 sockets `tcp`/`udp`: the address tells the family.
+    family = Family.IPV6 if proto.endswith("6") else _addr.family_of(host) or Family.IPV4
+    return family, _addr.make_endpoint(host, zone, port, _INET[proto].value, family)
+
+
+@functools.lru_cache(maxsize=16384)
+def _remote(text: str, protocol: Protocol, family: Family) -> Endpoint | None:
+    """The peer of a Foreign Address, None when unconnected (`0.0.0.0:*` on every listener)."""
+    remote = _addr.make_endpoint(*_addr.split_colon(text), protocol.value, family)
+    return None if _addr.is_unconnected(remote) else remote
+
+
+@functools.lru_cache(maxsize=4096)  # a process's sockets all print the same owner
 def _owner(text: str | None) -> tuple[int | None, str | None]:
     if not text or text == "-":
         return None, None

@@ -23,6 +23,7 @@ HTTP stack behind IIS, WinRM, HttpListener) are reported under those names with
 
 from __future__ import annotations
 
+import functools
 import re
 
 import attrs
@@ -129,7 +130,12 @@ def _state(protocol: Protocol, words: list[str]) -> State | None:
     if not words:
         raise ValueError("TCP row without a state")
     # Joined, in case a translation uses two words; the key drops the space.
-    return state_from_word("".join(words), extra=TRANSLATED_STATES)
+    return _tcp_state("".join(words))
+
+
+@functools.lru_cache(maxsize=256)  # a handful of words, on every TCP line
+def _tcp_state(word: str) -> State:
+    return state_from_word(word, extra=TRANSLATED_STATES)
 
 
 def _family(local_text: str, remote_text: str) -> Family:
@@ -143,7 +149,9 @@ def _family(local_text: str, remote_text: str) -> Family:
     return Family.IPV4
 
 
+@functools.lru_cache(maxsize=16384)
 def _endpoint(text: str, protocol: Protocol, family: Family) -> Endpoint:
+    # Cached: peers (`0.0.0.0:0`) and listeners repeat on many lines, and Endpoint is immutable.
     host, zone, port = _addr.split_colon(text)
     return _addr.make_endpoint(host, zone, port, protocol.value, family)
 

@@ -25,6 +25,7 @@ is authoritative where tools truncate or mangle names) and users.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import pwd
@@ -121,15 +122,24 @@ def _parse_entry(fields: list[str], protocol: Protocol, family: Family) -> Entry
     )
 
 
+@functools.lru_cache(maxsize=16384)
 def _hex_endpoint(text: str, family: Family) -> Endpoint:
+    # Cached: the unconnected peer `00000000:0000` is on every listener line,
+    # and Endpoint is immutable.
     host, port = text.split(":")
+    return Endpoint(address=_hex_address(host, family), port=int(port, 16))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hex_address(host: str, family: Family) -> str:
+    # Cached: a host has few addresses, each on many lines, and ipaddress is slow.
     raw = b"".join(
         int(host[i : i + 8], 16).to_bytes(4, sys.byteorder) for i in range(0, len(host), 8)
     )
     expected = 4 if family is Family.IPV4 else 16
     if len(raw) != expected:
         raise ValueError(f"address of {len(raw)} bytes in an {family.value} table")
-    return Endpoint(address=canonical_address(str(ipaddress.ip_address(raw))), port=int(port, 16))
+    return canonical_address(str(ipaddress.ip_address(raw)))
 
 
 def socket_table(port: int, proc: str = PROC, *, netlink: bool = True) -> list[Entry]:

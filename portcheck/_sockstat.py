@@ -28,6 +28,7 @@ Unix rows (`stream`, `dgram`, `seqpac`), SCTP and divert rows are skipped.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from . import _addr
@@ -36,8 +37,17 @@ from ._netstat_bsd import tcp_state
 from ._records import Endpoint, Family, Protocol, Socket, State
 
 _TOKEN = re.compile(r"\S+")
-_PROTO = re.compile(r"^(?P<kind>tcp|udp)(?P<family>4|6|46)?$")
-_FD = re.compile(r"^(\d+|\?)$")
+# The PROTO words: FreeBSD `tcp4`, `udp6`, `tcp46`; NetBSD plain `tcp`/`udp` for IPv4.
+_PROTOS = {
+    "tcp": (Protocol.TCP, Family.IPV4),
+    "tcp4": (Protocol.TCP, Family.IPV4),
+    "tcp6": (Protocol.TCP, Family.IPV6),
+    "tcp46": (Protocol.TCP, Family.IPV6),
+    "udp": (Protocol.UDP, Family.IPV4),
+    "udp4": (Protocol.UDP, Family.IPV4),
+    "udp6": (Protocol.UDP, Family.IPV6),
+    "udp46": (Protocol.UDP, Family.IPV6),
+}
 # FreeBSD sockstat.c pads COMMAND to this column before printing the PID.
 _PID_COLUMN = 20
 
@@ -46,34 +56,39 @@ def parse(text: str) -> list[Socket]:
     """Every TCP/UDP socket in sockstat output; unix rows and the header are skipped."""
     sockets: list[Socket] = []
     for lineno, line in enumerate(text.splitlines(), 1):
-        tokens = list(_TOKEN.finditer(line))
-        at = _proto_index(tokens)
+        words = line.split()
+        at = _proto_index(words)
         if at is None:
             continue
         try:
-            sockets.append(_row(line, tokens, at))
+            sockets.append(_row(line, words, at))
         except (ValueError, IndexError) as exc:
             raise ParseError("sockstat", lineno, line, str(exc)) from None
     return sockets
 
 
-def _proto_index(tokens: list[re.Match[str]]) -> int | None:
-    """Index of the TCP/UDP PROTO token: the first one following a descriptor."""
-    for at in range(2, len(tokens)):
-        if _PROTO.match(tokens[at].group()) and _FD.match(tokens[at - 1].group()):
+def _proto_index(words: list[str]) -> int | None:
+    """Index of the TCP/UDP PROTO word: the first one following a descriptor."""
+    for at in range(2, len(words)):
+        if words[at] in _PROTOS and _is_fd(words[at - 1]):
             return at
     return None
 
 
-def _row(line: str, tokens: list[re.Match[str]], at: int) -> Socket:
-    protocol, family = _protocol(tokens[at].group())
-    rest = [t.group() for t in tokens[at + 1 :]]
+def _is_fd(word: str) -> bool:
+    # isdecimal() is exactly the regex \d (Unicode decimal digits).
+    return word == "?" or word.isdecimal()
+
+
+def _row(line: str, words: list[str], at: int) -> Socket:
+    protocol, family = _PROTOS[words[at]]
+    rest = words[at + 1 :]
     if family is Family.IPV4 and rest and rest[0] == "6":
         family = Family.IPV6  # old FreeBSD: `tcp4 6`, one dual-stack socket
         rest = rest[1:]
     local = _endpoint(rest[0], protocol, family)
     remote = _endpoint(rest[1], protocol, family)
-    user, process, pid = _owner(line, tokens[:at])
+    user, process, pid = _owner(line, words[:at])
     return Socket(
         protocol=protocol,
         family=_addr.family_of(local.address) or family,
@@ -87,25 +102,19 @@ def _row(line: str, tokens: list[re.Match[str]], at: int) -> Socket:
     )
 
 
-def _protocol(word: str) -> tuple[Protocol, Family]:
-    match = _PROTO.match(word)
-    if match is None:  # _proto_index only picks matching words; kept for the type checker
-        raise ValueError(f"unknown protocol {word!r}")
-    protocol = Protocol.TCP if match["kind"] == "tcp" else Protocol.UDP
-    # NetBSD prints plain `tcp`/`udp` for IPv4, as its netstat does.
-    return protocol, Family.IPV4 if match["family"] in (None, "4") else Family.IPV6
-
-
-def _owner(line: str, before: list[re.Match[str]]) -> tuple[str | None, str | None, int | None]:
+def _owner(line: str, before: list[str]) -> tuple[str | None, str | None, int | None]:
     """(user, command, pid) from the columns before PROTO: USER COMMAND PID FD."""
     if len(before) < 3:
         raise ValueError("fewer columns than USER COMMAND PID FD")
-    user = before[0].group()
+    user = before[0]
     if len(before) == 3:  # COMMAND ran into PID
-        command, pid_text = _split_run_in(before[1])
-    else:
-        command = line[before[1].start() : before[-3].end()]
-        pid_text = before[-2].group()
+        command, pid_text = _split_run_in(before[1], _spans(line)[1][0])
+    elif len(before) == 4:
+        command, pid_text = before[1], before[2]
+    else:  # COMMAND holds spaces: taken from the line, so that they are kept as printed
+        spans = _spans(line)
+        command = line[spans[1][0] : spans[len(before) - 3][1]]
+        pid_text = before[-2]
     if user == "?" and command == "?" and pid_text == "?":
         return None, None, None  # no process holds the socket
     if not pid_text.isdigit():
@@ -113,15 +122,19 @@ def _owner(line: str, before: list[re.Match[str]]) -> tuple[str | None, str | No
     return user, command, int(pid_text) or None  # pid 0 is no process
 
 
-def _split_run_in(token: re.Match[str]) -> tuple[str, str]:
-    """Command and pid of a `dbus-daemo731` token.
+def _spans(line: str) -> list[tuple[int, int]]:
+    """Where each word of the line starts and ends: needed only for odd COMMAND columns."""
+    return [token.span() for token in _TOKEN.finditer(line)]
+
+
+def _split_run_in(text: str, start: int) -> tuple[str, str]:
+    """Command and pid of a `dbus-daemo731` word starting at column `start`.
 
     The PID starts where the command ends, at column 20 or later; the first
     split from there that leaves only digits is taken. A command ending in
     digits past column 20 stays ambiguous; `ps` then gives the full name.
     """
-    text = token.group()
-    for cut in range(max(1, _PID_COLUMN - token.start()), len(text)):
+    for cut in range(max(1, _PID_COLUMN - start), len(text)):
         if text[cut:].isdigit():
             return text[:cut], text[cut:]
     raise ValueError(f"cannot tell command from pid in {text!r}")
@@ -136,7 +149,9 @@ def _state(columns: list[str]) -> State | None:
     return State.UNKNOWN if columns else None
 
 
+@functools.lru_cache(maxsize=16384)
 def _endpoint(text: str, protocol: Protocol, family: Family) -> Endpoint:
+    # Cached: `*:*` and listeners repeat on many lines, and Endpoint is immutable.
     if text.startswith("["):
         host, zone, port = _addr.split_colon(text)
     elif text.rfind(".") > text.rfind(":"):

@@ -64,7 +64,7 @@ _STATE_WORDS = {
 }
 # ("name",pid=1,fd=3); the name may contain spaces, quotes and parentheses.
 # iproute2 before 3.10 printed ("name",PID,FD) without the `pid=`/`fd=` labels.
-_USER = re.compile(r'\("(.*?)",(?:pid=)?(\d+),(?:fd=)?(\d+)\)')
+_USER = re.compile(r'\("(.*?)",(?:pid=)?(\d+),(?:fd=)?\d+\)')
 _UID = re.compile(r" uid:(\d+)")
 
 
@@ -99,10 +99,14 @@ def _old_layout(text: str) -> bool:
 
 
 def _parse_row(line: str, layout: _Layout) -> list[Socket]:
-    first = line.split(None, 1)[0]
+    # One split serves the usual Netid-first row; the last piece is the
+    # (800-column padded) Process column, searched only with substring tests
+    # and one regex.
+    fields = line.split(None, 6)
+    first = fields[0]
     if first in _NETIDS:
         protocol = _NETIDS[first]
-        fields = line.split(None, 6)[1:]
+        fields = fields[1:]
     elif first in _OTHER_NETIDS or first.startswith(("u_", "p_", "v_")):
         return []
     elif first in _STATE_WORDS:
@@ -118,26 +122,14 @@ def _parse_row(line: str, layout: _Layout) -> list[Socket]:
     if state_word not in _STATE_WORDS:
         raise ValueError(f"unknown state {state_word!r}")
     extra = fields[5] if len(fields) > 5 else ""
-    local = _endpoint(local_text, protocol)
-    if local.address == "*":
-        star_v4 = layout.star_is_ipv4 and "v6only" not in extra
-        family = Family.IPV4 if star_v4 else Family.IPV6
-        local = attrs.evolve(local, address=_addr.WILDCARD[family])
-    else:
-        family = _addr.family_of(local.address) or (
-            Family.IPV6 if local_text.startswith("[") else Family.IPV4
-        )
-    peer = _endpoint(peer_text, protocol)
-    remote = None if peer.address == "*" or _addr.is_unconnected(peer) else peer
+    star_v4 = layout.star_is_ipv4 and "v6only" not in extra
+    family, local = _local(local_text, protocol, star_v4)
+    remote = _remote(peer_text, protocol)
     state = None if protocol is Protocol.UDP else _tcp_state(state_word)
     # A plain substring test first: the regex alone was most of the parse time
     # on ss's 800-column padded lines.
     uid_match = _UID.search(" " + extra) if "uid:" in extra else None
     uid = int(uid_match.group(1)) if uid_match else (0 if layout.extended else None)
-    owners: dict[int, str] = {}
-    for name, pid, _fd in _USER.findall(extra):
-        if int(pid) > 0:  # pid 0 is no process: kill(0, ...) would hit the caller's group
-            owners.setdefault(int(pid), name)
     # The uid ss prints with -e is the socket's (its creator's); it is the best
     # the text holds. Backends replace it with each process's own uid from /proc.
     return [
@@ -151,10 +143,42 @@ def _parse_row(line: str, layout: _Layout) -> list[Socket]:
             pid=pid,
             process=name,
         )
-        for pid, name in owners.items()
+        for pid, name in _owners(extra).items()
     ] or [
         Socket(protocol=protocol, family=family, local=local, remote=remote, state=state, uid=uid)
     ]
+
+
+def _owners(extra: str) -> dict[int, str]:
+    """Process name by pid, in the order `users:(...)` lists them."""
+    owners: dict[int, str] = {}
+    if '("' not in extra:
+        return owners  # no `users:` (owner hidden: another user's socket, no root)
+    for name, pid_text in _USER.findall(extra):
+        pid = int(pid_text)
+        if pid > 0:  # pid 0 is no process: kill(0, ...) would hit the caller's group
+            owners.setdefault(pid, name)
+    return owners
+
+
+@functools.lru_cache(maxsize=16384)
+def _local(text: str, protocol: Protocol, star_is_ipv4: bool) -> tuple[Family, Endpoint]:
+    """(family, endpoint) of a Local column; cached: listeners repeat across lines."""
+    local = _endpoint(text, protocol)
+    if local.address == "*":
+        family = Family.IPV4 if star_is_ipv4 else Family.IPV6
+        return family, attrs.evolve(local, address=_addr.WILDCARD[family])
+    family = _addr.family_of(local.address) or (
+        Family.IPV6 if text.startswith("[") else Family.IPV4
+    )
+    return family, local
+
+
+@functools.lru_cache(maxsize=16384)
+def _remote(text: str, protocol: Protocol) -> Endpoint | None:
+    """The Peer column's endpoint, None when unconnected (`0.0.0.0:*` on every listener)."""
+    peer = _endpoint(text, protocol)
+    return None if peer.address == "*" or _addr.is_unconnected(peer) else peer
 
 
 @functools.lru_cache(maxsize=16384)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from ._records import State
 
 # Keys are the word upper-cased with "-" and "_" removed, so that ss
@@ -33,7 +35,16 @@ def state_from_word(word: str, extra: dict[str, State] | None = None) -> State:
     A word nobody knows gives `State.UNKNOWN`, never an error: tools add states
     (`BOUND`, `IDLE`, `DELETE_TCB`) and translate them.
     """
-    key = word.strip("()").upper().replace("-", "").replace("_", "")
-    if extra is not None and key in extra:
-        return extra[key]
-    return _WORDS.get(key, State.UNKNOWN)
+    if extra is None:
+        return _known_word(word)
+    key = _key(word)
+    return extra[key] if key in extra else _WORDS.get(key, State.UNKNOWN)
+
+
+def _key(word: str) -> str:
+    return word.strip("()").upper().replace("-", "").replace("_", "")
+
+
+@functools.lru_cache(maxsize=256)
+def _known_word(word: str) -> State:
+    return _WORDS.get(_key(word), State.UNKNOWN)
