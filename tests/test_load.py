@@ -110,7 +110,7 @@ def test_eight_threads_all_get_the_right_answer(held: Held) -> None:
 
 # The churner: forks short-lived owners that bind (SO_REUSEPORT, so several at
 # once) TCP listeners and UDP sockets on a few ports and exit after 0-20 ms,
-# while it opens and closes sockets on them itself. Every process that will
+# while it opens and closes sockets on them itself and holds one steady pair. Every process that will
 # hold a port is logged as "PID PORT" (the churner's own pid for every port).
 _CHURN = r"""
 import os, random, socket, sys, time
@@ -133,6 +133,9 @@ def bind(port):
     return held
 
 print(" ".join(f"{os.getpid()} {p}" for p in ports), flush=True)
+# One listener the churner holds throughout, so that every lookup of the first
+# port has an owner to name however the short-lived ones fall on a busy machine.
+steady = bind(ports[0])
 children = 0
 while time.monotonic() < end:
     port = rng.choice(ports)
