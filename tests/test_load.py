@@ -141,10 +141,13 @@ while time.monotonic() < end:
     port = rng.choice(ports)
     pid = os.fork()
     if pid == 0:
+        for s in steady:
+            s.close()
         mine = bind(port)
         time.sleep(rng.random() * 0.02)
         os._exit(0)
-    print(f"{pid} {port}", flush=True)
+    # The child inherits the steady sockets until it closes them: it holds ports[0] too.
+    print(f"{pid} {port} {pid} {ports[0]}", flush=True)
     children += 1
     for s in bind(rng.choice(ports)):
         s.close()
