@@ -110,8 +110,9 @@ def test_eight_threads_all_get_the_right_answer(held: Held) -> None:
 
 # The churner: forks short-lived owners that bind (SO_REUSEPORT, so several at
 # once) TCP listeners and UDP sockets on a few ports and exit after 0-20 ms,
-# while it opens and closes sockets on them itself and holds one steady pair. Every process that will
-# hold a port is logged as "PID PORT" (the churner's own pid for every port).
+# while it opens and closes sockets on them itself and holds one steady pair.
+# Every process that will hold a port is logged as "PID PORT" (the churner's
+# own pid for every port).
 _CHURN = r"""
 import os, random, socket, sys, time
 ports = [int(p) for p in sys.argv[1].split(",")]
