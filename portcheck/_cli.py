@@ -287,7 +287,11 @@ def _warn_hidden(sockets: Iterable[Socket]) -> None:
     if not hidden:
         return
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        why = "held by a process outside this view (another pid namespace or container?)"
+        # Seen here: even root cannot read /proc/1/fd of a sandbox's init.
+        why = (
+            "even root cannot see their holder (a process in another pid namespace"
+            " or container, or one whose descriptors the kernel hides)"
+        )
     else:
         why = "run as root (sudo) or an administrator to see which process holds them"
     print(f"portcheck: some sockets are in use but their owner is hidden: {why}", file=sys.stderr)
