@@ -184,3 +184,21 @@ def test_ipv4_zone_and_bracketed_ipv6_zone() -> None:
     assert (v4.local.address, v4.local.zone, v4.family) == ("127.0.0.53", "lo", Family.IPV4)
     assert (v6.local.address, v6.local.zone) == ("fe80::9cc5:aeff:fec5:34ae", "eth0")
     assert str(v6.local) == "[fe80::9cc5:aeff:fec5:34ae%eth0]:123"
+
+
+def test_netstat_program_names_with_spaces_and_hidden_owners() -> None:
+    text = (
+        "Active Internet connections (servers and established)\n"
+        "Proto Recv-Q Send-Q Local Address           Foreign Address         State"
+        "       PID/Program name    \n"
+        "tcp        0      0 0.0.0.0:22              0.0.0.0:*               LISTEN"
+        "      812/sshd: /usr/sbin \n"
+        "tcp6       0      0 :::80                   :::*                    LISTEN"
+        "      -                   \n"
+        "udp        0      0 0.0.0.0:5353            0.0.0.0:*"
+        "                           641/avahi-daemon: r \n"
+    )
+    sshd, hidden, avahi = portcheck.parse(text, tool="netstat", platform="linux")
+    assert (sshd.pid, sshd.process, sshd.state) == (812, "sshd: /usr/sbin", portcheck.State.LISTEN)
+    assert (hidden.pid, hidden.process, hidden.family) == (None, None, Family.IPV6)
+    assert (avahi.pid, avahi.process, avahi.state) == (641, "avahi-daemon: r", None)
