@@ -33,21 +33,12 @@ import re
 
 from . import _addr
 from ._errors import ParseError
+from ._netstat_bsd import PROTOS as _PROTOS
 from ._netstat_bsd import tcp_state
 from ._records import Endpoint, Family, Protocol, Socket, State
 
 _TOKEN = re.compile(r"\S+")
-# The PROTO words: FreeBSD `tcp4`, `udp6`, `tcp46`; NetBSD plain `tcp`/`udp` for IPv4.
-_PROTOS = {
-    "tcp": (Protocol.TCP, Family.IPV4),
-    "tcp4": (Protocol.TCP, Family.IPV4),
-    "tcp6": (Protocol.TCP, Family.IPV6),
-    "tcp46": (Protocol.TCP, Family.IPV6),
-    "udp": (Protocol.UDP, Family.IPV4),
-    "udp4": (Protocol.UDP, Family.IPV4),
-    "udp6": (Protocol.UDP, Family.IPV6),
-    "udp46": (Protocol.UDP, Family.IPV6),
-}
+# The PROTO words are netstat's: FreeBSD `tcp4`, `udp6`, `tcp46`; NetBSD `tcp`/`udp` for IPv4.
 # FreeBSD sockstat.c pads COMMAND to this column before printing the PID.
 _PID_COLUMN = 20
 
