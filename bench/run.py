@@ -155,7 +155,7 @@ def parser_throughput(target_lines: int = 200_000) -> dict[str, float]:
         seconds = median_ms(functools.partial(parse, text), 3) / 1000
         result[f"{platform}/{tool_name} ({capture.name})"] = text.count("\n") / seconds
     from portcheck import Family, Protocol
-    from portcheck._procfs import parse_table
+    from portcheck._backends.procfs import parse_table
 
     lines = _lines(FIXTURES / "linux" / "debian-12--proc-net-tcp.out")
     text = "".join(lines[:1] + lines[1:] * (target_lines // (len(lines) - 1)))

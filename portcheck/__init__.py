@@ -21,26 +21,25 @@ from ._errors import (
     ToolError,
     ToolTimeoutError,
     UnsupportedError,
-    WaitTimeoutError,
 )
 from ._lookup import parse, who_owns
-from ._records import Endpoint, Family, Protocol, Socket, State
+from ._records import Endpoint, Family, IanaRange, Protocol, Role, Socket, State
+from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from ._describe import IanaRange, PortReport, Role, SocketRole, describe
+    from ._describe import PortReport, SocketRole, describe
     from ._ephemeral import EphemeralRange, ephemeral_range
-    from ._wait import wait_until_free, wait_until_listening
+    from ._wait import WaitTimeoutError, wait_until_free, wait_until_listening
 
 # Loaded on first use (PEP 562), so that `import portcheck` costs no more than
 # the lookup itself needs: each attrs class defined at import costs time.
 _LAZY = {
     "EphemeralRange": "_ephemeral",
     "ephemeral_range": "_ephemeral",
-    "IanaRange": "_describe",
     "PortReport": "_describe",
-    "Role": "_describe",
     "SocketRole": "_describe",
     "describe": "_describe",
+    "WaitTimeoutError": "_wait",
     "wait_until_free": "_wait",
     "wait_until_listening": "_wait",
 }
@@ -70,8 +69,6 @@ __all__ = [
     "wait_until_listening",
     "who_owns",
 ]
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:

@@ -14,26 +14,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
-from ._errors import PortcheckError, WaitTimeoutError
-from ._json import socket_to_dict
+from ._checks import check_seconds
+from ._errors import PortcheckError
 from ._lookup import who_owns
-from ._records import Protocol, Socket, State
+from ._records import Protocol, Socket
+from ._render import json as documents
+from ._render.table import table
+from ._render.words import hidden_warning
 
 if TYPE_CHECKING:
-    from ._describe import PortReport
-    from ._wait import Poll
+    from ._wait import Poll, WaitTimeoutError
 
-# Version of the --json documents; bumped on any incompatible change. The
-# lookup document has no "kind" (it predates the others); the explain, wait and
-# raw documents say which they are in "kind".
-JSON_SCHEMA = 1
+JSON_SCHEMA = documents.SCHEMA
 
 EXIT_IN_USE, EXIT_FREE, EXIT_ERROR = 0, 1, 2
 EXIT_OK, EXIT_TIMEOUT = 0, 1
@@ -77,23 +75,18 @@ def _port(text: str) -> int:
 
 
 def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
-    return value
+    return _seconds_arg(text, allow_zero=False, what="a positive number of seconds")
 
 
 def _seconds(text: str) -> float:
+    return _seconds_arg(text, allow_zero=True, what="a number of seconds (0 or more)")
+
+
+def _seconds_arg(text: str, *, allow_zero: bool, what: str) -> float:
     try:
-        value = float(text)
+        return check_seconds("seconds", float(text), allow_zero=allow_zero)
     except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a number of seconds (0 or more): {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -174,7 +167,7 @@ def build_wait_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 
@@ -218,9 +211,9 @@ def _lookup_main(args: argparse.Namespace) -> int:
         results[port] = who_owns(port, tool=args.tool, timeout=args.timeout)
     if not args.quiet:
         if args.json:
-            _print_json(_json_document(results))
+            _print_json(documents.lookup_document(results))
         else:
-            _print_table(results)
+            _print_lines(table(results))
         _warn_hidden(s for sockets in results.values() for s in sockets)
     return EXIT_IN_USE if any(results.values()) else EXIT_FREE
 
@@ -229,72 +222,17 @@ def _print_json(document: dict[str, Any]) -> None:
     print(json.dumps(document, indent=2))
 
 
-def _json_document(results: dict[int, list[Socket]]) -> dict[str, object]:
-    return {
-        "schema": JSON_SCHEMA,
-        "ports": [
-            {
-                "port": port,
-                "in_use": bool(sockets),
-                "sockets": [socket_to_dict(s) for s in sockets],
-            }
-            for port, sockets in results.items()
-        ],
-    }
-
-
-_HEADER: tuple[str, ...] = (
-    "PORT",
-    "PROTO",
-    "LOCAL ADDRESS",
-    "REMOTE ADDRESS",
-    "STATE",
-    "PID",
-    "PROCESS",
-    "USER",
-)
-
-
-def _row(port: int, sock: Socket) -> tuple[str, ...]:
-    proto = sock.protocol.value + ("6" if sock.family.value == "ipv6" else "")
-    return (
-        str(port),
-        proto,
-        str(sock.local),
-        str(sock.remote) if sock.remote else "-",
-        sock.state.value if sock.state else "-",
-        str(sock.pid) if sock.pid is not None else "-",
-        sock.process or ("(hidden)" if sock.pid is None else "-"),
-        sock.user or (str(sock.uid) if sock.uid is not None else "-"),
-    )
-
-
-def _print_table(results: dict[int, list[Socket]], *, say_free: bool = True) -> None:
-    rows = [_row(port, s) for port, sockets in results.items() for s in sockets]
-    if rows:
-        rows.insert(0, _HEADER)
-    widths = [max((len(r[i]) for r in rows), default=0) for i in range(len(_HEADER))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    for port, sockets in results.items():
-        if not sockets and say_free:
-            print(f"port {port} is free")
+def _print_lines(lines: Iterable[str]) -> None:
+    for line in lines:
+        print(line)
 
 
 def _warn_hidden(sockets: Iterable[Socket]) -> None:
-    # TIME_WAIT remnants belong to no process: privileges would not show one.
-    hidden = [s for s in sockets if s.pid is None and s.state is not State.TIME_WAIT]
-    if not hidden:
-        return
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        # Seen here: even root cannot read /proc/1/fd of a sandbox's init.
-        why = (
-            "even root cannot see their holder (a process in another pid namespace"
-            " or container, or one whose descriptors the kernel hides)"
-        )
-    else:
-        why = "run as root (sudo) or an administrator to see which process holds them"
-    print(f"portcheck: some sockets are in use but their owner is hidden: {why}", file=sys.stderr)
+    from ._backends.context import is_root
+
+    warning = hidden_warning(sockets, privileged=is_root())
+    if warning is not None:
+        print(warning, file=sys.stderr)
 
 
 # --- portcheck PORT --explain --------------------------------------------------
@@ -306,39 +244,11 @@ def _explain_main(args: argparse.Namespace) -> int:
     reports = [describe(port, tool=args.tool, timeout=args.timeout) for port in args.ports]
     if not args.quiet:
         if args.json:
-            _print_json(
-                {
-                    "schema": JSON_SCHEMA,
-                    "kind": "explain",
-                    "ports": [_report_to_dict(r) for r in reports],
-                }
-            )
+            _print_json(documents.explain_document(reports))
         else:
             print("\n\n".join(r.explain() for r in reports))
         _warn_hidden(item.socket for r in reports for item in r.sockets)
     return EXIT_IN_USE if any(r.in_use for r in reports) else EXIT_FREE
-
-
-def _report_to_dict(report: PortReport) -> dict[str, Any]:
-    eph = report.ephemeral_range
-    return {
-        "port": report.port,
-        "in_use": report.in_use,
-        "iana_range": report.iana_range.value,
-        "ephemeral": report.ephemeral,
-        "ephemeral_range": {
-            "first": eph.first,
-            "last": eph.last,
-            "source": eph.source,
-            "default": eph.default,
-        },
-        "services": {"tcp": report.tcp_service, "udp": report.udp_service},
-        "worth_a_look": report.worth_a_look,
-        "reasons": list(report.reasons),
-        "sockets": [
-            {"role": item.role.value, **socket_to_dict(item.socket)} for item in report.sockets
-        ],
-    }
 
 
 # --- portcheck PORT --raw ------------------------------------------------------
@@ -346,14 +256,14 @@ def _report_to_dict(report: PortReport) -> dict[str, Any]:
 
 def _raw_main(args: argparse.Namespace) -> int:
     from . import _raw
+    from ._render import raw
 
     captures = [_raw.capture(port, tool=args.tool, timeout=args.timeout) for port in args.ports]
     if not args.quiet:
         if args.json:
-            entries = [_raw.to_dict(c, _version()) for c in captures]
-            _print_json({"schema": JSON_SCHEMA, "kind": "raw", "ports": entries})
+            _print_json(documents.raw_document([raw.to_dict(c, _version()) for c in captures]))
         else:
-            print("\n\n".join(_raw.render(c, _version()) for c in captures))
+            print("\n\n".join(raw.render(c, _version()) for c in captures))
     errors = [c.error for c in captures if c.error is not None]
     for error in errors:
         print(f"portcheck: error: {error}", file=sys.stderr)
@@ -366,7 +276,8 @@ def _raw_main(args: argparse.Namespace) -> int:
 
 
 def _wait_main(args: argparse.Namespace) -> int:
-    from ._wait import free_condition, listening, listening_condition, wait_for
+    from ._render.progress import Progress
+    from ._wait import WaitTimeoutError, free_condition, listening, listening_condition, wait_for
 
     if args.free and (args.tcp or args.udp):
         raise PortcheckError("--tcp and --udp go with --listening, not --free")
@@ -377,7 +288,7 @@ def _wait_main(args: argparse.Namespace) -> int:
         condition, done = "free", free_condition(ignore_time_wait=args.ignore_time_wait)
     else:
         condition, done = "listening", listening_condition(protocol)
-    progress = _Progress(args.port, condition, args.timeout) if _show_progress(args) else None
+    progress = Progress(args.port, condition, args.timeout) if _show_progress(args) else None
     last: list[Poll] = []
 
     def seen(poll: Poll) -> None:
@@ -423,58 +334,20 @@ def _wait_report(
         return
     if args.json:
         _print_json(
-            {
-                "schema": JSON_SCHEMA,
-                "kind": "wait",
-                "port": args.port,
-                "condition": condition,
-                "ok": ok,
-                "timeout": args.timeout,
-                "elapsed": round(poll.elapsed, 3),
-                "polls": poll.polls,
-                "sockets": [socket_to_dict(s) for s in sockets],
-            }
+            documents.wait_document(
+                port=args.port,
+                condition=condition,
+                ok=ok,
+                timeout=args.timeout,
+                elapsed=poll.elapsed,
+                polls=poll.polls,
+                sockets=sockets,
+            )
         )
     elif ok and condition == "free":
         print(f"port {args.port} is free")
     else:
-        _print_table({args.port: sockets}, say_free=False)
+        _print_lines(table({args.port: sockets}, say_free=False))
     if error is not None:
         print(f"portcheck: {error}", file=sys.stderr)
     _warn_hidden(sockets)
-
-
-class _Progress:
-    """One line on the terminal (stderr), rewritten after every look."""
-
-    def __init__(self, port: int, condition: str, timeout: float) -> None:
-        self.port = port
-        self.condition = condition
-        self.timeout = timeout
-        self.width = 0
-
-    def update(self, poll: Poll) -> None:
-        from ._errors import _describe_owners
-
-        holders = _describe_owners(poll.sockets) if poll.sockets else "nothing"
-        line = (
-            f"waiting for port {self.port} to be {self.condition}: "
-            f"{poll.elapsed:.1f} s of {self.timeout:g} s; on it: {holders}"
-        )
-        columns = _columns() - 1
-        line = line[:columns]
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(line)
-
-    def clear(self) -> None:
-        if self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-            sys.stderr.flush()
-            self.width = 0
-
-
-def _columns() -> int:
-    import shutil
-
-    return shutil.get_terminal_size((80, 24)).columns

@@ -7,66 +7,21 @@ a service, is it in the range the kernel hands to outgoing connections.
 
 from __future__ import annotations
 
-import enum
 from typing import TYPE_CHECKING
 
 import attrs
 
+from ._checks import check_port
 from ._ephemeral import EphemeralRange, ephemeral_range
 from ._lookup import lookup
-from ._ports import check_port
-from ._records import Protocol, Socket
+from ._records import IanaRange, Platform, Protocol, Role, Socket
+from ._render.words import REASON, owners
 from ._wait import is_listening
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ._run import Runner
-
-
-class IanaRange(str, enum.Enum):
-    """The IANA range of a port number (RFC 6335)."""
-
-    SYSTEM = "system"
-    """0-1023: well-known ports, assigned by IANA; binding them needs privileges on POSIX."""
-    USER = "user"
-    """1024-49151: registered ports, assigned to services on request."""
-    DYNAMIC = "dynamic"
-    """49152-65535: dynamic/private ports, never assigned; meant for temporary use."""
-
-    @classmethod
-    def of(cls, port: int) -> IanaRange:
-        """The range `port` falls in."""
-        if port <= 1023:
-            return cls.SYSTEM
-        if port <= 49151:
-            return cls.USER
-        return cls.DYNAMIC
-
-    @property
-    def bounds(self) -> tuple[int, int]:
-        """(first, last) port of the range."""
-        return _BOUNDS[self]
-
-
-_BOUNDS = {
-    IanaRange.SYSTEM: (0, 1023),
-    IanaRange.USER: (1024, 49151),
-    IanaRange.DYNAMIC: (49152, 65535),
-}
-
-
-class Role(str, enum.Enum):
-    """What a socket is doing on the port it is reported for (its local port)."""
-
-    LISTENING = "listening"
-    """Waiting for peers: a TCP socket in LISTEN, or a UDP socket bound with no peer."""
-    INBOUND = "inbound"
-    """A peer connected to us: a connected socket on a port that also has a listener."""
-    OUTBOUND = "outbound"
-    """We connected out from this port: a connected socket, and no listener on the port."""
-    BOUND = "bound"
-    """A TCP socket bound to the port but neither listening nor connected."""
 
 
 @attrs.frozen(kw_only=True)
@@ -112,7 +67,7 @@ class PortReport:
 
     def explain(self) -> str:
         """The report in a few sentences, as `portcheck PORT --explain` prints it."""
-        from ._explain import explain
+        from ._render.explain import explain
 
         return explain(self)
 
@@ -131,7 +86,7 @@ def describe_port(
     *,
     tool: str | None = None,
     timeout: float = 10.0,
-    platform: str | None = None,
+    platform: str | Platform | None = None,
     runner: Runner | None = None,
     sockets: Sequence[Socket] | None = None,
 ) -> PortReport:
@@ -188,18 +143,9 @@ def _reasons(port: int, iana: IanaRange, roles: Sequence[SocketRole]) -> tuple[s
     listeners = [r.socket for r in roles if r.role is Role.LISTENING]
     if not listeners or iana is not IanaRange.DYNAMIC:
         return ()
-    who = _owners_text(listeners)
+    who = " and ".join(owners(listeners, REASON))
     kind = "listens" if any(s.protocol is Protocol.TCP for s in listeners) else "receives"
     return (
         f"{who} {kind} on port {port}, in the dynamic/private range (49152-65535): "
         "few real services choose a port there, so check that this server is expected",
     )
-
-
-def _owners_text(sockets: Sequence[Socket]) -> str:
-    names: list[str] = []
-    for s in sockets:
-        name = "a process hidden from you" if s.pid is None else f"{s.process or '?'} (pid {s.pid})"
-        if name not in names:
-            names.append(name)
-    return " and ".join(names)

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Callable
 
 import attrs
 
+from ._records import Platform
+
 if TYPE_CHECKING:
     from ._run import Runner
 
@@ -32,20 +34,20 @@ LINUX_PATH = "/proc/sys/net/ipv4/ip_local_port_range"
 # Documented defaults: Linux since 2.6.x (Documentation/networking/ip-sysctl),
 # the IANA dynamic range on macOS, NetBSD, OpenBSD and Windows (Vista and
 # later), and FreeBSD's IPPORT_EPHEMERALFIRST/LAST (10000-65535 since 7.0).
-DEFAULTS: dict[str, tuple[int, int]] = {
-    "linux": (32768, 60999),
-    "darwin": (49152, 65535),
-    "freebsd": (10000, 65535),
-    "netbsd": (49152, 65535),
-    "openbsd": (49152, 65535),
-    "windows": (49152, 65535),
+DEFAULTS: dict[Platform, tuple[int, int]] = {
+    Platform.LINUX: (32768, 60999),
+    Platform.DARWIN: (49152, 65535),
+    Platform.FREEBSD: (10000, 65535),
+    Platform.NETBSD: (49152, 65535),
+    Platform.OPENBSD: (49152, 65535),
+    Platform.WINDOWS: (49152, 65535),
 }
 
-_SYSCTL_NAMES: dict[str, tuple[str, str]] = {
-    "darwin": ("net.inet.ip.portrange.first", "net.inet.ip.portrange.last"),
-    "freebsd": ("net.inet.ip.portrange.first", "net.inet.ip.portrange.last"),
-    "netbsd": ("net.inet.ip.anonportmin", "net.inet.ip.anonportmax"),
-    "openbsd": ("net.inet.ip.porthifirst", "net.inet.ip.porthilast"),
+_SYSCTL_NAMES: dict[Platform, tuple[str, str]] = {
+    Platform.DARWIN: ("net.inet.ip.portrange.first", "net.inet.ip.portrange.last"),
+    Platform.FREEBSD: ("net.inet.ip.portrange.first", "net.inet.ip.portrange.last"),
+    Platform.NETBSD: ("net.inet.ip.anonportmin", "net.inet.ip.anonportmax"),
+    Platform.OPENBSD: ("net.inet.ip.porthifirst", "net.inet.ip.porthilast"),
 }
 _NETSH_ARGS = ("int", "ipv4", "show", "dynamicport", "tcp")
 _LABELLED_NUMBER = re.compile(r"^\s*\S.*?\s*:\s*(\d+)\s*$")
@@ -98,30 +100,28 @@ def _checked(first: int, last: int) -> tuple[int, int]:
 
 
 def ephemeral_range(
-    *, platform: str | None = None, runner: Runner | None = None, timeout: float = 5.0
+    *, platform: str | Platform | None = None, runner: Runner | None = None, timeout: float = 5.0
 ) -> EphemeralRange:
     """This system's ephemeral port range, or the platform's default when unreadable."""
-    from . import _platforms
-
-    platform = _platforms.check_platform(platform or _platforms.current_platform())
+    where = Platform.current() if platform is None else Platform.of(platform)
     if runner is None:
         from ._run import SystemRunner
 
         runner = SystemRunner()
-    found = _read(platform, runner, timeout)
+    found = _read(where, runner, timeout)
     if found is not None:
         return found
-    first, last = DEFAULTS[platform]
+    first, last = DEFAULTS[where]
     return EphemeralRange(first=first, last=last, source="default", default=True)
 
 
-def _read(platform: str, runner: Runner, timeout: float) -> EphemeralRange | None:
+def _read(platform: Platform, runner: Runner, timeout: float) -> EphemeralRange | None:
     from ._errors import PortcheckError
 
     try:
-        if platform == "linux":
+        if platform is Platform.LINUX:
             return read_linux(LINUX_PATH)
-        if platform == "windows":
+        if platform is Platform.WINDOWS:
             return _read_tool(runner, netsh_argv(), parse_netsh, timeout)
         sysctl = runner.which("sysctl")
         if sysctl is None:
@@ -138,7 +138,7 @@ def read_linux(path: str = LINUX_PATH) -> EphemeralRange:
     return EphemeralRange(first=first, last=last, source=path)
 
 
-def sysctl_argv(sysctl: str, platform: str) -> tuple[str, ...]:
+def sysctl_argv(sysctl: str, platform: Platform) -> tuple[str, ...]:
     """The sysctl call that prints the range on a BSD or macOS: one number a line."""
     return (sysctl, "-n", *_SYSCTL_NAMES[platform])
 
@@ -148,7 +148,7 @@ def netsh_argv() -> tuple[str, ...]:
     import ntpath
     import os
 
-    from ._windows import system32
+    from ._backends.windows import system32
 
     return (ntpath.join(system32(os.environ), "netsh.exe"), *_NETSH_ARGS)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._records import Socket
+    pass
 
 # Error messages quote at most this much of a tool's output, so that a tool
 # printing megabytes of garbage cannot flood a log with it.
@@ -82,40 +82,3 @@ class ParseError(PortcheckError, ValueError):
         super().__init__(
             f"cannot parse {tool} output, line {lineno}: {_quote(reason)}: {_quote(line)!r}"
         )
-
-
-class WaitTimeoutError(PortcheckError, TimeoutError):
-    """`wait_until_free` or `wait_until_listening` gave up: the condition never held.
-
-    `port`, `condition` ("free" or "listening"), `timeout` (seconds) and
-    `owners`, the sockets seen on the port at the last look (for "free": what
-    still holds it; for "listening": whatever was there instead of a listener,
-    often nothing).
-    """
-
-    def __init__(self, port: int, condition: str, timeout: float, owners: Sequence[Socket]) -> None:
-        self.port = port
-        self.condition = condition
-        self.timeout = timeout
-        self.owners = list(owners)
-        super().__init__(
-            f"port {port} was not {condition} after {timeout:g} s"
-            + (f"; last seen: {_describe_owners(self.owners)}" if self.owners else "")
-        )
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-def _describe_owners(owners: Sequence[Socket]) -> str:
-    """`python3 (pid 4242, alice)`, or `owner hidden`, once per process."""
-    names: list[str] = []
-    for sock in owners:
-        if sock.pid is None:
-            name = "a socket with its owner hidden"
-        else:
-            who = f"pid {sock.pid}" + (f", {sock.user}" if sock.user else "")
-            name = f"{sock.process or '?'} ({who})"
-        if name not in names:
-            names.append(name)
-    return "; ".join(names)

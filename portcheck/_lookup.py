@@ -1,21 +1,24 @@
-"""`who_owns` and `parse`: the public entry points, dispatching to the platform's tools."""
+"""`who_owns` and `parse`: the public entry points, and the one loop that tries backends."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
-from . import _platforms
-from ._errors import NoToolError
-from ._ports import check_port
-from ._records import Socket
+from ._checks import check_port, check_seconds
+from ._errors import NoToolError, PortcheckError
+from ._records import Platform, Socket
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
+    from ._backends import Backend
+    from ._backends.context import Context
     from ._run import Runner
 
+    # Called after each backend tried: the backend, the context it ran with,
+    # and the error it raised (None when it answered).
+    Observer = Callable[[Backend, Context, "PortcheckError | None"], None]
 
-def parse(text: str, *, tool: str, platform: str) -> list[Socket]:
+
+def parse(text: str, *, tool: str, platform: str | Platform) -> list[Socket]:
     """Every TCP/UDP socket in `text`, the output of `tool` captured on `platform`.
 
     A pure function: it runs nothing and reads no file (service names aside,
@@ -25,7 +28,9 @@ def parse(text: str, *, tool: str, platform: str) -> list[Socket]:
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
-    return _platforms.parser(tool, platform)(text)
+    from ._parsers import parser
+
+    return parser(tool, platform)(text)
 
 
 def who_owns(port: int, *, tool: str | None = None, timeout: float = 10.0) -> list[Socket]:
@@ -49,36 +54,45 @@ def lookup(
     *,
     tool: str | None = None,
     timeout: float = 10.0,
-    platform: str | None = None,
+    platform: str | Platform | None = None,
     runner: Runner | None = None,
+    wrap: Callable[[Context], Context] | None = None,
+    observe: Observer | None = None,
 ) -> list[Socket]:
-    """`who_owns` with the platform and runner injectable, for tests and `--raw`."""
+    """`who_owns` with the platform and runner injectable, for tests and `--raw`.
+
+    The one fallback loop: the platform's backends (or only `tool`) are tried
+    in order until one answers; a backend that cannot look here is skipped
+    and named in the `NoToolError` raised when none can. `wrap` replaces each
+    backend's context (`--raw` records its runner) and `observe` hears how
+    each backend fared.
+    """
     port = check_port(port)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f"timeout must be a number, not {type(timeout).__name__}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be positive, not {timeout}")
-    from ._backend import Context, ToolUnusableError
+    check_seconds("timeout", timeout)
+    from ._backends import backends
+    from ._backends.context import ToolUnusableError, local_context, on_port
 
     if runner is None:
         from ._run import SystemRunner
 
         runner = SystemRunner()
-    platform = _platforms.check_platform(platform or _platforms.current_platform())
-    ctx = Context(runner=runner, timeout=float(timeout), platform=platform)
-    names = [tool] if tool is not None else _platforms.backend_names(platform)
+    where = Platform.current() if platform is None else Platform.of(platform)
+    base = local_context(where, runner, float(timeout))
     tried: dict[str, str] = {}
-    for name in names:
-        backend = _platforms.backend(platform, name)
+    for backend in backends(where, tool):
+        ctx = base if wrap is None else wrap(base)
         try:
             found = backend(port, ctx)
         except ToolUnusableError as exc:
-            tried[name] = str(exc)
+            tried[backend.name] = str(exc)
+            if observe is not None:
+                observe(backend, ctx, exc)
             continue
-        return _unique(s for s in found if s.local.port == port)
-    raise NoToolError(platform, tried)
-
-
-def _unique(sockets: Iterable[Socket]) -> list[Socket]:
-    """Drop exact repeats (a process holding one socket on two descriptors), keep order."""
-    return list(dict.fromkeys(sockets))
+        except PortcheckError as exc:
+            if observe is not None:
+                observe(backend, ctx, exc)
+            raise
+        if observe is not None:
+            observe(backend, ctx, None)
+        return on_port(found, port)
+    raise NoToolError(where.value, tried)

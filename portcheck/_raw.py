@@ -8,22 +8,26 @@ backend (the default there) runs no tool at all.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
-from ._errors import NoToolError, PortcheckError
+from ._backends.context import Context, ToolUnusableError
+from ._errors import PortcheckError
+from ._parsers.proc_net import TABLES, is_row_of_port
+from ._records import Platform
 
 if TYPE_CHECKING:
+    from ._backends import Backend
     from ._records import Socket
     from ._run import Completed, Runner
 
 # Flags that print each tool's version (best effort: BSD netstat has none and
 # simply fails, which is reported as "unknown").
 _VERSION_FLAGS = {"ss": ("-V",), "lsof": ("-v",), "netstat": ("--version",)}
-_PROC_TABLES = ("tcp", "tcp6", "udp", "udp6")
 
 
 @attrs.frozen(kw_only=True)
@@ -114,7 +118,7 @@ def capture(
     *,
     tool: str | None = None,
     timeout: float = 10.0,
-    platform: str | None = None,
+    platform: str | Platform | None = None,
     runner: Runner | None = None,
     proc: str = "/proc",
 ) -> Capture:
@@ -122,52 +126,60 @@ def capture(
     import platform as pyplatform
     import sys
 
-    from . import _platforms
+    from ._backends.context import is_root
     from ._lookup import lookup
 
     if runner is None:
         from ._run import SystemRunner
 
         runner = SystemRunner()
-    platform = _platforms.check_platform(platform or _platforms.current_platform())
-    names = [tool] if tool is not None else _platforms.backend_names(platform)
+    where = Platform.current() if platform is None else Platform.of(platform)
     attempts: list[Attempt] = []
-    sockets: list[Socket] | None = None
-    error: PortcheckError | None = None
-    for name in names:
-        recorder = RecordingRunner(runner)
-        try:
-            sockets = lookup(port, tool=name, timeout=timeout, platform=platform, runner=recorder)
+    recorders: list[RecordingRunner] = []
+
+    def wrap(ctx: Context) -> Context:
+        recorders.append(RecordingRunner(ctx.runner))
+        return attrs.evolve(ctx, runner=recorders[-1])
+
+    def observe(backend: Backend, ctx: Context, error: PortcheckError | None) -> None:
+        recorder = recorders[-1]
+        if error is None:
             status, detail = "answered", None
-        except NoToolError as exc:
-            status, detail, error = "unusable", exc.tried.get(name, str(exc)), exc
-        except PortcheckError as exc:
-            status, detail, error = "error", str(exc), exc
-        versions = tool_versions(runner, recorder.calls, timeout)
+        elif isinstance(error, ToolUnusableError):
+            status, detail = "unusable", str(error)
+        else:
+            status, detail = "error", str(error)
         attempts.append(
             Attempt(
-                backend=name,
+                backend=backend.name,
                 status=status,
                 detail=detail,
                 found=dict(recorder.found),
                 calls=tuple(recorder.calls),
-                versions=versions,
+                versions=tool_versions(runner, recorder.calls, timeout),
             )
         )
-        if status != "unusable":
-            break
-    if sockets is not None:
-        error = None
-    if error is not None and all(a.status == "unusable" for a in attempts):
-        error = NoToolError(platform, {a.backend: a.detail or "" for a in attempts})
+
+    sockets: list[Socket] | None = None
+    error: PortcheckError | None = None
+    try:
+        sockets = lookup(
+            port, tool=tool, timeout=timeout, platform=where, runner=runner, wrap=wrap,
+            observe=observe,
+        )  # fmt: skip
+    except PortcheckError as exc:
+        error = exc
+    privileges = "unknown (not POSIX)" if not hasattr(os, "geteuid") else (
+        f"{'root' if is_root() else 'not root'} (euid {os.geteuid()})"
+    )  # fmt: skip
     return Capture(
         port=port,
-        platform=platform,
+        platform=where.value,
         system=pyplatform.platform(),
         python=sys.version.split()[0],
-        privileges=_privileges(),
+        privileges=privileges,
         attempts=tuple(attempts),
-        proc_net=read_proc_net(port, proc) if platform == "linux" else {},
+        proc_net=read_proc_net(port, proc) if where is Platform.LINUX else {},
         sockets=sockets,
         error=error,
     )
@@ -206,112 +218,21 @@ def version_line(text: str) -> str:
 def proc_net_lines(text: str, port: int) -> list[str]:
     """The header and the rows of one /proc/net table whose LOCAL port is `port`."""
     lines = text.splitlines()
-    needle = f":{port:04X}"
-    rows = [ln for ln in lines[1:] if len(ln.split()) > 1 and ln.split()[1].endswith(needle)]
+    rows = [ln for ln in lines[1:] if is_row_of_port(ln, port)]
     return lines[:1] + rows if rows else []
 
 
 def read_proc_net(port: int, proc: str = "/proc") -> dict[str, list[str]]:
     """table name -> its lines for `port`, for every table that has any."""
+    from ._backends.procfs import read_table
+
     tables: dict[str, list[str]] = {}
-    for name in _PROC_TABLES:
+    for name in TABLES:
         try:
-            with open(f"{proc}/net/{name}", encoding="ascii", errors="replace") as f:
-                lines = proc_net_lines(f.read(), port)
-        except OSError:
+            text = read_table(name, proc)
+        except ToolUnusableError:
             continue
+        lines = proc_net_lines(text or "", port)
         if lines:
             tables[name] = lines
     return tables
-
-
-def _privileges() -> str:
-    import os
-
-    geteuid = getattr(os, "geteuid", None)
-    if geteuid is None:
-        return "unknown (not POSIX)"
-    euid = geteuid()
-    return f"root (euid {euid})" if euid == 0 else f"not root (euid {euid})"
-
-
-def _text(data: bytes) -> str:
-    # backslashreplace keeps every byte recoverable (a Windows console page,
-    # a mangled process name) in text that can be pasted into an issue.
-    return data.decode("utf-8", errors="backslashreplace")
-
-
-def render(cap: Capture, version: str) -> str:
-    """The capture as the text `--raw` prints."""
-    import shlex
-
-    out = [
-        f"# portcheck --raw capture for port {cap.port}",
-        f"portcheck: {version}",
-        f"platform: {cap.platform} ({cap.system})",
-        f"python: {cap.python}",
-        f"privileges: {cap.privileges}",
-    ]
-    for attempt in cap.attempts:
-        out.append(
-            f"backend {attempt.backend}: {attempt.status}"
-            + (f" ({attempt.detail})" if attempt.detail else "")
-        )
-        for name, path in attempt.found.items():
-            out.append(f"tool {name}: {path or 'not found'}")
-        for path, line in attempt.versions.items():
-            out.append(f"version of {path}: {line}")
-        for call in attempt.calls:
-            out.append(f"$ {shlex.join(call.argv)}")
-            status = call.error if call.error else f"exit status {call.returncode}"
-            out.append(f"{status} ({call.seconds:.3f} s)")
-            out.append(f"--- stdout ({len(call.stdout)} bytes) ---")
-            out.extend(_text(call.stdout).splitlines())
-            out.append(f"--- stderr ({len(call.stderr)} bytes) ---")
-            out.extend(_text(call.stderr).splitlines())
-    for table, lines in cap.proc_net.items():
-        out.append(f"--- /proc/net/{table}, lines for port {cap.port} ---")
-        out.extend(lines)
-    if cap.platform == "linux" and not cap.proc_net:
-        out.append(f"--- /proc/net: no line for port {cap.port} ---")
-    if cap.sockets is not None:
-        out.append(f"result: {len(cap.sockets)} socket(s)")
-    return "\n".join(out)
-
-
-def to_dict(cap: Capture, version: str) -> dict[str, Any]:
-    """The capture as the JSON-ready `raw` document entry."""
-    from ._json import socket_to_dict
-
-    return {
-        "port": cap.port,
-        "portcheck": version,
-        "platform": cap.platform,
-        "system": cap.system,
-        "python": cap.python,
-        "privileges": cap.privileges,
-        "backends": [
-            {
-                "backend": a.backend,
-                "status": a.status,
-                "detail": a.detail,
-                "tools": a.found,
-                "versions": a.versions,
-                "calls": [
-                    {
-                        "argv": list(c.argv),
-                        "returncode": c.returncode,
-                        "error": c.error,
-                        "seconds": round(c.seconds, 6),
-                        "stdout": _text(c.stdout),
-                        "stderr": _text(c.stderr),
-                    }
-                    for c in a.calls
-                ],
-            }
-            for a in cap.attempts
-        ],
-        "proc_net": cap.proc_net,
-        "sockets": None if cap.sockets is None else [socket_to_dict(s) for s in cap.sockets],
-        "error": None if cap.error is None else str(cap.error),
-    }

@@ -1,10 +1,47 @@
-"""The records every backend and parser returns: `Socket` and its `Endpoint`."""
+"""The records every backend and parser returns (`Socket`, `Endpoint`), and the closed sets.
+
+`Platform` names the systems portcheck knows; `Platform.current()` is the one
+place that reads `sys.platform`.
+"""
 
 from __future__ import annotations
 
 import enum
+import sys
 
 import attrs
+
+
+class Platform(str, enum.Enum):
+    """An operating system whose tools portcheck can run or whose output it can parse."""
+
+    LINUX = "linux"
+    DARWIN = "darwin"
+    FREEBSD = "freebsd"
+    NETBSD = "netbsd"
+    OPENBSD = "openbsd"
+    WINDOWS = "windows"
+
+    @classmethod
+    def of(cls, name: str | Platform) -> Platform:
+        """The platform named `name`; UnsupportedError for a name portcheck does not know."""
+        try:
+            return cls(name)
+        except ValueError:
+            from ._errors import UnsupportedError
+
+            known = ", ".join(p.value for p in cls)
+            raise UnsupportedError(f"unknown platform {name!r}; expected one of {known}") from None
+
+    @classmethod
+    def current(cls) -> Platform:
+        """This system; UnsupportedError on a system portcheck does not know."""
+        for prefix in ("linux", "freebsd", "netbsd", "openbsd", "darwin"):
+            if sys.platform.startswith(prefix):
+                return cls(prefix)
+        if sys.platform == "win32":
+            return cls.WINDOWS
+        return cls.of(sys.platform)
 
 
 class Protocol(str, enum.Enum):
@@ -95,3 +132,48 @@ class Socket:
     def owner_hidden(self) -> bool:
         """True when the socket exists but the tool could not see which process holds it."""
         return self.pid is None
+
+
+class IanaRange(str, enum.Enum):
+    """The IANA range of a port number (RFC 6335)."""
+
+    SYSTEM = "system"
+    """0-1023: well-known ports, assigned by IANA; binding them needs privileges on POSIX."""
+    USER = "user"
+    """1024-49151: registered ports, assigned to services on request."""
+    DYNAMIC = "dynamic"
+    """49152-65535: dynamic/private ports, never assigned; meant for temporary use."""
+
+    @classmethod
+    def of(cls, port: int) -> IanaRange:
+        """The range `port` falls in."""
+        if port <= 1023:
+            return cls.SYSTEM
+        if port <= 49151:
+            return cls.USER
+        return cls.DYNAMIC
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """(first, last) port of the range."""
+        return _BOUNDS[self]
+
+
+_BOUNDS = {
+    IanaRange.SYSTEM: (0, 1023),
+    IanaRange.USER: (1024, 49151),
+    IanaRange.DYNAMIC: (49152, 65535),
+}
+
+
+class Role(str, enum.Enum):
+    """What a socket is doing on the port it is reported for (its local port)."""
+
+    LISTENING = "listening"
+    """Waiting for peers: a TCP socket in LISTEN, or a UDP socket bound with no peer."""
+    INBOUND = "inbound"
+    """A peer connected to us: a connected socket on a port that also has a listener."""
+    OUTBOUND = "outbound"
+    """We connected out from this port: a connected socket, and no listener on the port."""
+    BOUND = "bound"
+    """A TCP socket bound to the port but neither listening nor connected."""

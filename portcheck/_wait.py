@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Callable
 
 import attrs
 
-from ._errors import WaitTimeoutError
+from ._checks import check_port, check_seconds
+from ._errors import PortcheckError
 from ._lookup import lookup
-from ._ports import check_port
 from ._records import Protocol, Socket, State
+from ._render.words import ERROR
+from ._render.words import owners as owners_in_words
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,6 +31,30 @@ if TYPE_CHECKING:
 # hanging tool cannot stretch a wait far past its deadline.
 _LOOK_TIMEOUT = 10.0
 _MIN_LOOK_TIMEOUT = 1.0
+
+
+class WaitTimeoutError(PortcheckError, TimeoutError):
+    """`wait_until_free` or `wait_until_listening` gave up: the condition never held.
+
+    `port`, `condition` ("free" or "listening"), `timeout` (seconds) and
+    `owners`, the sockets seen on the port at the last look (for "free": what
+    still holds it; for "listening": whatever was there instead of a listener,
+    often nothing).
+    """
+
+    def __init__(self, port: int, condition: str, timeout: float, owners: Sequence[Socket]) -> None:
+        self.port = port
+        self.condition = condition
+        self.timeout = timeout
+        self.owners = list(owners)
+        seen = "; ".join(owners_in_words(self.owners, ERROR))
+        super().__init__(
+            f"port {port} was not {condition} after {timeout:g} s"
+            + (f"; last seen: {seen}" if self.owners else "")
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @attrs.frozen(kw_only=True)
@@ -135,8 +161,8 @@ def wait_for(
     did not satisfy the condition.
     """
     port = check_port(port)
-    _check_seconds("timeout", timeout, allow_zero=True)
-    _check_seconds("interval", interval, allow_zero=False)
+    check_seconds("timeout", timeout, allow_zero=True)
+    check_seconds("interval", interval)
     start = clock()
     deadline = start + timeout
     polls = 0
@@ -152,13 +178,6 @@ def wait_for(
         if now >= deadline:
             raise WaitTimeoutError(port, condition, timeout, sockets)
         sleep(min(interval, deadline - now))
-
-
-def _check_seconds(name: str, value: object, *, allow_zero: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not (value >= 0 if allow_zero else value > 0) or value != value:  # noqa: PLR0124 - NaN
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, not {value}")
 
 
 def listening(sockets: Sequence[Socket], protocol: Protocol | None = None) -> list[Socket]:

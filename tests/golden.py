@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import portcheck
-from portcheck._json import socket_to_dict
+from portcheck._render.json import socket_to_dict
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PARSE_TOOLS = ("lsof", "ss", "netstat", "sockstat")

@@ -20,12 +20,16 @@ import attrs
 import pytest
 
 import portcheck
-from portcheck import ParseError, ToolError, _bsd, _platforms, _procfs, _tasklist
+from portcheck import ParseError, ToolError
+from portcheck._backends import BACKENDS as BACKEND_TABLE
 from portcheck._lookup import lookup
+from portcheck._parsers import PARSERS, proc_net
+from portcheck._parsers import tasklist as _tasklist
+from portcheck._records import Platform
 from portcheck._run import Completed
 from tests.fakes import FakeRunner
 from tests.hold import Holders
-from tests.test_live import _lookup_as_nobody
+from tests.live.test_live import _lookup_as_nobody
 
 ROOT = Path(__file__).parent.parent
 PACKAGE = ROOT / "portcheck"
@@ -180,10 +184,10 @@ class RecordingRunner:
 
 
 BACKENDS = [
-    (platform, name)
-    for platform in _platforms.PLATFORMS
-    for name in _platforms.backend_names(platform)
-    if name != "procfs"
+    (platform.value, backend.name)
+    for platform, backends in BACKEND_TABLE.items()
+    for backend in backends
+    if backend.name != "procfs"
 ]
 
 
@@ -216,7 +220,7 @@ def test_argv_holds_only_constant_flags_and_the_port(
         assert [s.local.port for s in found] == [port]
     if name == "lsof" and platform != "linux":
         # Without root, an empty lsof answer is checked with netstat: its argv too.
-        monkeypatch.setattr(_bsd, "is_root", lambda: False)
+        monkeypatch.setattr(os, "geteuid", lambda: 1000)
         quiet = RecordingRunner(port, lsof_finds_nothing=True)
         assert [s.local.port for s in lookup(port, tool=name, platform=platform, runner=quiet)] == [
             port
@@ -228,17 +232,15 @@ def test_argv_holds_only_constant_flags_and_the_port(
 
 def test_every_platform_backend_is_checked() -> None:
     assert len(BACKENDS) >= 11
-    assert {p for p, _ in BACKENDS} == set(_platforms.PLATFORMS)
+    assert {p for p, _ in BACKENDS} == {p.value for p in Platform}
 
 
 @pytest.mark.parametrize("bad", [True, "80", 80.0, -1, 0, 65536, "80; rm -rf /", None])
 def test_a_bad_port_runs_nothing(bad: Any) -> None:
     runner = RecordingRunner(80)
-    for platform in _platforms.PLATFORMS:
+    for platform, backends in BACKEND_TABLE.items():
         with pytest.raises((TypeError, ValueError)):
-            lookup(
-                bad, tool=_platforms.backend_names(platform)[0], platform=platform, runner=runner
-            )
+            lookup(bad, tool=backends[0].name, platform=platform, runner=runner)
     assert runner.calls == []
 
 
@@ -264,7 +266,7 @@ LONG_LINES = {
 
 
 def test_every_parser_has_a_long_line_case() -> None:
-    assert set(LONG_LINES) == set(_platforms._PARSERS)
+    assert set(LONG_LINES) == {(p.value, t) for p, t in PARSERS}
 
 
 @pytest.mark.parametrize(("platform", "tool"), sorted(LONG_LINES))
@@ -278,8 +280,7 @@ def test_parse_error_quotes_a_bounded_slice_of_a_1mb_line(platform: str, tool: s
 
 def test_proc_table_and_tasklist_errors_are_bounded() -> None:
     with pytest.raises(ParseError) as table:
-        _procfs.parse_table(f"0: {BIG}:0050 00000000:0000 0A", portcheck.Protocol.TCP,
-                            portcheck.Family.IPV4)  # fmt: skip
+        proc_net.parse_table(f"0: {BIG}:0050 00000000:0000 0A", "tcp")
     with pytest.raises(ParseError) as tasks:
         _tasklist.parse(f'"a.exe","1"\n"{BIG}","{BIG}"\n')
     for error in (table.value, tasks.value):

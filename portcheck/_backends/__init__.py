@@ -1,0 +1,103 @@
+"""Backends: how to look on each OS. One module per OS family, plus shared POSIX helpers.
+
+A backend is a function `(port, ctx) -> list[Socket]` that runs its tools
+through `ctx.runner` and reads /proc only when `ctx.local_proc` says it
+describes the system looked at. It raises `ToolUnusableError` when it cannot
+look here (the lookup then tries the next one) and a `PortcheckError` when it
+looked and failed. It may return sockets of other ports: the lookup keeps the
+port's own, in one place.
+
+`BACKENDS` is the one place that orders the backends of each platform. Each
+entry imports its module on first use; mypy checks every entry's signature
+against `Lookup` (see the TYPE_CHECKING block).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+
+from .._errors import UnsupportedError
+from .._records import Platform, Socket
+
+if TYPE_CHECKING:
+    from .context import Context
+
+
+class Lookup(Protocol):
+    """A backend's lookup: the sockets on `port` as its tools show them."""
+
+    def __call__(self, port: int, ctx: Context, /) -> list[Socket]: ...
+
+
+@attrs.frozen
+class Backend:
+    """A named backend: function `function` of module `_backends.<module>`, loaded on use."""
+
+    name: str
+    module: str
+    function: str
+
+    def __call__(self, port: int, ctx: Context, /) -> list[Socket]:
+        lookup: Lookup = getattr(
+            importlib.import_module(f"{__name__}.{self.module}"), self.function
+        )
+        return lookup(port, ctx)
+
+
+# Linux: procfs first, because it answers from the same kernel tables as the
+# tools without starting a process and was the fastest in bench/ (see README);
+# the tools follow for systems where /proc is restricted.
+BACKENDS: dict[Platform, tuple[Backend, ...]] = {
+    Platform.LINUX: (
+        Backend("procfs", "linux", "lookup_procfs"),
+        Backend("ss", "linux", "lookup_ss"),
+        Backend("lsof", "linux", "lookup_lsof"),
+        Backend("netstat", "linux", "lookup_netstat"),
+    ),
+    Platform.DARWIN: (
+        Backend("lsof", "darwin", "lookup_lsof"),
+        Backend("netstat", "darwin", "lookup_netstat"),
+    ),
+    Platform.FREEBSD: (
+        Backend("sockstat", "bsd", "lookup_sockstat"),
+        Backend("lsof", "bsd", "lookup_lsof"),
+        Backend("netstat", "bsd", "lookup_netstat"),
+    ),
+    Platform.NETBSD: (
+        Backend("sockstat", "bsd", "lookup_sockstat"),
+        Backend("netstat", "bsd", "lookup_netstat"),
+    ),
+    Platform.OPENBSD: (Backend("netstat", "bsd", "lookup_netstat"),),
+    Platform.WINDOWS: (Backend("netstat", "windows", "lookup"),),
+}
+
+if TYPE_CHECKING:  # mypy checks that every function named above is a `Lookup`.
+    from . import bsd, darwin, linux, windows
+
+    _CHECKED: tuple[Lookup, ...] = (
+        linux.lookup_procfs,
+        linux.lookup_ss,
+        linux.lookup_lsof,
+        linux.lookup_netstat,
+        darwin.lookup_lsof,
+        darwin.lookup_netstat,
+        bsd.lookup_sockstat,
+        bsd.lookup_lsof,
+        bsd.lookup_netstat,
+        windows.lookup,
+    )
+
+
+def backends(platform: Platform, tool: str | None = None) -> tuple[Backend, ...]:
+    """The backends to try on `platform`, in order; only `tool`'s when given."""
+    known = BACKENDS[platform]
+    if tool is None:
+        return known
+    chosen = tuple(b for b in known if b.name == tool)
+    if not chosen:
+        names = ", ".join(b.name for b in known)
+        raise UnsupportedError(f"no backend {tool!r} on {platform.value}; expected one of {names}")
+    return chosen

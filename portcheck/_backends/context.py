@@ -1,0 +1,97 @@
+"""What every backend is given and shares: the lookup context and the ways a tool can fail.
+
+A backend gets everything it needs from its `Context`, never from globals: the
+runner that starts tools, the time limit, the platform it looks at, whether
+this machine's /proc describes that system, and whether the caller is
+privileged there. A later backend that runs tools on a remote host over ssh
+needs only a different context.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from .._errors import PortcheckError, ToolError
+from .._records import Platform, Socket
+from .._run import Completed, Runner
+
+
+class ToolUnusableError(PortcheckError):
+    """Internal: this backend cannot look here (tool missing, BusyBox build, no /proc).
+
+    The lookup falls through to the next backend and names the reason in the
+    `NoToolError` if none can look.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class Context:
+    """What a backend needs to look.
+
+    `local_proc` is True when this machine's /proc describes the system looked
+    at (Linux, looked at locally): backends then read owners, names and users
+    there. `privileged` is True when the caller can see every process's
+    sockets there (root on POSIX).
+    """
+
+    runner: Runner
+    timeout: float
+    platform: Platform
+    local_proc: bool
+    privileged: bool
+
+
+def local_context(platform: Platform, runner: Runner, timeout: float) -> Context:
+    """The context of a lookup on this machine, for `platform`'s tools."""
+    return Context(
+        runner=runner,
+        timeout=timeout,
+        platform=platform,
+        local_proc=platform is Platform.LINUX and Platform.current() is Platform.LINUX,
+        privileged=is_root(),
+    )
+
+
+def is_root() -> bool:
+    """True when this process runs as root (never on Windows, which has no euid)."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and geteuid() == 0
+
+
+def tool_path(ctx: Context, name: str, package: str) -> str:
+    """Absolute path of `name`, or ToolUnusableError naming the package that provides it."""
+    path = ctx.runner.which(name)
+    if path is None:
+        raise ToolUnusableError(f"{name} not found (install {package})")
+    return path
+
+
+def run_checked(ctx: Context, argv: Sequence[str], ok: Sequence[int] = (0,)) -> Completed:
+    """Run argv; an exit status outside `ok` raises ToolError with the tool's stderr."""
+    done = ctx.runner.run(argv, timeout=ctx.timeout)
+    if done.returncode not in ok:
+        raise ToolError(argv, done.returncode, decode(done.stderr))
+    return done
+
+
+def decode(data: bytes) -> str:
+    """Text of a POSIX tool run with LC_ALL=C: UTF-8, undecodable bytes kept visible.
+
+    Process names are bytes on POSIX; a replacement character is better than
+    a crash or a dropped row.
+    """
+    return data.decode("utf-8", errors="replace")
+
+
+def on_port(sockets: Iterable[Socket], port: int) -> list[Socket]:
+    """The sockets whose LOCAL port is `port`, each once, in order.
+
+    The one port filter: the lookup applies it to every backend's answer (a
+    tool may list more, or match the remote port too); backends apply it early
+    only before a costly step such as asking `ps` for names. Exact repeats (a
+    process holding one socket on two descriptors) are dropped.
+    """
+    return list(dict.fromkeys(s for s in sockets if s.local.port == port))

@@ -1,0 +1,109 @@
+"""What the POSIX backends share: lsof's flags and run, the socket key, `netstat -an`, `ps`.
+
+Linux, macOS and FreeBSD all run the same lsof command::
+
+    lsof -n -P -w -b -S 2 +c 0 -F pcuLftPnT -i :PORT
+
+-n -P: no DNS or service lookups; -w: no warnings; -b -S 2: avoid kernel calls
+that block on dead network mounts; +c 0: full command names; -F: field output,
+the stable format (parsed by `_parsers.lsof`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Callable
+
+import attrs
+
+from .._errors import ToolError
+from .._parsers import lsof as _lsof
+from .._records import Socket
+from .context import Context, ToolUnusableError, decode, run_checked, tool_path
+
+LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "-i")
+
+Lookup = Callable[[int, Context], "list[Socket]"]
+
+
+def lsof_argv(path: str, port: int) -> list[str]:
+    """The lsof command for local or remote `port` (`-i :PORT` matches either end)."""
+    return [path, *LSOF_FLAGS, f":{port}"]
+
+
+def socket_key(sock: Socket) -> tuple[object, ...]:
+    """What tells one socket from another, owners aside: to merge two tools' views."""
+    return (sock.protocol, sock.family, sock.local.address, sock.local.port, sock.remote)
+
+
+def lsof_sockets(port: int, ctx: Context, *, confirm: Lookup) -> list[Socket]:
+    """Run lsof for `port`; without root, add the sockets `confirm` sees that lsof did not.
+
+    lsof run without root lists nothing of other users' processes (and exits
+    1 when that leaves nothing, exactly as for a free port: platform-notes,
+    "Every platform"); on macOS this is the normal case for system daemons.
+    netstat sees every socket, owner or not: its sockets that lsof did not
+    list are another user's, reported with the owner hidden, whether or not
+    lsof found sockets of our own on the same port.
+    """
+    path = tool_path(ctx, "lsof", "lsof")
+    argv = lsof_argv(path, port)
+    done = ctx.runner.run(argv, timeout=ctx.timeout)
+    if done.returncode == 1 and not done.stdout and not done.stderr:
+        found: list[Socket] = []  # lsof's "no file matched"
+    elif done.returncode != 0:
+        raise ToolUnusableError(
+            f"lsof failed: {ToolError(argv, done.returncode, decode(done.stderr))}"
+        )
+    else:
+        found = _lsof.parse(decode(done.stdout))
+    if ctx.privileged:
+        return found
+    seen = {socket_key(s) for s in found}
+    return found + [s for s in confirm(port, ctx) if socket_key(s) not in seen]
+
+
+def netstat_an(ctx: Context, parse: Callable[[str], list[Socket]]) -> list[Socket]:
+    """Every socket `netstat -an` lists, read by `parse` (the lookup keeps the port's)."""
+    path = tool_path(ctx, "netstat", "the base system")
+    done = run_checked(ctx, [path, "-an"])
+    return parse(decode(done.stdout))
+
+
+def full_names(sockets: Sequence[Socket], ctx: Context, width: int) -> list[Socket]:
+    """`sockets` with names missing or cut at `width` characters replaced by `ps`'s.
+
+    `ps` is optional: without it the names stay as the tool printed them.
+    """
+    ps = ctx.runner.which("ps")
+    if ps is None:
+        return list(sockets)
+    names: dict[int, str | None] = {}
+    for pid in {s.pid for s in sockets if s.pid is not None and _is_cut(s.process, width)}:
+        names[pid] = ps_name(ps, pid, ctx)
+    return [_renamed(s, names) for s in sockets]
+
+
+def _is_cut(name: str | None, width: int) -> bool:
+    return name is None or len(name) >= width
+
+
+def _renamed(sock: Socket, names: dict[int, str | None]) -> Socket:
+    full = names.get(sock.pid) if sock.pid is not None else None
+    # The prefix check keeps a pid reused since the tool ran from renaming the row.
+    if full is None or not full.startswith(sock.process or ""):
+        return sock
+    return attrs.evolve(sock, process=full)
+
+
+def ps_name(ps: str, pid: int, ctx: Context) -> str | None:
+    """The command name of `pid` from `ps -o comm= -p PID`, or None when it has exited.
+
+    macOS `ps` prints the executable's full path there; the base name is the
+    process name the other tools show.
+    """
+    done = ctx.runner.run([ps, "-o", "comm=", "-p", str(pid)], timeout=ctx.timeout)
+    lines = decode(done.stdout).strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return None
+    return lines[0].strip().rsplit("/", 1)[-1] or None

@@ -1,0 +1,161 @@
+"""Windows backend: `netstat.exe -ano` for the sockets, `tasklist.exe` for the names.
+
+Both run by absolute path under `%SystemRoot%\\System32`: a bare name would let
+the current directory supply another `netstat.exe`. Their output is in the
+console's OEM code page (cp437, cp850, cp866, cp932, cp936, ...), never UTF-8
+unless the system was switched to it, so it is decoded here explicitly.
+
+Process names: one `tasklist /FO CSV /NH` call listing every process, rather
+than one `tasklist /FI "PID eq N"` per owner. Not measured here (no Windows
+machine in CI), but reasoned from how tasklist works: a filter does not make it
+cheaper, because tasklist enumerates every process and then applies the
+filter, so each call costs a process start plus a full enumeration; filters
+are ANDed, so several pids cannot share one call; and a pid that exited in
+between prints a translated "INFO: No tasks..." line. One call costs the same
+for one owner as for twenty (a dev server port with many worker processes),
+and is skipped entirely when no ordinary process owns the port.
+
+Users: left None. tasklist shows them only with `/V`, which queries every
+process's window title and account and takes seconds, and still cannot name
+other users' processes without elevation: no cheap source exists.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import locale
+import ntpath
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Callable
+
+import attrs
+
+from .._errors import ParseError, PortcheckError, ToolError
+from .._parsers import netstat_windows as _netstat_windows
+from .._parsers import tasklist as _tasklist
+from .._records import Socket
+from .context import Context, ToolUnusableError, on_port
+
+_DEFAULT_SYSTEM_ROOT = "C:\\Windows"
+# A drive-letter path; a relative or drive-relative %SystemRoot% would again let
+# the current directory choose the executable.
+_ABSOLUTE_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def oem_code_page() -> int | None:
+    """The system's OEM code page (437, 850, 932, ...), or None off Windows.
+
+    GetOEMCP, not the parent's GetConsoleOutputCP: the tools run with
+    CREATE_NO_WINDOW in a console of their own, which starts in the OEM code
+    page whatever `chcp` the caller's console was set to.
+    """
+    if sys.platform == "win32":
+        try:
+            return int(ctypes.windll.kernel32.GetOEMCP())
+        except (AttributeError, OSError):
+            return None
+    return None
+
+
+def decode_console(data: bytes, code_page: int | None) -> str:
+    """Text of console output in `code_page`, never failing and never dropping a row.
+
+    Tries the OEM page, then the locale's preferred encoding, each strictly;
+    if none fits, decodes with the first of them replacing bad bytes. Rows are
+    ASCII in every language, so they survive even a wrong guess; decoding as
+    UTF-8 and giving up is what made other tools report "no listeners".
+    """
+    encodings = _candidate_encodings(code_page)
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode(encodings[0], errors="replace")
+
+
+def _candidate_encodings(code_page: int | None) -> list[str]:
+    names = [f"cp{code_page}"] if code_page is not None else []
+    names.append(locale.getpreferredencoding(False))
+    known: list[str] = []
+    for name in names:
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            continue  # a code page Python has no codec for
+        if codec not in known:
+            known.append(codec)
+    return known or ["utf-8"]
+
+
+def system32(environ: Mapping[str, str]) -> str:
+    """`%SystemRoot%\\System32`, or `C:\\Windows\\System32` when unset or not absolute."""
+    root = environ.get("SystemRoot") or environ.get("SYSTEMROOT") or ""
+    if not _ABSOLUTE_WINDOWS_PATH.match(root):
+        root = _DEFAULT_SYSTEM_ROOT
+    return ntpath.join(root, "System32")
+
+
+def netstat_argv(environ: Mapping[str, str]) -> tuple[str, ...]:
+    return (ntpath.join(system32(environ), "netstat.exe"), "-ano")
+
+
+def tasklist_argv(environ: Mapping[str, str]) -> tuple[str, ...]:
+    return (ntpath.join(system32(environ), "tasklist.exe"), "/FO", "CSV", "/NH")
+
+
+def lookup(
+    port: int, ctx: Context, *, code_page: Callable[[], int | None] | None = None
+) -> list[Socket]:
+    """Sockets on local `port`, with process names; `code_page` replaces GetOEMCP in tests."""
+    page = (code_page or oem_code_page)()
+    argv = netstat_argv(os.environ)
+    text = _run_text(ctx, argv, page)
+    everything = _netstat_windows.parse(text)
+    if not everything:
+        # Windows always has sockets (RPC listens on 135): no row at all means
+        # the output was not understood, which must not read as "port free".
+        raise ToolError(argv, 0, f"no socket rows in its output: {text[:200]!r}")
+    return _add_names(ctx, on_port(everything, port), page)
+
+
+def _run_text(ctx: Context, argv: Sequence[str], page: int | None) -> str:
+    try:
+        done = ctx.runner.run(argv, timeout=ctx.timeout)
+    except PortcheckError:
+        raise  # a timeout is an answer ("could not look"), not a missing tool
+    except OSError as exc:
+        # Missing file, access denied, not a Win32 program: this tool cannot run here.
+        raise ToolUnusableError(f"{argv[0]} cannot run ({exc})") from None
+    if done.returncode != 0:
+        raise ToolError(argv, done.returncode, decode_console(done.stderr, page))
+    return decode_console(done.stdout, page)
+
+
+def _add_names(ctx: Context, sockets: list[Socket], page: int | None) -> list[Socket]:
+    wanted = {s.pid for s in sockets if s.pid is not None and s.process is None}
+    if not wanted:
+        return sockets  # free port, or only PID 0/4: no need to start tasklist
+    names = _process_names(ctx, page)
+    return [_named(s, names) for s in sockets]
+
+
+def _named(sock: Socket, names: Mapping[int, str]) -> Socket:
+    name = names.get(sock.pid) if sock.pid is not None else None
+    if name is None or sock.process is not None:
+        return sock
+    return attrs.evolve(sock, process=name)
+
+
+def _process_names(ctx: Context, page: int | None) -> dict[int, str]:
+    """Every process's name; {} when tasklist fails: the pids are still the answer."""
+    try:
+        return _tasklist.parse(_run_text(ctx, tasklist_argv(os.environ), page))
+    except (OSError, ToolUnusableError, ParseError):
+        # ToolError and ToolTimeoutError are OSErrors. A missing name is shown
+        # as process None, as for a process that exited before tasklist ran.
+        return {}

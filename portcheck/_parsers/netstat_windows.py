@@ -1,0 +1,168 @@
+"""Parser for Windows `netstat`, in any display language.
+
+Reads the output of `netstat -ano` (what the backend runs), `netstat -an` (no
+pid column), `netstat -anob` / `netstat -abno` (owner lines after each row,
+needs an elevated prompt) and plain `netstat` / `netstat -a` (host and service
+names instead of numbers). A sample row (`netstat -ano`)::
+
+      TCP    0.0.0.0:445            0.0.0.0:0              LISTENING       4
+
+Rows are found by their shape (`TCP` or `UDP`, two address:port tokens, an
+optional state, an optional pid), never by header words: headers are
+translated (`Aktive Verbindungen`, `活动连接`), the French header has no PID
+title although rows carry pids, Japanese rows are indented further, and German
+also translates the states (`ABHÖREN`). UDP rows have no state, so the pid is
+read from the end of the row, not from a fixed column. With `-b`, the lines
+after a row name its owner: a service line such as `RpcSs`, then
+`[svchost.exe]`, or "Can not obtain ownership information" (translated).
+
+PID 0 ("System Idle Process", TIME_WAIT rows) and PID 4 ("System", the kernel
+HTTP stack behind IIS, WinRM, HttpListener) are reported under those names with
+`system_process=True`: neither is a program to stop.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import attrs
+
+from .._errors import ParseError
+from .._records import Endpoint, Family, Protocol, Socket, State
+from . import addr as _addr
+from .states import state_from_word
+
+_PROTOCOLS = {"TCP": Protocol.TCP, "UDP": Protocol.UDP}
+
+# Pseudo-processes that hold sockets for the kernel; names as tasklist prints them.
+SYSTEM_PROCESSES = {0: "System Idle Process", 4: "System"}
+
+# States as translated Windows builds print them, keyed as `state_from_word`
+# normalises (upper case, "-" and "_" removed; Python upper-cases "ß" to "SS").
+# ABHÖREN, HERGESTELLT, WARTEND, SCHLIESSEN_WARTEN and SYN_GESENDET are in the
+# German captures summarised in shared/platform-notes.md; the rest of the German
+# set follows the same translation table of tcpip's message resources but was
+# not seen in a capture: a word missing here still parses, as State.UNKNOWN.
+TRANSLATED_STATES = {
+    "ABHÖREN": State.LISTEN,
+    "HERGESTELLT": State.ESTABLISHED,
+    "WARTEND": State.TIME_WAIT,
+    "SCHLIESSENWARTEN": State.CLOSE_WAIT,
+    "SYNGESENDET": State.SYN_SENT,
+    "SYNEMPFANGEN": State.SYN_RECV,
+    "FINWARTEN1": State.FIN_WAIT1,
+    "FINWARTEN2": State.FIN_WAIT2,
+    "LETZTESACK": State.LAST_ACK,
+    "SCHLIESSEN": State.CLOSING,
+    "GESCHLOSSEN": State.CLOSE,
+}
+
+# `-b` names the image in brackets on its own line: ` [svchost.exe]`.
+_IMAGE_LINE = re.compile(r"^\s*\[(?P<image>[^\[\]]+)\]\s*$")
+
+
+def parse(text: str) -> list[Socket]:
+    """Every TCP/UDP socket in Windows `netstat` output; headers and owner lines are skipped.
+
+    Raises ParseError for a line that starts like a row (`TCP`, `UDP`) but
+    cannot be read.
+    """
+    sockets: list[Socket] = []
+    # Whether the last row still waits for its `-b` image line.
+    owner_pending = False
+    # split("\n") rather than splitlines(): line numbers then match an editor's,
+    # even if a stray form feed or "\r\r\n" shows up in console output.
+    for lineno, raw in enumerate(text.split("\n"), 1):
+        line = raw.rstrip("\r")
+        words = line.split()
+        if not words:
+            continue
+        if words[0] in _PROTOCOLS:
+            sockets.append(_row(words, lineno, line))
+            owner_pending = True
+        elif owner_pending:
+            image = _IMAGE_LINE.match(line)
+            if image is not None:
+                sockets[-1] = _with_image(sockets[-1], image.group("image"))
+                owner_pending = False
+        # Anything else is a header in some language, a `-b` service name line
+        # or "Can not obtain ownership information": nothing to read.
+    return sockets
+
+
+def _row(words: list[str], lineno: int, line: str) -> Socket:
+    try:
+        return _read_row(words)
+    except ValueError as exc:
+        raise ParseError("netstat", lineno, line, str(exc)) from None
+
+
+def _read_row(words: list[str]) -> Socket:
+    if len(words) < 3:
+        raise ValueError("a row needs a protocol and two address:port columns")
+    protocol = _PROTOCOLS[words[0]]
+    local_text, remote_text, rest = words[1], words[2], words[3:]
+    # The pid is the last column when present (-o); counting columns from the
+    # left read UDP rows, which have no state, wrongly in other tools.
+    pid = int(rest.pop()) if rest and rest[-1].isdigit() else None
+    state = _state(protocol, rest)
+    family = _family(local_text, remote_text)
+    local = _endpoint(local_text, protocol, family)
+    remote = _endpoint(remote_text, protocol, family)
+    return Socket(
+        protocol=protocol,
+        family=family,
+        local=local,
+        remote=None if _no_peer(remote) else remote,
+        state=state,
+        pid=pid,
+        process=SYSTEM_PROCESSES.get(pid) if pid is not None else None,
+        system_process=pid in SYSTEM_PROCESSES,
+    )
+
+
+def _state(protocol: Protocol, words: list[str]) -> State | None:
+    if protocol is Protocol.UDP:
+        if words:
+            raise ValueError(f"unexpected {' '.join(words)!r} in a UDP row (UDP has no state)")
+        return None
+    if not words:
+        raise ValueError("TCP row without a state")
+    # Joined, in case a translation uses two words; the key drops the space.
+    return _tcp_state("".join(words))
+
+
+@functools.lru_cache(maxsize=256)  # a handful of words, on every TCP line
+def _tcp_state(word: str) -> State:
+    return state_from_word(word, extra=TRANSLATED_STATES)
+
+
+def _family(local_text: str, remote_text: str) -> Family:
+    """IPv6 when an address is bracketed or parses as IPv6; host names count as IPv4."""
+    host = _addr.split_colon(local_text)[0]
+    found = _addr.family_of(host)
+    if found is not None:
+        return found
+    if local_text.startswith("[") or remote_text.startswith("["):
+        return Family.IPV6
+    return Family.IPV4
+
+
+@functools.lru_cache(maxsize=16384)
+def _endpoint(text: str, protocol: Protocol, family: Family) -> Endpoint:
+    # Cached: peers (`0.0.0.0:0`) and listeners repeat on many lines, and Endpoint is immutable.
+    host, zone, port = _addr.split_colon(text)
+    return _addr.make_endpoint(host, zone, port, protocol.value, family)
+
+
+def _no_peer(endpoint: Endpoint) -> bool:
+    """Listeners and UDP print the unspecified peer as `0.0.0.0:0`, `[::]:0`, `*:*`, or,
+    without -n, `HOSTNAME:0`; no real peer has port 0."""
+    return endpoint.port == 0 and endpoint.service is None
+
+
+def _with_image(sock: Socket, image: str) -> Socket:
+    if sock.system_process:
+        return sock  # keep the names tasklist uses for PID 0 and 4
+    return attrs.evolve(sock, process=image)

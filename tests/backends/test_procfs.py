@@ -1,0 +1,201 @@
+"""The procfs backend's table parser, checked against tables captured beside ss."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import sys
+import time
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import portcheck
+from portcheck import Endpoint, Family, Protocol, State
+from portcheck._backends import sockdiag as _sockdiag
+from portcheck._backends.procfs import socket_table
+from portcheck._errors import ParseError
+from portcheck._parsers.proc_net import parse_table
+
+LINUX = Path(__file__).parent.parent / "fixtures" / "linux"
+TABLES = {
+    "tcp": (Protocol.TCP, Family.IPV4),
+    "tcp6": (Protocol.TCP, Family.IPV6),
+    "udp": (Protocol.UDP, Family.IPV4),
+    "udp6": (Protocol.UDP, Family.IPV6),
+}
+little_endian = pytest.mark.skipif(
+    sys.byteorder != "little", reason="the captures were made on a little-endian machine"
+)
+
+
+def _captured_tables() -> list[portcheck.Socket]:
+    sockets = []
+    for name in TABLES:
+        text = (LINUX / f"debian-12--proc-net-{name}.out").read_text()
+        sockets += [e.socket for e in parse_table(text, name)]
+    return sockets
+
+
+def _without_owner(sock: portcheck.Socket) -> portcheck.Socket:
+    return attrs.evolve(sock, pid=None, process=None, user=None, uid=None)
+
+
+@little_endian
+def test_tables_list_exactly_the_sockets_ss_saw_at_the_same_moment() -> None:
+    from_proc = {_without_owner(s) for s in _captured_tables()}
+    ss_text = (LINUX / "debian-12--ss-tuanpe.out").read_text()
+    from_ss = {_without_owner(s) for s in portcheck.parse(ss_text, tool="ss", platform="linux")}
+    assert from_proc == from_ss
+    assert len(from_proc) == 12
+
+
+@little_endian
+def test_hex_addresses_and_states() -> None:
+    text = (
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+        "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000"
+        "  1000        0 4910 1 0000000000000000 100 0 0 10 0\n"
+        "   1: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000"
+        "     0        0 0 1 0000000000000000 100 0 0 10 0\n"
+    )
+    listener, inbound = (e for e in parse_table(text, "tcp"))
+    assert listener.socket.local == Endpoint(address="127.0.0.1", port=8080)
+    assert (listener.socket.state, listener.socket.remote, listener.socket.uid) == (
+        State.LISTEN,
+        None,
+        1000,
+    )
+    assert listener.inode == 4910
+    assert inbound.socket.remote == Endpoint(address="127.0.0.1", port=0xD431)
+    assert (inbound.socket.state, inbound.inode) == (State.ESTABLISHED, 0)
+
+
+@little_endian
+def test_ipv6_loopback_and_mapped_addresses() -> None:
+    line = (
+        "   0: {local}:0016 00000000000000000000000000000000:0000 0A 00000000:00000000"
+        " 00:00000000 00000000     0        0 77 1 0000000000000000 100 0 0 10 0\n"
+    )
+    loopback = "00000000000000000000000001000000"
+    mapped = "0000000000000000FFFF00000100007F"
+    [one] = parse_table(line.format(local=loopback), "tcp6")
+    [two] = parse_table(line.format(local=mapped), "tcp6")
+    assert (one.socket.local.address, two.socket.local.address) == ("::1", "::ffff:127.0.0.1")
+    assert one.socket.local.port == 22
+
+
+def test_port_filter_compares_the_local_port_only() -> None:
+    # Local port 0x0BB8 = 3000; remote port 3000 must not match, nor 30001.
+    text = (
+        "   0: 0100007F:7531 0100007F:0BB8 01 00000000:00000000 00:00000000 00000000"
+        "     0        0 5 1 0 100 0 0 10 0\n"
+        "   1: 0100007F:0BB8 0100007F:7531 01 00000000:00000000 00:00000000 00000000"
+        "     0        0 6 1 0 100 0 0 10 0\n"
+    )
+    found = parse_table(text, "tcp", port=3000)
+    assert [e.inode for e in found] == [6]
+
+
+def test_unreadable_line_names_the_table_and_line() -> None:
+    text = "  sl  local_address\n   0: nothex:0016 0:0 0A\n"
+    with pytest.raises(ParseError) as info:
+        parse_table(text, "tcp")
+    assert info.value.lineno == 2
+    assert info.value.tool == "/proc/net/tcp"
+    assert "nothex" in str(info.value)
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux kernel tables")
+
+
+def _connections() -> tuple[list[socket.socket], int, int]:
+    """A listener with an accepted connection, and a closed one left in TIME_WAIT.
+
+    Returns the sockets to close, the listener's port and the TIME_WAIT port.
+    """
+    listener = socket.socket(socket.AF_INET6)
+    listener.bind(("::", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    closing = socket.create_connection(("::1", port))
+    closing_peer, _ = listener.accept()
+    time_wait_port = closing.getsockname()[1]
+    closing.close()  # the active closer goes to TIME_WAIT...
+    closing_peer.close()  # ...once its peer closes too
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", port))
+    return [listener, client, accepted, udp], port, time_wait_port
+
+
+@linux_only
+def test_netlink_and_proc_net_give_the_same_entries() -> None:
+    held, port, time_wait_port = _connections()
+    try:
+        time.sleep(0.05)
+        client_port = held[1].getsockname()[1]
+        for probe in (port, client_port, time_wait_port):
+            by_netlink = sorted(map(str, socket_table(probe, netlink=True)))
+            by_text = sorted(map(str, socket_table(probe, netlink=False)))
+            assert by_netlink == by_text
+        states = {e.socket.state for e in socket_table(port)}
+        assert {State.LISTEN, State.ESTABLISHED, None} <= states
+        [time_wait] = socket_table(time_wait_port)
+        assert (time_wait.socket.state, time_wait.inode) == (State.TIME_WAIT, 0)
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_port_filter_bytecode_is_what_ss_builds() -> None:
+    # S_GE yes=8 no=20 | port | S_LE yes=8 no=12 | port (little-endian host order)
+    code = _sockdiag.port_filter(8080)
+    assert struct.unpack("=BBHBBHBBHBBH", code) == (2, 8, 20, 0, 0, 8080, 3, 8, 12, 0, 0, 8080)
+
+
+def test_inet_diag_message_is_read_field_by_field() -> None:
+    message = struct.pack("=BBBB", socket.AF_INET6, 10, 0, 0)
+    message += struct.pack("!HH16s16s", 443, 0, bytes(15) + b"\x01", bytes(16))
+    message += struct.pack("=III", 0, 0, 0) + struct.pack("=IIIII", 0, 0, 0, 1000, 4242)
+    sock, inode = _sockdiag.parse_message(message, Protocol.TCP)
+    assert (sock.local, sock.remote, sock.state) == (
+        Endpoint(address="::1", port=443),
+        None,
+        State.LISTEN,
+    )
+    assert (sock.family, sock.uid, inode) == (Family.IPV6, 1000, 4242)
+    with pytest.raises(_sockdiag.SockDiagUnavailable):
+        _sockdiag.parse_message(message[:20], Protocol.TCP)
+
+
+@linux_only
+def test_without_netlink_the_proc_net_text_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object) -> list[object]:
+        raise _sockdiag.SockDiagUnavailable("netlink blocked by the sandbox")
+
+    monkeypatch.setattr(_sockdiag, "query", refuse)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        [found] = portcheck.who_owns(listener.getsockname()[1], tool="procfs")
+    assert (found.pid, found.state) == (os.getpid(), State.LISTEN)
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(data=st.binary(min_size=0, max_size=120))
+def test_inet_diag_reader_takes_any_bytes(data: bytes) -> None:
+    try:
+        sock, inode = _sockdiag.parse_message(data, Protocol.UDP)
+    except _sockdiag.SockDiagUnavailable:
+        assert len(data) < 72
+        return
+    assert 0 <= sock.local.port <= 65535
+    assert sock.remote is None or 0 <= sock.remote.port <= 65535
+    assert sock.state is None
+    assert inode >= 0
