@@ -75,6 +75,20 @@ class State(str, enum.Enum):
     UNKNOWN = "UNKNOWN"
 
 
+class NoOwner(str, enum.Enum):
+    """Why a socket's record names no process (`Socket.no_owner`; None when `pid` is set)."""
+
+    TIME_WAIT = "time_wait"
+    """No process owns it: a closed TCP connection the kernel keeps for a while."""
+    HIDDEN = "hidden"
+    """A process holds it, but this user cannot see which (another user's, without root;
+    as root: a process in another pid namespace, or one whose descriptors are unreadable)."""
+    CLOSED = "closed"
+    """Its holder closed it or exited while the lookup ran: no process holds it any more."""
+    NOT_SHOWN = "not_shown"
+    """The tool shows no owners at all (OpenBSD and BSD `netstat -an`, `netstat` without -p)."""
+
+
 def _valid_port(_instance: object, _attribute: object, value: int) -> None:
     if not 0 <= value <= 65535:
         raise ValueError(f"port {value} is outside 0-65535")
@@ -104,6 +118,16 @@ class Endpoint:
 
 
 @attrs.frozen(kw_only=True)
+class Container:
+    """The container a process runs in: `runtime` (docker, podman, containerd, cri-o, lxc,
+    kubernetes), its `id` (or lxc name), and for a Kubernetes pod its `pod` uid, else None."""
+
+    runtime: str
+    id: str
+    pod: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class Socket:
     """One socket as held by one process.
 
@@ -115,6 +139,14 @@ class Socket:
     `uid`/`user`, when the tool does not show them. `system_process` is True
     for pseudo-processes that hold sockets on behalf of the kernel (Windows PID
     0 "System Idle Process" and PID 4 "System"): never a program to stop.
+
+    `no_owner` says why `pid` is None (see `NoOwner`); it is None when `pid`
+    is set. Service identity, where the system can tell (see the platform
+    matrix): `command` is the owner's full argv; `units` the service-manager
+    units running it (`nginx.service`, `user:x.service` for a user unit, a
+    Windows service name); `container` the container it runs in, None when
+    none or the same one as portcheck; `forwards_to` the container endpoint a
+    docker-proxy forwards to.
     """
 
     protocol: Protocol
@@ -127,6 +159,25 @@ class Socket:
     user: str | None = None
     uid: int | None = None
     system_process: bool = False
+    no_owner: NoOwner | None = None
+    command: tuple[str, ...] | None = None
+    units: tuple[str, ...] = ()
+    container: Container | None = None
+    forwards_to: Endpoint | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # One rule for every parser and backend: a record names its owner or
+        # says why not. TIME_WAIT without a pid is owned by no process; the uid
+        # 0 tools print for it is the kernel's placeholder, not root.
+        if self.pid is not None:
+            why = None
+        elif self.state is State.TIME_WAIT:
+            why = NoOwner.TIME_WAIT
+            object.__setattr__(self, "uid", None)
+            object.__setattr__(self, "user", None)
+        else:
+            why = self.no_owner or NoOwner.HIDDEN
+        object.__setattr__(self, "no_owner", why)
 
     @property
     def owner_hidden(self) -> bool:

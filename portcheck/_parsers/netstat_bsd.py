@@ -36,7 +36,7 @@ from typing import NamedTuple
 import attrs
 
 from .._errors import ParseError
-from .._records import Endpoint, Family, Protocol, Socket, State
+from .._records import Endpoint, Family, NoOwner, Protocol, Socket, State
 from . import addr as _addr
 from .states import state_from_word
 
@@ -98,6 +98,8 @@ class Row(NamedTuple):
             state=self.state,
             pid=pid,
             process=process,
+            # netstat -an has no owner column: it shows none, hidden or not.
+            no_owner=NoOwner.NOT_SHOWN if pid is None else None,
         )
 
 

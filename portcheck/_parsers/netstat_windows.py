@@ -29,7 +29,7 @@ import re
 import attrs
 
 from .._errors import ParseError
-from .._records import Endpoint, Family, Protocol, Socket, State
+from .._records import Endpoint, Family, NoOwner, Protocol, Socket, State
 from . import addr as _addr
 from .states import state_from_word
 
@@ -107,6 +107,8 @@ def _read_row(words: list[str]) -> Socket:
     # left read UDP rows, which have no state, wrongly in other tools.
     pid = int(rest.pop()) if rest and rest[-1].isdigit() else None
     state = _state(protocol, rest)
+    if state is State.TIME_WAIT and pid == 0:
+        pid = None  # the idle process stands in for "no process": nothing owns TIME_WAIT
     family = _family(local_text, remote_text)
     local = _endpoint(local_text, protocol, family)
     remote = _endpoint(remote_text, protocol, family)
@@ -119,6 +121,7 @@ def _read_row(words: list[str]) -> Socket:
         pid=pid,
         process=SYSTEM_PROCESSES.get(pid) if pid is not None else None,
         system_process=pid in SYSTEM_PROCESSES,
+        no_owner=NoOwner.NOT_SHOWN if pid is None else None,  # run without -o
     )
 
 

@@ -22,7 +22,9 @@ SCHEMA = 1
 
 
 def _plain(_instance: object, _field: object, value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
+    if isinstance(value, enum.Enum):
+        return value.value
+    return list(value) if isinstance(value, tuple) else value
 
 
 def socket_to_dict(sock: Socket) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from portcheck._errors import NoToolError, ParseError, ToolError, ToolTimeoutErr
 from portcheck._lookup import lookup
 from portcheck._parsers.netstat_windows import parse
 from portcheck._parsers.tasklist import parse as parse_tasklist
-from portcheck._records import Family, Platform, Protocol, Socket, State
+from portcheck._records import Family, NoOwner, Platform, Protocol, Socket, State
 from portcheck._run import Completed
 from tests import golden
 from tests.fakes import FakeRunner
@@ -111,14 +111,15 @@ def test_french_rows_carry_pids_without_a_pid_header() -> None:
 @pytest.mark.parametrize(
     ("name", "count", "port", "pids"),
     [
-        ("windows-10-zh-cn--netstat-ano.out", 8, 8080, {15432, 0}),
+        # The TIME_WAIT row says PID 0, the idle process: no owner (pid None).
+        ("windows-10-zh-cn--netstat-ano.out", 8, 8080, {15432, None}),
         ("windows-10-ja--netstat-ano.out", 8, 5432, {6240, 7712}),
         ("windows-10-ru--netstat-ano.out", 7, 1433, {4312}),
         ("windows-10-fr--netstat-ano.out", 9, 3000, {11820}),
     ],
 )
 def test_translated_headers_are_skipped_and_rows_found(
-    name: str, count: int, port: int, pids: set[int]
+    name: str, count: int, port: int, pids: set[int | None]
 ) -> None:
     sockets = rows(name)
     assert len(sockets) == count
@@ -141,7 +142,8 @@ def test_anob_owner_lines_name_the_image() -> None:
     assert names[Protocol.TCP, 445, Family.IPV4] == "System"  # PID 4 keeps its name
     assert names[Protocol.TCP, 7680, Family.IPV4] is None  # "Can not obtain ownership ..."
     assert names[Protocol.TCP, 8000, Family.IPV4] == "naïve-sync.exe"
-    assert names[Protocol.TCP, 49820, Family.IPV4] == "System Idle Process"
+    # A TIME_WAIT row says PID 0 "[System Idle Process]": no process owns it.
+    assert names[Protocol.TCP, 49820, Family.IPV4] is None
     assert names[Protocol.UDP, 5353, Family.IPV6] == "svchost.exe"
 
 
@@ -200,7 +202,9 @@ def test_address_forms() -> None:
 def test_system_pseudo_processes() -> None:
     sockets = rows("windows-edge-cases--netstat-ano.out")
     idle = on_port(sockets, 50001)[0]
-    assert (idle.pid, idle.process, idle.system_process) == (0, "System Idle Process", True)
+    # PID 0 on a TIME_WAIT row is the idle process standing in for "no process".
+    assert (idle.pid, idle.process, idle.system_process) == (None, None, False)
+    assert idle.no_owner is NoOwner.TIME_WAIT
     system = on_port(sockets, 5357)[0]
     assert (system.pid, system.process, system.system_process) == (4, "System", True)
     ordinary = on_port(sockets, 30001)[0]
@@ -406,7 +410,7 @@ class Localised(NamedTuple):
     netstat: str
     tasklist: str
     port: int
-    owners: list[tuple[int, str, State]]
+    owners: list[tuple[int | None, str | None, State]]
 
 
 LOCALISED = [
@@ -422,7 +426,7 @@ LOCALISED = [
         "windows-10-de--netstat-ano.cp850.bin",
         "windows-10-de--tasklist-fo-csv-nh.cp850.bin",
         49762,
-        [(0, "System Idle Process", State.TIME_WAIT)],
+        [(None, None, State.TIME_WAIT)],
     ),
     Localised(
         932,

@@ -104,6 +104,12 @@ def test_json_document(answer: list[portcheck.Socket], capsys: pytest.CaptureFix
                         "user": "alice",
                         "uid": 1000,
                         "system_process": False,
+                        # Added after schema 1 was first published: the schema stays 1.
+                        "no_owner": None,
+                        "command": None,
+                        "units": [],
+                        "container": None,
+                        "forwards_to": None,
                     }
                 ],
             }

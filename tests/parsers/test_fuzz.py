@@ -34,6 +34,7 @@ from portcheck import (
 )
 from portcheck._parsers import PARSERS, proc_net
 from portcheck._parsers import tasklist as _tasklist
+from portcheck._records import NoOwner
 from tests import golden
 
 # Examples per parser and per strategy (arbitrary text, token soup, mutated capture).
@@ -353,6 +354,12 @@ def test_pid_zero_is_an_owner_hidden_not_a_process(platform: str, tool: str, tex
 
 
 def test_windows_pid_zero_stays_a_marked_system_process() -> None:
-    text = "  TCP    127.0.0.1:80    127.0.0.1:5000    TIME_WAIT    0\n"
+    text = "  TCP    127.0.0.1:80    0.0.0.0:0    LISTENING    0\n"
     [sock] = portcheck.parse(text, tool="netstat", platform="windows")
     assert (sock.pid, sock.system_process) == (0, True)
+
+
+def test_windows_time_wait_pid_zero_has_no_owner() -> None:
+    text = "  TCP    127.0.0.1:80    127.0.0.1:5000    TIME_WAIT    0\n"
+    [sock] = portcheck.parse(text, tool="netstat", platform="windows")
+    assert (sock.pid, sock.system_process, sock.no_owner) == (None, False, NoOwner.TIME_WAIT)
