@@ -19,21 +19,31 @@ from .._errors import ToolError
 from .._parsers import lsof as _lsof
 from .._parsers import netstat_linux as _netstat_linux
 from .._parsers import ss as _ss
-from .._records import Socket
+from .._records import NoOwner, Socket
 from . import procfs as _procfs
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 from .posix import lsof_argv, socket_key
 
 
 def lookup_procfs(port: int, ctx: Context) -> list[Socket]:
-    """Socket tables, then the owners of the matching inodes."""
+    """Socket tables, then every holder of the matching inodes.
+
+    A socket with no holder found is looked up again before its owner is
+    called hidden: one that closed during the lookup is reported as closed,
+    and so is an orphan (inode 0: its process closed it and the kernel is
+    finishing the TCP close).
+    """
     if not ctx.local_proc:
         raise ToolUnusableError("procfs reads this machine's /proc, which describes Linux only")
     entries = _procfs.socket_table(port)
     owners = _procfs.find_owners({e.inode for e in entries if e.inode})
+    unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
+    still_open = {e.inode for e in _procfs.socket_table(port)} if unowned else set()
     sockets: list[Socket] = []
     for entry in entries:
-        sockets.extend(_procfs.with_owners(entry.socket, owners.get(entry.inode, [])))
+        closed = entry.inode == 0 or (entry.inode in unowned and entry.inode not in still_open)
+        why = NoOwner.CLOSED if closed else NoOwner.HIDDEN
+        sockets.extend(_procfs.with_owners(entry.socket, owners.get(entry.inode, []), unseen=why))
     return sockets
 
 

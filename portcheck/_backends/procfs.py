@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 import attrs
 
 from .._parsers.proc_net import TABLES, Entry, parse_table
-from .._records import Socket
+from .._records import NoOwner, Socket
 from . import sockdiag as _sockdiag
 from .context import ToolUnusableError
 
@@ -66,19 +66,29 @@ def read_table(name: str, proc: str = PROC) -> str | None:
         raise ToolUnusableError(f"cannot read {proc}/net/{name}: {exc.strerror}") from None
 
 
-def with_owners(sock: Socket, pids: Iterable[int]) -> list[Socket]:
-    """One record per owning pid with name and user from /proc; hidden owner if none."""
+def with_owners(
+    sock: Socket, pids: Iterable[int], *, unseen: NoOwner = NoOwner.HIDDEN
+) -> list[Socket]:
+    """One record per owning pid, with name and user from /proc.
+
+    With no live owner, one record with `pid=None`: `no_owner` is CLOSED when
+    every pid given has exited since it was seen (never report a process that
+    is gone), else `unseen`.
+    """
     records = []
+    given = False
     for pid in pids:
+        given = True
         info = process_info(pid)
         if info is None:
-            continue  # exited since it was seen: never report a process that is gone
+            continue
         records.append(
             attrs.evolve(sock, pid=pid, process=info[0], uid=info[1], user=user_name(info[1]))
         )
     if records:
         return records
-    return [attrs.evolve(sock, pid=None, process=None, user=user_name(sock.uid))]
+    why = NoOwner.CLOSED if given else unseen
+    return [attrs.evolve(sock, pid=None, process=None, user=user_name(sock.uid), no_owner=why)]
 
 
 def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:
@@ -106,40 +116,23 @@ def user_name(uid: int | None) -> str | None:
 
 
 def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
-    """inode -> pids holding it, for the given socket inodes.
+    """inode -> pids holding it, for the given socket inodes: every holder, in pid order.
 
-    Reads processes in /proc order until every socket has an owner; then, as a
-    socket is shared by inheriting it across fork, grows the family of the
-    owners found: their parents and children are read, and each one that holds
-    a socket too is grown in turn. A pre-fork master and all its workers are
-    found whichever of them the scan met first.
+    Reads the descriptor table of every process, as ss and lsof do. The kernel
+    keeps no count of the processes holding a socket, so no scan that stops
+    early can know it is done: a pre-fork worker whose parent exited, or a
+    socket passed to an unrelated process over SCM_RIGHTS while the sender
+    keeps its copy, are found only by reading everyone. Each descriptor is
+    read relative to its process's open `fd` directory, which spares the
+    kernel a full path walk per descriptor.
     """
     owners: dict[int, list[int]] = {}
     if not inodes:
         return owners
     targets = {f"socket:[{inode}]": inode for inode in inodes}
-    scanned: set[int] = set()
-    family: list[int] = []
-    for pid in _all_pids(proc):
-        scanned.add(pid)
-        if _scan_fds(pid, targets, owners, proc):
-            family.append(pid)
-        if len(owners) == len(inodes):
-            break
-    else:
-        return owners  # every process was read
-    if not _has_children_files(proc):
-        # Without the children files the family cannot be grown: read everyone.
-        for pid in _all_pids(proc):
-            if pid not in scanned:
-                _scan_fds(pid, targets, owners, proc)
-        return owners
-    while family:
-        for relative in _parent_and_children(family.pop(), proc):
-            if relative not in scanned:
-                scanned.add(relative)
-                if _scan_fds(relative, targets, owners, proc):
-                    family.append(relative)
+    for pid in sorted(_all_pids(proc)):
+        for inode in _held(pid, targets, proc):
+            owners.setdefault(inode, []).append(pid)
     return owners
 
 
@@ -150,61 +143,27 @@ def _all_pids(proc: str) -> Iterator[int]:
                 yield int(entry.name)
 
 
-def _scan_fds(pid: int, targets: dict[str, int], owners: dict[int, list[int]], proc: str) -> bool:
-    """Record `pid` as owner of each target socket it holds; True if it holds any."""
-    fd_dir = f"{proc}/{pid}/fd"
+def _held(pid: int, targets: dict[str, int], proc: str) -> set[int]:
+    """The target inodes among `pid`'s descriptors; none if it is gone or not readable."""
     try:
-        names = os.listdir(fd_dir)
-    except (FileNotFoundError, PermissionError, ProcessLookupError, NotADirectoryError):
-        return False  # gone, or another user's process without privileges
+        fd_dir = os.open(f"{proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return set()  # gone, or another user's process without privileges
     found: set[int] = set()
-    for name in names:
-        try:
-            link = os.readlink(f"{fd_dir}/{name}")
-        except OSError:
-            continue
-        inode = targets.get(link)
-        if inode is not None and inode not in found:
-            found.add(inode)
-            owners.setdefault(inode, []).append(pid)
-    return bool(found)
-
-
-def _has_children_files(proc: str) -> bool:
-    pid = os.getpid()
-    return os.path.exists(f"{proc}/{pid}/task/{pid}/children")
-
-
-def _parent_and_children(pid: int, proc: str) -> list[int]:
-    parent = _parent(pid, proc)
-    children = _children(pid, proc)
-    return ([parent] if parent else []) + children
-
-
-def _parent(pid: int, proc: str) -> int | None:
     try:
-        with open(f"{proc}/{pid}/stat", "rb") as f:
-            stat = f.read()
+        for name in os.listdir(fd_dir):
+            try:
+                link = os.readlink(name, dir_fd=fd_dir)
+            except OSError:
+                continue  # closed since the listing
+            inode = targets.get(link)
+            if inode is not None:
+                found.add(inode)
     except OSError:
-        return None
-    # The command name in parentheses may contain spaces and ")": split after the last ")".
-    return int(stat[stat.rindex(b")") + 2 :].split()[1])
-
-
-def _children(pid: int, proc: str) -> list[int]:
-    """Child pids, from the `children` files (Linux 3.5+, CONFIG_PROC_CHILDREN), or []."""
-    children: list[int] = []
-    try:
-        tasks = os.listdir(f"{proc}/{pid}/task")
-    except OSError:
-        return children
-    for tid in tasks:
-        try:
-            with open(f"{proc}/{pid}/task/{tid}/children", "rb") as f:
-                children.extend(int(c) for c in f.read().split())
-        except OSError:
-            continue
-    return children
+        return set()
+    finally:
+        os.close(fd_dir)
+    return found
 
 
 def enrich(sock: Socket) -> Socket:
