@@ -352,7 +352,7 @@ def test_freebsd_old_sockstat_falls_back_to_older_flags() -> None:
     assert [s.process for s in found] == ["node_expor"]  # no ps: the cut name stays
 
 
-def test_freebsd_sockstat_real_failure_falls_to_lsof() -> None:
+def test_freebsd_sockstat_real_failure_falls_to_lsof(privileged: None) -> None:
     lsof_out = capture(SYNTHETIC / "freebsd" / "freebsd-13--lsof-nPwbS-c0-F-pcuLftPnT-i.out")
     runner = FakeRunner(
         tools={"sockstat": SOCKSTAT, "lsof": LSOF},
