@@ -36,7 +36,11 @@ def _imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
     found: list[ast.Import | ast.ImportFrom] = []
     for node in ast.iter_child_nodes(tree):
         if isinstance(node, ast.If) and _is_type_checking(node):
-            found += [n for child in node.orelse for n in _imports(ast.Module(body=[child]))]
+            found += [
+                n
+                for child in node.orelse
+                for n in _imports(ast.Module(body=[child], type_ignores=[]))
+            ]
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             found.append(node)

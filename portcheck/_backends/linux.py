@@ -48,10 +48,33 @@ def lookup_procfs(port: int, ctx: Context) -> list[Socket]:
 
 
 def lookup_ss(port: int, ctx: Context) -> list[Socket]:
-    """Run ss with the port filtered in the kernel (`sport = :PORT`) and parse it."""
+    """Run ss with the port filtered in the kernel (`sport = :PORT`) and parse it.
+
+    ss prints process names raw, so a name made to look like another
+    `("name",pid=N,fd=M)` entry could add a pid that holds nothing. Where /proc
+    is local each pid ss names is checked against the socket's inode; if any
+    fails the check, the holders are read from /proc instead.
+    """
     ss = tool_path(ctx, "ss", "iproute2")
     done = run_checked(ctx, [ss, "-t", "-u", "-a", "-n", "-p", "-e", "sport", "=", f":{port}"])
-    return _enriched(ctx, _ss.parse(decode(done.stdout)))
+    rows = _ss.parse_rows(decode(done.stdout))
+    if not ctx.local_proc:
+        return [sock for sock, _inode in rows]
+    named: dict[int, list[Socket]] = {}
+    sockets: list[Socket] = []
+    for sock, inode in rows:
+        if inode:
+            named.setdefault(inode, []).append(sock)
+        else:
+            sockets.append(_procfs.enrich(sock))
+    for inode, group in named.items():
+        pids = [s.pid for s in group if s.pid is not None]
+        holders = _procfs.holders_among(pids, inode)
+        if len(holders) < len(pids):
+            holders = _procfs.find_owners({inode}).get(inode, holders)
+        gone = NoOwner.CLOSED if pids else NoOwner.HIDDEN  # ss saw holders; none holds it now
+        sockets += _procfs.with_owners(group[0], holders, unseen=gone)
+    return sockets
 
 
 def lookup_lsof(port: int, ctx: Context) -> list[Socket]:

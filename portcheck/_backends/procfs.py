@@ -136,6 +136,12 @@ def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
     return owners
 
 
+def holders_among(pids: Iterable[int], inode: int, proc: str = PROC) -> list[int]:
+    """The pids of `pids` that hold socket `inode` now (a tool's word, checked)."""
+    target = {f"socket:[{inode}]": inode}
+    return [pid for pid in pids if _held(pid, target, proc)]
+
+
 def _all_pids(proc: str) -> Iterator[int]:
     with os.scandir(proc) as it:
         for entry in it:

@@ -30,6 +30,7 @@ from .._errors import ParseError
 from .._records import Endpoint, Family, Protocol, Socket
 from . import addr as _addr
 from .states import state_from_word
+from .text import lines
 
 _TYPES = {"IPv4": Family.IPV4, "IPv6": Family.IPV6}
 _PROTOCOLS = {"TCP": Protocol.TCP, "UDP": Protocol.UDP}
@@ -201,7 +202,7 @@ def _endpoint(text: str, protocol: Protocol, family: Family) -> Endpoint:
 
 def _parse_columns(text: str) -> list[Socket]:
     sockets: dict[tuple[object, ...], Socket] = {}
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(lines(text), 1):
         if not _TYPE_COLUMN.search(line) or line.startswith("COMMAND"):
             continue  # header, or a file that is not an internet socket
         match = _ROW.match(line)

@@ -39,6 +39,7 @@ from .._errors import ParseError
 from .._records import Endpoint, Family, NoOwner, Protocol, Socket, State
 from . import addr as _addr
 from .states import state_from_word
+from .text import lines
 
 PROTOS: dict[str, tuple[Protocol, Family]] = {
     "tcp": (Protocol.TCP, Family.IPV4),
@@ -112,7 +113,7 @@ def rows(text: str) -> Iterator[Row]:
     """Each TCP/UDP row of the Internet sections, with the layout of its section."""
     layout = Layout()
     inet = True
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(lines(text), 1):
         if line.startswith(_TITLES):
             inet = _INET_TITLE.match(line) is not None
             continue

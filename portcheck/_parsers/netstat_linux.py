@@ -22,6 +22,7 @@ from .._errors import ParseError
 from .._records import Endpoint, Family, Protocol, Socket
 from . import addr as _addr
 from .states import state_from_word
+from .text import lines
 
 _INET = {"tcp": Protocol.TCP, "tcp6": Protocol.TCP, "udp": Protocol.UDP, "udp6": Protocol.UDP}
 _SKIPPED = {"raw", "raw6", "udpl", "udpl6", "unix", "sctp", "sctp6", "ax25", "ipx", "netrom"}
@@ -51,7 +52,7 @@ def parse(text: str) -> list[Socket]:
 def parse_rows(text: str) -> list[Row]:
     """Every TCP/UDP row with its inode (None without -e)."""
     rows: list[Row] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(lines(text), 1):
         # Split once, here: the row reader takes the same fields.
         fields = line.split(None, 5)
         first = fields[0] if fields else ""

@@ -21,6 +21,7 @@ from .._errors import ParseError
 from .._records import Endpoint, Family, Protocol, Socket
 from . import addr as _addr
 from .states import kernel_state
+from .text import lines
 
 # table name -> what its sockets are.
 TABLES = {
@@ -49,7 +50,7 @@ def parse_table(text: str, name: str, port: int | None = None) -> list[Entry]:
     protocol, family = TABLES[name]
     needle = None if port is None else f":{port:04X} "
     entries: list[Entry] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(lines(text), 1):
         if needle is not None and needle not in line:
             continue  # cheap pre-filter on a table of thousands of lines
         fields = line.split()

@@ -36,6 +36,7 @@ from .._records import Endpoint, Family, Protocol, Socket, State
 from . import addr as _addr
 from .netstat_bsd import PROTOS as _PROTOS
 from .netstat_bsd import tcp_state
+from .text import lines
 
 _TOKEN = re.compile(r"\S+")
 # The PROTO words are netstat's: FreeBSD `tcp4`, `udp6`, `tcp46`; NetBSD `tcp`/`udp` for IPv4.
@@ -46,7 +47,7 @@ _PID_COLUMN = 20
 def parse(text: str) -> list[Socket]:
     """Every TCP/UDP socket in sockstat output; unix rows and the header are skipped."""
     sockets: list[Socket] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(lines(text), 1):
         words = line.split()
         at = _proto_index(words)
         if at is None:

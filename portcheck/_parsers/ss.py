@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 
 import attrs
 
@@ -25,6 +26,7 @@ from .._errors import ParseError
 from .._records import Endpoint, Family, Protocol, Socket, State
 from . import addr as _addr
 from .states import state_from_word
+from .text import lines
 
 _NETIDS = {"tcp": Protocol.TCP, "udp": Protocol.UDP}
 # Netids of sockets portcheck does not report (unix, raw, sctp, netlink, ...).
@@ -61,18 +63,32 @@ _STATE_WORDS = {
     "CLOSED",
     "UNKNOWN",
 }
-# ("name",pid=1,fd=3); the name may contain spaces, quotes and parentheses.
+# ("name",pid=1,fd=3); ss prints the name raw, so it may hold spaces, quotes,
+# parentheses and newlines. An entry ends only where the next one starts or the
+# list closes, so `x",pid=1,fd=3)` inside a name is read as part of the name.
 # iproute2 before 3.10 printed ("name",PID,FD) without the `pid=`/`fd=` labels.
-_USER = re.compile(r'\("(.*?)",(?:pid=)?(\d+),(?:fd=)?\d+\)')
+_USER = re.compile(r'\("(.*?)",(?:pid=)?(\d+),(?:fd=)?\d+\)(?=,\(|\))', re.DOTALL)
+_USERS = re.compile(r'users:\((?:\(".*?",(?:pid=)?\d+,(?:fd=)?\d+\)(?=,\(|\)),?)+\)', re.DOTALL)
 _UID = re.compile(r" uid:(\d+)")
+_INODE = re.compile(r" ino:(\d+)")
+# A row starts with a netid or state word and the two queue sizes. A process
+# name cannot fake that after a newline: comm holds at most 15 bytes.
+_ROW_START = re.compile(
+    r"^(?:[a-z_0-9]+\s+)?(?:" + "|".join(map(re.escape, sorted(_STATE_WORDS))) + r")\s+\d+\s+\d+\s"
+)
 
 
 def parse(text: str) -> list[Socket]:
     """Every TCP/UDP socket in `ss` output; other netids and headers are skipped."""
-    sockets: list[Socket] = []
+    return [sock for sock, _inode in parse_rows(text)]
+
+
+def parse_rows(text: str) -> list[tuple[Socket, int | None]]:
+    """Every TCP/UDP socket with its inode (`ino:`, with -e; None without)."""
+    found: list[tuple[Socket, int | None]] = []
     layout = _Layout(extended=" ino:" in text, star_is_ipv4=_old_layout(text))
     header_seen = False
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in _rows(text):
         if not line or line[0].isspace():
             continue  # blank, or an indented -i/-m continuation line
         if not header_seen and line.split(None, 1)[0] in ("Netid", "State"):
@@ -80,10 +96,36 @@ def parse(text: str) -> list[Socket]:
             continue
         header_seen = True
         try:
-            sockets.extend(_parse_row(line, layout))
+            sockets = _parse_row(line, layout)
         except (ValueError, IndexError) as exc:
             raise ParseError("ss", lineno, line, str(exc)) from None
-    return sockets
+        inode = _INODE.search(line)
+        found += [(sock, int(inode.group(1)) if inode else None) for sock in sockets]
+    return found
+
+
+def _rows(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, row) of each row, a row whose process name held newlines joined.
+
+    A line continues the row before it when that row's `users:(` list is still
+    open (a name cut by a newline) and the line does not start a row itself.
+    """
+    current: str | None = None
+    start = 0
+    for lineno, line in enumerate(lines(text), 1):
+        if current is not None and _users_open(current) and not _ROW_START.match(line):
+            current += "\n" + line
+            continue
+        if current is not None:
+            yield start, current
+        current, start = line, lineno
+    if current is not None:
+        yield start, current
+
+
+def _users_open(row: str) -> bool:
+    at = row.find("users:(")
+    return at >= 0 and _USERS.match(row, at) is None
 
 
 @attrs.frozen

@@ -283,14 +283,26 @@ def _dead_pid() -> int:
     return pid
 
 
-@pytest.mark.parametrize("tool", ["ss", "lsof"])
-def test_invalid_utf8_in_a_name_is_kept_visible(
-    tool: str, fake_bin: FakeBin, listener: Listener
-) -> None:
+def test_invalid_utf8_in_a_name_is_kept_visible(fake_bin: FakeBin, listener: Listener) -> None:
     pid = _dead_pid()  # a gone process keeps the tool's name (nothing in /proc to prefer)
-    fake_bin.install(tool, stdout=_row(tool, listener.port, pid, listener.inode, b"bad\xff\xfe"))
-    found = portcheck.who_owns(listener.port, tool=tool)
+    fake_bin.install(
+        "lsof", stdout=_row("lsof", listener.port, pid, listener.inode, b"bad\xff\xfe")
+    )
+    found = portcheck.who_owns(listener.port, tool="lsof")
     assert [(s.pid, s.process) for s in found if s.pid is not None] == [(pid, "bad\ufffd\ufffd")]
+
+
+def test_ss_pid_that_does_not_hold_the_socket_is_replaced_by_the_real_holders(
+    fake_bin: FakeBin, listener: Listener
+) -> None:
+    # ss prints names raw; where /proc is local every pid it names is checked.
+    pid = _dead_pid()
+    row = _row("ss", listener.port, pid, listener.inode, b"bad\xff\xfe")
+    [parsed] = portcheck.parse(row.decode("utf-8", "replace"), tool="ss", platform="linux")
+    assert (parsed.pid, parsed.process) == (pid, "bad\ufffd\ufffd")
+    fake_bin.install("ss", stdout=row)
+    found = portcheck.who_owns(listener.port, tool="ss")
+    assert {s.pid for s in found} == {os.getpid()}  # the listener is held by this process
 
 
 def test_invalid_utf8_from_netstat(fake_bin: FakeBin, listener: Listener) -> None:

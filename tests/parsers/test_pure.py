@@ -59,6 +59,9 @@ def test_every_parser_works_without_posix_only_modules() -> None:
 
 def test_the_blocking_works() -> None:
     # The test above means something only if a blocked module really cannot import.
-    probe = "import sys\nsys.modules['pwd'] = None\ntry:\n import pwd\nexcept ImportError:\n print('blocked')"
+    probe = (
+        "import sys\nsys.modules['pwd'] = None\n"
+        "try:\n import pwd\nexcept ImportError:\n print('blocked')"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "blocked"
