@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from .._errors import ParseError
@@ -33,8 +34,13 @@ _SKIPPED = {"raw", "raw6", "udpl", "udpl6", "unix", "sctp", "sctp6", "ax25", "ip
 _REST = re.compile(
     r"^(?:(?P<state>[A-Z][A-Z0-9_]*)(?:\s+|$))?"
     r"(?:(?P<user>\S+)\s+(?P<inode>\d+)(?:\s+|$))?"
-    r"(?P<owner>\d+/(?:.*\S)?|-)?\s*$"
+    r"(?P<owner>\d+/(?:.*\S)?|-)?\s*$",
+    re.DOTALL,
 )
+# A row or section start: a protocol word and a number (Recv-Q, or unix RefCnt), or a title.
+_ROW_START = re.compile(r"^(?:[a-z][a-z0-9]*\s+\d+\s|Active\s|Proto\s)")
+# A row of -p output ending in its owner `PID/name`: a newline in the name may follow.
+_OWNED = re.compile(r"^(?:tcp|udp)6?\s.*\s\d+/", re.DOTALL)
 
 
 class Row(NamedTuple):
@@ -52,7 +58,7 @@ def parse(text: str) -> list[Socket]:
 def parse_rows(text: str) -> list[Row]:
     """Every TCP/UDP row with its inode (None without -e)."""
     rows: list[Row] = []
-    for lineno, line in enumerate(lines(text), 1):
+    for lineno, line in _rows(text):
         # Split once, here: the row reader takes the same fields.
         fields = line.split(None, 5)
         first = fields[0] if fields else ""
@@ -68,6 +74,28 @@ def parse_rows(text: str) -> list[Row]:
             continue
         raise ParseError("netstat", lineno, line, f"unknown protocol {first!r}")
     return rows
+
+
+def _rows(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, row) of each row, a row whose program name held newlines joined.
+
+    netstat prints argv[0] raw, newlines included. A line continues the row
+    before it when that row ends in an owner (`PID/name`) and the line does not
+    start a row or a section itself; a name fragment cannot: net-tools cuts
+    names to 20 characters, too short for a protocol, two queues and two
+    addresses.
+    """
+    current: str | None = None
+    start = 0
+    for lineno, line in enumerate(lines(text), 1):
+        if current is not None and _OWNED.search(current) and not _ROW_START.match(line):
+            current += "\n" + line
+            continue
+        if current is not None:
+            yield start, current
+        current, start = line, lineno
+    if current is not None:
+        yield start, current
 
 
 def _parse_row(fields: list[str]) -> Row:
