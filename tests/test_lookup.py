@@ -105,7 +105,7 @@ def test_ss_failure_is_an_error_not_free() -> None:
 
 
 LSOF_ARGV = (
-    "/usr/bin/lsof", "-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT",
+    "/usr/bin/lsof", "-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnTd",
     "-i", ":80",
 )  # fmt: skip
 

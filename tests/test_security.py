@@ -122,7 +122,7 @@ def test_ruff_subprocess_rules_apply_to_the_package() -> None:
 CONSTANT_FLAGS = frozenset(
     [
         *("-t", "-u", "-a", "-n", "-p", "-e", "sport", "=", "-W"),  # ss, Linux netstat
-        *("-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "-i"),  # lsof
+        *("-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "pcuLftPnTd", "-i"),  # lsof
         *("-4", "-6", "-s", "tcp,udp"),  # sockstat
         *("-an", "-anv", "tcp", "udp", "-ano"),  # BSD, macOS and Windows netstat
         *("/FO", "CSV", "/NH"),  # tasklist

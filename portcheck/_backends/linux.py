@@ -22,7 +22,7 @@ from .._parsers import ss as _ss
 from .._records import NoOwner, Socket
 from . import procfs as _procfs
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
-from .posix import lsof_argv, socket_key
+from .posix import LINUX_LSOF_FLAGS, lsof_argv, socket_key
 
 
 def lookup_procfs(port: int, ctx: Context) -> list[Socket]:
@@ -83,23 +83,29 @@ def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
     Without root lsof lists nothing of other users' processes, and even as
     root nothing of processes outside this pid namespace; the kernel's socket
     table still shows those sockets, which are reported with the owner hidden.
+    They are told apart by inode (lsof's device field on Linux), not by
+    address: another user's socket may share ours (SO_REUSEADDR).
     """
     lsof = tool_path(ctx, "lsof", "lsof")
-    argv = lsof_argv(lsof, port)
+    argv = lsof_argv(lsof, port, LINUX_LSOF_FLAGS)
     done = run_checked(ctx, argv, ok=(0, 1))
     text = decode(done.stdout)
     if done.returncode == 1 and (text.strip() or done.stderr.strip()):
         raise ToolError(argv, done.returncode, decode(done.stderr))
     if text.strip() and not _lsof.is_field_output(text):
         raise ToolUnusableError(f"{lsof} ignored -F (a BusyBox lsof?)")
-    seen = _enriched(ctx, _lsof.parse(text))
+    files = _lsof.parse_files(text)
+    seen = _enriched(ctx, [sock for sock, _device in files])
     if not ctx.local_proc:
         return seen
+    inodes = {int(device) for _sock, device in files if device and device.isdigit()}
+    # A socket lsof showed without an inode can only be matched by its addresses.
+    unkeyed = {socket_key(s) for s, device in files if not (device and device.isdigit())}
     keys = {socket_key(s) for s in seen}
     hidden = [
         _procfs.with_owners(e.socket, [])[0]
         for e in _procfs.socket_table(port)
-        if socket_key(e.socket) not in keys
+        if e.inode not in inodes and socket_key(e.socket) not in (unkeyed if e.inode else keys)
     ]
     return seen + hidden
 

@@ -22,13 +22,15 @@ from .._records import Socket
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 
 LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "-i")
+# On Linux the device field `d` is the socket's inode: asked for there only.
+LINUX_LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnTd", "-i")
 
 Lookup = Callable[[int, Context], "list[Socket]"]
 
 
-def lsof_argv(path: str, port: int) -> list[str]:
+def lsof_argv(path: str, port: int, flags: Sequence[str] = LSOF_FLAGS) -> list[str]:
     """The lsof command for local or remote `port` (`-i :PORT` matches either end)."""
-    return [path, *LSOF_FLAGS, f":{port}"]
+    return [path, *flags, f":{port}"]
 
 
 def socket_key(sock: Socket) -> tuple[object, ...]:

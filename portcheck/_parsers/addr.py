@@ -170,6 +170,10 @@ def make_endpoint(
     listeners repeat on thousands of lines, and Endpoint is immutable.
     """
     address = WILDCARD[family] if host in ("*", "") else canonical_address(host)
+    if family is Family.IPV6 and family_of(address) is Family.IPV4:
+        # An IPv4 peer of a dual-stack IPv6 socket: lsof and net-tools print it
+        # as plain IPv4, the kernel (and ss) as IPv4-mapped. One form for all.
+        address = f"::ffff:{address}"
     port, service = port_number(port_text, protocol)
     return Endpoint(address=address, port=port, zone=zone, service=service)
 

@@ -65,10 +65,20 @@ class _File:
     protocol: str | None = None
     name: str | None = None
     state: str | None = None
+    device: str | None = None
 
 
 def parse(text: str) -> list[Socket]:
     """Every TCP/UDP socket in lsof output, field (-F) or column format."""
+    return [sock for sock, _device in parse_files(text)]
+
+
+def parse_files(text: str) -> list[tuple[Socket, str | None]]:
+    """Every TCP/UDP socket with its DEVICE (field `d`; None when not shown).
+
+    On Linux the device of a socket is its inode, which tells apart two
+    sockets with the same addresses (SO_REUSEADDR, SO_REUSEPORT).
+    """
     if is_field_output(text):
         return _parse_fields(text)
     return _parse_columns(text)
@@ -79,15 +89,16 @@ def is_field_output(text: str) -> bool:
     return bool(re.fullmatch(r"p\d+", first))
 
 
-def _parse_fields(text: str) -> list[Socket]:
-    sockets: dict[tuple[object, ...], Socket] = {}
+def _parse_fields(text: str) -> list[tuple[Socket, str | None]]:
+    sockets: dict[tuple[object, ...], tuple[Socket, str | None]] = {}
     for lineno, line, record in _field_files(text):
         try:
             sock = _socket_from_file(record)
         except ValueError as exc:
             raise ParseError("lsof", lineno, line, str(exc)) from None
         if sock is not None:
-            sockets.setdefault((record.pid, record.fd, record.name, record.protocol), sock)
+            key = (record.pid, record.fd, record.name, record.protocol)
+            sockets.setdefault(key, (sock, record.device))
     return list(sockets.values())
 
 
@@ -148,6 +159,8 @@ def _set_file_field(target: _File, tag: str, value: str) -> None:
         target.name = value
     elif tag == "T" and value.startswith("ST="):
         target.state = value[3:]
+    elif tag == "d":
+        target.device = value
 
 
 def _socket_from_file(f: _File) -> Socket | None:
@@ -200,8 +213,8 @@ def _endpoint(text: str, protocol: Protocol, family: Family) -> Endpoint:
     return _addr.make_endpoint(host, zone, port, protocol.value, family)
 
 
-def _parse_columns(text: str) -> list[Socket]:
-    sockets: dict[tuple[object, ...], Socket] = {}
+def _parse_columns(text: str) -> list[tuple[Socket, str | None]]:
+    sockets: dict[tuple[object, ...], tuple[Socket, str | None]] = {}
     for lineno, line in enumerate(lines(text), 1):
         if not _TYPE_COLUMN.search(line) or line.startswith("COMMAND"):
             continue  # header, or a file that is not an internet socket
@@ -214,7 +227,7 @@ def _parse_columns(text: str) -> list[Socket]:
             raise ParseError("lsof", lineno, line, str(exc)) from None
         # Thread rows (a TID column) repeat their process's descriptors.
         key = (match["pid"], match["fd"], match["device"], match["name"])
-        sockets.setdefault(key, sock)
+        sockets.setdefault(key, (sock, match["device"]))
     return list(sockets.values())
 
 
