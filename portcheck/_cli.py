@@ -26,7 +26,7 @@ from ._lookup import who_owns
 from ._records import Protocol, Socket
 from ._render import json as documents
 from ._render.table import table
-from ._render.words import hidden_warning
+from ._render.words import hidden_warning, safe
 
 if TYPE_CHECKING:
     from ._wait import Poll, WaitTimeoutError
@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"portcheck: error: {_message(exc)}", file=sys.stderr)
+        print(f"portcheck: error: {safe(_message(exc))}", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -266,7 +266,7 @@ def _raw_main(args: argparse.Namespace) -> int:
             print("\n\n".join(raw.render(c, _version()) for c in captures))
     errors = [c.error for c in captures if c.error is not None]
     for error in errors:
-        print(f"portcheck: error: {error}", file=sys.stderr)
+        print(f"portcheck: error: {safe(str(error))}", file=sys.stderr)
     if errors:
         return EXIT_ERROR
     return EXIT_IN_USE if any(c.sockets for c in captures) else EXIT_FREE
@@ -349,5 +349,5 @@ def _wait_report(
     else:
         _print_lines(table({args.port: sockets}, say_free=False))
     if error is not None:
-        print(f"portcheck: {error}", file=sys.stderr)
+        print(f"portcheck: {safe(str(error))}", file=sys.stderr)
     _warn_hidden(sockets)

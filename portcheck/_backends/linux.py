@@ -15,10 +15,13 @@ mangle (ss drops `)`) names, and /proc/PID/comm is the kernel's own.
 
 from __future__ import annotations
 
+import attrs
+
 from .._errors import ToolError
 from .._parsers import lsof as _lsof
 from .._parsers import netstat_linux as _netstat_linux
 from .._parsers import ss as _ss
+from .._parsers.proc_net import Entry
 from .._records import NoOwner, Socket
 from . import procfs as _procfs
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
@@ -95,16 +98,23 @@ def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
     if text.strip() and not _lsof.is_field_output(text):
         raise ToolUnusableError(f"{lsof} ignored -F (a BusyBox lsof?)")
     files = _lsof.parse_files(text)
-    seen = _enriched(ctx, [sock for sock, _device in files])
     if not ctx.local_proc:
-        return seen
-    inodes = {int(device) for _sock, device in files if device and device.isdigit()}
+        return [sock for sock, _device in files]
+    table = _procfs.socket_table(port)
+    zones = _zones(table)
+    inodes = {_inode(device) for _sock, device in files} - {0}
+    seen = [
+        _procfs.enrich(
+            _zoned(sock, zones.get(int(device)) if device and device.isdigit() else None)
+        )
+        for sock, device in files
+    ]
     # A socket lsof showed without an inode can only be matched by its addresses.
-    unkeyed = {socket_key(s) for s, device in files if not (device and device.isdigit())}
+    unkeyed = {socket_key(s) for s, device in files if not _inode(device)}
     keys = {socket_key(s) for s in seen}
     hidden = [
         _procfs.with_owners(e.socket, [])[0]
-        for e in _procfs.socket_table(port)
+        for e in table
         if e.inode not in inodes and socket_key(e.socket) not in (unkeyed if e.inode else keys)
     ]
     return seen + hidden
@@ -122,14 +132,26 @@ def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
     # Holders of every socket with an inode: net-tools names one process per
     # socket, and this also finds owners netstat printed as `-` but /proc shows.
     holders = _procfs.find_owners({r.inode for r in rows if r.inode})
+    zones = _zones(_procfs.socket_table(port)) if any(r.inode for r in rows) else {}
     sockets: list[Socket] = []
     for row in rows:
         shown = [] if row.socket.pid is None else [row.socket.pid]
-        sockets.extend(_procfs.with_owners(row.socket, holders.get(row.inode or 0) or shown))
+        sock = _zoned(row.socket, zones.get(row.inode or 0))
+        sockets.extend(_procfs.with_owners(sock, holders.get(row.inode or 0) or shown))
     return sockets
 
 
-def _enriched(ctx: Context, sockets: list[Socket]) -> list[Socket]:
-    if not ctx.local_proc:
-        return sockets
-    return [_procfs.enrich(s) for s in sockets]
+def _inode(device: str | None) -> int:
+    """The socket inode lsof prints as DEVICE on Linux; 0 when it printed none."""
+    return int(device) if device and device.isdigit() else 0
+
+
+def _zones(table: list[Entry]) -> dict[int, str]:
+    """inode -> interface of each socket bound to one (lsof and net-tools do not print it)."""
+    return {e.inode: e.socket.local.zone for e in table if e.inode and e.socket.local.zone}
+
+
+def _zoned(sock: Socket, zone: str | None) -> Socket:
+    if zone is None or sock.local.zone is not None:
+        return sock
+    return attrs.evolve(sock, local=attrs.evolve(sock.local, zone=zone))

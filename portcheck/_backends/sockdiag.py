@@ -89,10 +89,15 @@ def parse_message(data: bytes, protocol: Protocol) -> tuple[Socket, int]:
         raise SockDiagUnavailable(f"short inet_diag_msg of {len(data)} bytes")
     family_code, state_code, _timer, _retrans = _MSG_HEAD.unpack_from(data)
     sport, dport, src, dst = _SOCKID.unpack_from(data, _MSG_HEAD.size)
+    (ifindex, _cookie_lo, _cookie_hi) = _SOCKID_REST.unpack_from(
+        data, _MSG_HEAD.size + _SOCKID.size
+    )
     _expires, _rqueue, _wqueue, uid, inode = _MSG_TAIL.unpack_from(data, _MSG_HEAD.size + 48)
     family = Family.IPV4 if family_code == socket.AF_INET else Family.IPV6
     size = 4 if family is Family.IPV4 else 16
-    local = Endpoint(address=_address(src[:size]), port=sport)
+    # The interface a socket is bound to (a link-local address needs one) is
+    # its scope: printed as ss prints it, on the local end only.
+    local = Endpoint(address=_address(src[:size]), port=sport, zone=_zone(ifindex))
     remote = Endpoint(address=_address(dst[:size]), port=dport)
     sock = Socket(
         protocol=protocol,
@@ -103,6 +108,15 @@ def parse_message(data: bytes, protocol: Protocol) -> tuple[Socket, int]:
         uid=uid,
     )
     return sock, inode
+
+
+def _zone(ifindex: int) -> str | None:
+    if not ifindex:
+        return None
+    try:
+        return socket.if_indextoname(ifindex)
+    except OSError:
+        return str(ifindex)  # the interface is gone: its index still tells the scope
 
 
 def _address(raw: bytes) -> str:

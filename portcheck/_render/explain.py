@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._records import IanaRange, Protocol, Role
-from .words import owner
+from .words import owner, safe
 
 if TYPE_CHECKING:
     from .._describe import PortReport, SocketRole
@@ -29,7 +29,7 @@ def explain(report: PortReport) -> str:
     verdict = _verdict(report)
     if verdict:
         lines.append(verdict)
-    return "\n".join(lines)
+    return "\n".join(safe(line) for line in lines)
 
 
 def _range_line(report: PortReport) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._parsers.text import lines
 from .json import socket_to_dict
+from .words import safe
 
 if TYPE_CHECKING:
     from .._raw import Capture
@@ -41,17 +43,18 @@ def render(cap: Capture, version: str) -> str:
             status = call.error if call.error else f"exit status {call.returncode}"
             out.append(f"{status} ({call.seconds:.3f} s)")
             out.append(f"--- stdout ({len(call.stdout)} bytes) ---")
-            out.extend(_text(call.stdout).splitlines())
+            out.extend(lines(_text(call.stdout)))
             out.append(f"--- stderr ({len(call.stderr)} bytes) ---")
-            out.extend(_text(call.stderr).splitlines())
-    for table, lines in cap.proc_net.items():
+            out.extend(lines(_text(call.stderr)))
+    for table, rows in cap.proc_net.items():
         out.append(f"--- /proc/net/{table}, lines for port {cap.port} ---")
-        out.extend(lines)
+        out.extend(rows)
     if cap.platform == "linux" and not cap.proc_net:
         out.append(f"--- /proc/net: no line for port {cap.port} ---")
     if cap.sockets is not None:
         out.append(f"result: {len(cap.sockets)} socket(s)")
-    return "\n".join(out)
+    # Tool output is attacker-controlled (process names): shown, never obeyed.
+    return "\n".join(safe(line) for line in out)
 
 
 def to_dict(cap: Capture, version: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .._records import Family, Socket
+from .._records import Family, NoOwner, Socket
+from .words import safe
 
 HEADER: tuple[str, ...] = (
     "PORT",
@@ -16,19 +17,33 @@ HEADER: tuple[str, ...] = (
 )
 
 
+# The PROCESS cell of a record without a pid, by why it has none.
+NO_OWNER_CELLS = {
+    NoOwner.HIDDEN: "(hidden)",
+    NoOwner.TIME_WAIT: "(no process)",
+    NoOwner.CLOSED: "(closed)",
+    NoOwner.NOT_SHOWN: "(not shown)",
+}
+
+
 def row(port: int, sock: Socket) -> tuple[str, ...]:
-    """The table cells of one socket found on `port`."""
+    """The table cells of one socket found on `port`, every one terminal-safe."""
     proto = sock.protocol.value + ("6" if sock.family is Family.IPV6 else "")
-    return (
+    if sock.pid is not None:
+        process = sock.process or "-"
+    else:
+        process = NO_OWNER_CELLS[sock.no_owner or NoOwner.HIDDEN]
+    cells = (
         str(port),
         proto,
         str(sock.local),
         str(sock.remote) if sock.remote else "-",
         sock.state.value if sock.state else "-",
         str(sock.pid) if sock.pid is not None else "-",
-        sock.process or ("(hidden)" if sock.pid is None else "-"),
+        process,
         sock.user or (str(sock.uid) if sock.uid is not None else "-"),
     )
+    return tuple(safe(cell) for cell in cells)
 
 
 def table(results: dict[int, list[Socket]], *, say_free: bool = True) -> list[str]:

@@ -1,4 +1,10 @@
-"""The few phrases every human-readable output shares: who owns a socket, in words."""
+"""What every human-readable output shares: terminal-safe text, and who owns a socket in words.
+
+Process names, user names and tool output are attacker-controlled: any user
+can name a process `\x1b[2J` or put a newline in it. Everything printed for a
+person goes through `safe()`, which shows control characters as escapes; the
+JSON documents keep the exact text (json escapes it).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,22 @@ from collections.abc import Iterable
 
 import attrs
 
-from .._records import Socket, State
+from .._records import NoOwner, Socket, State
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# C0 controls, DEL and C1 controls; line and paragraph separators; the bidi
+# controls that reorder what follows them (the "Trojan Source" characters).
+_UNSAFE = [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, 0x200E, 0x200F]
+_UNSAFE += [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_ESCAPES = {
+    code: _NAMED.get(chr(code)) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    for code in _UNSAFE
+}
+
+
+def safe(text: str) -> str:
+    """`text` with every control character shown as an escape (`\\n`, `\\x1b`, `\\u202e`)."""
+    return text.translate(_ESCAPES)
 
 
 @attrs.frozen(kw_only=True)
@@ -17,6 +38,8 @@ class Wording:
     show_user: bool = True
     hidden: str = "a process hidden from you (more privileges would show it)"
     no_process: str = "no process (a closed connection the kernel keeps in TIME_WAIT)"
+    closed: str = "no process any more (closed while portcheck looked)"
+    not_shown: str = "an owner this tool does not show"
 
 
 SENTENCE = Wording()  # --explain: `nginx (pid 812, user www-data)`
@@ -25,11 +48,15 @@ REASON = Wording(show_user=False, hidden="a process hidden from you")  # --expla
 
 
 def owner(sock: Socket, wording: Wording = SENTENCE) -> str:
-    """`nginx (pid 812, user www-data)`, or why no process is named."""
+    """`nginx (pid 812, user www-data)`, or why no process is named (terminal-safe)."""
     if sock.pid is None:
+        if sock.no_owner is NoOwner.CLOSED:
+            return wording.closed
+        if sock.no_owner is NoOwner.NOT_SHOWN:
+            return wording.not_shown
         return wording.no_process if sock.state is State.TIME_WAIT else wording.hidden
-    user = f", {wording.user_label}{sock.user}" if wording.show_user and sock.user else ""
-    return f"{sock.process or 'an unnamed process'} (pid {sock.pid}{user})"
+    user = f", {wording.user_label}{safe(sock.user)}" if wording.show_user and sock.user else ""
+    return f"{safe(sock.process or 'an unnamed process')} (pid {sock.pid}{user})"
 
 
 def owners(sockets: Iterable[Socket], wording: Wording = SENTENCE) -> list[str]:
@@ -39,8 +66,9 @@ def owners(sockets: Iterable[Socket], wording: Wording = SENTENCE) -> list[str]:
 
 def hidden_warning(sockets: Iterable[Socket], *, privileged: bool) -> str | None:
     """The warning for sockets in use whose owner is hidden, or None when there are none."""
-    # TIME_WAIT remnants belong to no process: privileges would not show one.
-    if not any(s.pid is None and s.state is not State.TIME_WAIT for s in sockets):
+    # TIME_WAIT remnants and closed sockets belong to no process, and a tool
+    # that shows no owners shows none to root either: privileges would not help.
+    if not any(s.no_owner is NoOwner.HIDDEN for s in sockets):
         return None
     if privileged:
         # Seen here: even root cannot read /proc/1/fd of a sandbox's init.

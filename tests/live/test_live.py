@@ -21,28 +21,13 @@ import pytest
 
 import portcheck
 from portcheck import Family, Protocol, State
-from portcheck._run import SystemRunner
 from tests.hold import Held, Holders
+from tests.live.conftest import IS_ROOT
 
 pytestmark = [
     pytest.mark.live,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="live tests run on Linux"),
 ]
-
-BACKENDS = ["procfs", "ss", "lsof", "netstat", None]
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def _installed(tool: str | None) -> bool:
-    return tool in (None, "procfs") or SystemRunner().which(tool) is not None
-
-
-@pytest.fixture(params=BACKENDS, ids=lambda t: t or "default")
-def backend(request: pytest.FixtureRequest) -> str | None:
-    tool: str | None = request.param
-    if not _installed(tool):
-        pytest.skip(f"{tool} is not installed (CI installs it)")
-    return tool
 
 
 @pytest.fixture

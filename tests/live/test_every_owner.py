@@ -1,0 +1,292 @@
+"""Every owner, every time: the hard cases of socket ownership, through every Linux backend.
+
+Each case is a real process arrangement (tests/scenario.py) whose true
+holders the test knows; every backend that can see the case must name
+exactly them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+import portcheck
+from portcheck import Family, State
+from portcheck._records import NoOwner
+from portcheck._render.json import socket_to_dict
+from portcheck._render.table import table
+from portcheck._render.words import safe
+from portcheck._run import SystemRunner
+from tests.live.conftest import IS_ROOT, _installed
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="live tests run on Linux"),
+]
+
+SCENARIO = Path(__file__).resolve().parent.parent / "scenario.py"
+
+
+class Started:
+    """Scenario processes started by one test, each in its own session, killed after it."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[str]] = []
+
+    def start(self, *args: str) -> dict[str, Any]:
+        proc = subprocess.Popen(
+            [sys.executable, str(SCENARIO), *args],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, f"scenario {args} died before reporting"
+        report: dict[str, Any] = json.loads(line)
+        return report
+
+    def close(self) -> None:
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+@pytest.fixture
+def started() -> Iterator[Started]:
+    scenarios = Started()
+    yield scenarios
+    scenarios.close()
+
+
+def _pids(
+    port: int, tool: str | None, keep: Callable[[portcheck.Socket], bool]
+) -> list[int | None]:
+    return sorted(
+        (s.pid for s in portcheck.who_owns(port, tool=tool) if keep(s)),
+        key=lambda p: -1 if p is None else p,
+    )
+
+
+def test_prefork_workers_whose_parent_exited_are_all_named(
+    backend: str | None, started: Started
+) -> None:
+    report = started.start("prefork")
+    started.procs[-1].wait(timeout=10)  # the parent has exited: only the workers hold it
+    listening = _pids(report["port"], backend, lambda s: s.state is State.LISTEN)
+    assert listening == report["pids"]  # all 3 workers, not 1
+
+
+def test_socket_passed_over_scm_rights_names_sender_and_receiver(
+    backend: str | None, started: Started
+) -> None:
+    path = os.path.join(tempfile.mkdtemp(prefix="pc-scm-"), "sock")
+    receiver = started.start("scm-receiver", path)
+    sender = started.start("scm-sender", path)
+    found = _pids(sender["port"], backend, lambda s: s.local.address == "127.0.0.1")
+    assert found == sorted(receiver["pids"] + sender["pids"])
+
+
+def test_dual_stack_listener_with_an_ipv4_client_is_one_mapped_connection(
+    backend: str | None,
+) -> None:
+    with socket.socket(socket.AF_INET6) as listener:
+        listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        listener.bind(("::", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            with accepted:
+                found = [
+                    s
+                    for s in portcheck.who_owns(port, tool=backend)
+                    if s.remote is not None and s.remote.port == client.getsockname()[1]
+                ]
+    assert [(s.family, s.local.address, s.pid) for s in found] == [
+        (Family.IPV6, "::ffff:127.0.0.1", os.getpid())
+    ]
+
+
+HOSTILE = [
+    "ev\\nil",  # a newline: splits a row of ss and netstat
+    "\\x1b[2Jclear",  # ESC: clears the terminal
+    "tab\\there",
+    "quo\"te'",
+    "bad\\xff\\xfeutf8",
+    'x",pid=1,fd=3)',  # looks like one more ss users entry
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_names_break_nothing(backend: str | None, started: Started, name: str) -> None:
+    bystander = socket.socket()
+    bystander.bind(("127.0.0.1", 0))
+    bystander.listen()
+    with bystander:
+        report = started.start("named", name)
+        [own] = portcheck.who_owns(report["port"], tool=backend)
+        assert own.pid == report["pids"][0]
+        assert own.pid != 1
+        # Another process's port is still answered while that name lives.
+        [other] = portcheck.who_owns(bystander.getsockname()[1], tool=backend)
+        assert other.pid == os.getpid()
+    # What a person sees holds no control character, on one line per socket.
+    lines = table({report["port"]: [own]})
+    assert len(lines) == 2
+    assert not any(c < " " or c == "\x7f" for line in lines for c in line)
+    assert safe(own.process or "") in lines[1]
+
+
+def test_time_wait_has_no_owner_and_no_user(backend: str | None) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server closes first: its side goes to TIME_WAIT
+        client.close()
+        deadline = time.monotonic() + 5
+        while True:
+            waiting = [
+                s for s in portcheck.who_owns(port, tool=backend) if s.state is State.TIME_WAIT
+            ]
+            if waiting or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    assert waiting, "no TIME_WAIT socket seen"
+    for sock in waiting:
+        assert (sock.pid, sock.user, sock.uid, sock.no_owner) == (
+            None,
+            None,
+            None,
+            NoOwner.TIME_WAIT,
+        )
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to hold a socket as root and look as nobody")
+def test_reuseaddr_udp_of_root_beside_ours_is_kept_hidden(
+    backend: str | None, started: Started
+) -> None:
+    # root's UDP socket, then nobody's on the same address and port (SO_REUSEADDR).
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rooted:
+        rooted.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        rooted.bind(("127.0.0.1", 0))
+        port = rooted.getsockname()[1]
+        found = _nobody_binds_then_looks(port, backend, inherited=rooted.fileno())
+    mine = [s for s in found if s["pid"] is not None]
+    hidden = [s for s in found if s["pid"] is None]
+    assert len(mine) == 1
+    assert [(s["protocol"], s["no_owner"]) for s in hidden] == [("udp", "hidden")]
+
+
+def _nobody_binds_then_looks(
+    port: int, backend: str | None, inherited: int
+) -> list[dict[str, Any]]:
+    """In a forked child: drop to nobody, bind UDP 127.0.0.1:port too, then look it up."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        code = 0
+        try:
+            os.close(read_end)
+            os.close(inherited)  # root's socket stays root's alone
+            nobody = pwd.getpwnam("nobody")
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            # setuid() hid this process's own /proc/PID/fd from itself; a process
+            # started as nobody would see its descriptors.
+            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as own:
+                own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                own.bind(("127.0.0.1", port))
+                found = [
+                    s
+                    for s in portcheck.who_owns(port, tool=backend)
+                    if s.local.address == "127.0.0.1" and s.protocol.value == "udp"
+                ]
+                payload = json.dumps([socket_to_dict(s) for s in found])
+        except BaseException as exc:  # noqa: BLE001 - the child reports anything to the parent
+            payload = json.dumps({"error": repr(exc)})
+            code = 1
+        with os.fdopen(write_end, "w") as out:
+            out.write(payload)
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as inp:
+        payload = inp.read()
+    os.waitpid(child, 0)
+    result = json.loads(payload)
+    assert isinstance(result, list), result
+    return result
+
+
+NETNS_SCRIPT = """
+import json, socket, sys
+import portcheck
+index = socket.if_nametoindex(sys.argv[1])
+listener = socket.socket(socket.AF_INET6)
+listener.bind(("fe80::1", 0, 0, index))
+listener.listen()
+port = listener.getsockname()[1]
+found = {}
+for tool in sys.argv[2:]:
+    found[tool] = [[s.local.address, s.local.zone, s.pid] for s in portcheck.who_owns(
+        port, tool=None if tool == "default" else tool)]
+print(json.dumps({"pid": __import__("os").getpid(), "found": found}))
+"""
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to create a network namespace")
+def test_link_local_address_keeps_its_zone_in_a_network_namespace() -> None:
+    ip = SystemRunner().which("ip")
+    if ip is None:
+        pytest.skip("ip (iproute2) is not installed")
+    suffix = f"{os.getpid() % 100000}"
+    ns, outside, inside = f"pc-ns-{suffix}", f"pco{suffix}", f"pci{suffix}"
+    setup = [
+        [ip, "netns", "add", ns],
+        [ip, "link", "add", outside, "type", "veth", "peer", "name", inside],
+        [ip, "link", "set", inside, "netns", ns],
+        [ip, "-n", ns, "link", "set", inside, "up"],
+        [ip, "-n", ns, "addr", "add", "fe80::1/64", "dev", inside, "nodad"],
+    ]
+    try:
+        for argv in setup:
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                pytest.skip(f"cannot build the namespace here: {argv}: {done.stderr.strip()}")
+        tools = ["default", "procfs", *(t for t in ("ss", "lsof", "netstat") if _installed(t))]
+        done = subprocess.run(
+            [ip, "netns", "exec", ns, sys.executable, "-c", NETNS_SCRIPT, inside, *tools],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        result = json.loads(done.stdout)
+        for tool in tools:
+            assert result["found"][tool] == [["fe80::1", inside, result["pid"]]], tool
+    finally:
+        subprocess.run([ip, "netns", "del", ns], capture_output=True, check=False)
+        subprocess.run([ip, "link", "del", outside], capture_output=True, check=False)
