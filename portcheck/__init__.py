@@ -30,9 +30,9 @@ from ._version import __version__ as __version__
 if TYPE_CHECKING:
     from ._describe import PortReport, SocketRole, describe
     from ._ephemeral import EphemeralRange, ephemeral_range
-    from ._wait import WaitTimeoutError, wait_until_free, wait_until_listening
     from ._free import NoFreePortError, find_free_ports
     from ._reserved import ReservedRange
+    from ._wait import WaitTimeoutError, wait_until_free, wait_until_listening
 
 # Loaded on first use (PEP 562), so that `import portcheck` costs no more than
 # the lookup itself needs: each attrs class defined at import costs time.
@@ -55,11 +55,13 @@ __all__ = [
     "EphemeralRange",
     "Family",
     "IanaRange",
+    "NoFreePortError",
     "NoToolError",
     "ParseError",
     "PortReport",
     "PortcheckError",
     "Protocol",
+    "ReservedRange",
     "Role",
     "Socket",
     "SocketRole",
@@ -70,13 +72,11 @@ __all__ = [
     "WaitTimeoutError",
     "describe",
     "ephemeral_range",
+    "find_free_ports",
     "parse",
     "wait_until_free",
     "wait_until_listening",
     "who_owns",
-    "NoFreePortError",
-    "ReservedRange",
-    "find_free_ports",
 ]
 
 

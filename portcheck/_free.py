@@ -154,14 +154,18 @@ def search(
 
     `platform`, `runner` and `can_bind` replace this machine's in tests.
     """
-    first, last, protocols = _checked(start, end, count, protocol, random, allow_ephemeral)
+    first, last, protocols = _checked(
+        start, end, count=count, protocol=protocol, random=random, flag=allow_ephemeral
+    )
     check_seconds("timeout", timeout)
     where = Platform.current() if platform is None else Platform.of(platform)
     if runner is None:
         from ._run import SystemRunner
 
         runner = SystemRunner()
-    reasons = _static_reasons(first, last, protocols, where, runner, float(timeout))
+    reasons = _static_reasons(
+        first, last, protocols=protocols, platform=where, runner=runner, timeout=float(timeout)
+    )
     if allow_ephemeral:
         reasons = {p: r for p, r in reasons.items() if r != "ephemeral"}
     candidates = [p for p in range(first, last + 1) if p not in reasons]
@@ -178,7 +182,7 @@ def search(
             found.append(port)
         else:
             reasons[port] = "bind_refused"
-    skipped = {k: 0 for k in SKIP_REASONS}
+    skipped = dict.fromkeys(SKIP_REASONS, 0)
     for reason in reasons.values():
         skipped[reason] += 1
     return Search(
@@ -192,7 +196,7 @@ def search(
 
 
 def _checked(
-    start: object, end: object, count: object, protocol: object, random: object, flag: object
+    start: object, end: object, *, count: object, protocol: object, random: object, flag: object
 ) -> tuple[int, int, tuple[Protocol, ...]]:
     first, last = check_port(start), check_port(end)
     if first > last:
@@ -215,6 +219,7 @@ def _checked(
 def _static_reasons(
     first: int,
     last: int,
+    *,
     protocols: Sequence[Protocol],
     platform: Platform,
     runner: Runner,
@@ -269,7 +274,7 @@ class BindCheck:
 
 
 _KINDS = {Protocol.TCP: socket.SOCK_STREAM, Protocol.UDP: socket.SOCK_DGRAM}
-_WILDCARD = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}  # noqa: S104 - a check, closed at once
+_WILDCARD = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
 
 
 def _binds(family: socket.AddressFamily, kind: socket.SocketKind, port: int) -> bool:

@@ -53,7 +53,7 @@ def _kernel_table(ctx: Context) -> list[Socket]:
     return [entry.socket for entry in _procfs.socket_table(None)]
 
 
-def _ss(ctx: Context) -> list[Socket]:
+def _ss_all(ctx: Context) -> list[Socket]:
     ss = tool_path(ctx, "ss", "iproute2")
     return _ss.parse(decode(run_checked(ctx, [ss, "-t", "-u", "-a", "-n"]).stdout))
 
@@ -80,7 +80,7 @@ def _netstat_windows_all(ctx: Context) -> list[Socket]:
 
 _BSD: tuple[tuple[str, Listing], ...] = (("netstat", _netstat_bsd_all),)
 _LISTINGS: dict[Platform, tuple[tuple[str, Listing], ...]] = {
-    Platform.LINUX: (("procfs", _kernel_table), ("ss", _ss), ("netstat", _netstat_linux_all)),
+    Platform.LINUX: (("procfs", _kernel_table), ("ss", _ss_all), ("netstat", _netstat_linux_all)),
     Platform.DARWIN: (("netstat", _netstat_darwin_all),),
     Platform.FREEBSD: _BSD,
     Platform.NETBSD: _BSD,

@@ -76,9 +76,7 @@ def _bind_lines(report: PortReport) -> list[str]:
 
 def _reserved_line(reserved: ReservedRange) -> str:
     if reserved.refuses_bind:
-        scope = "/".join(
-            v.value for v in (reserved.protocol, reserved.family) if v is not None
-        )
+        scope = "/".join(v.value for v in (reserved.protocol, reserved.family) if v is not None)
         who = (
             "an administrator added it"
             if reserved.administered
