@@ -23,6 +23,7 @@ Reading is done here, parsing in pure functions (`parse_linux_list`, and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,8 @@ LINUX_UNPRIVILEGED_START = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
 DEFAULT_UNPRIVILEGED_START = 1024
 # Linux capability number of CAP_NET_BIND_SERVICE (linux/capability.h).
 _CAP_NET_BIND_SERVICE = 10
+# One item of the Linux list: a port or a range; ASCII digits only.
+_LIST_ITEM = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$", re.ASCII)
 
 
 @attrs.frozen(kw_only=True)
@@ -80,11 +83,11 @@ def parse_linux_list(text: str) -> list[tuple[int, int]]:
     if not text:
         return pairs
     for item in text.split(","):
-        first_text, _, last_text = item.strip().partition("-")
-        numbers = (first_text, last_text or first_text)
-        if not all(n.strip().isdigit() for n in numbers):
+        match = _LIST_ITEM.match(item)
+        if match is None:
             raise ValueError(f"not a port or range of ports: {item.strip()!r} in {text!r}")
-        first, last = int(numbers[0]), int(numbers[1])
+        first = int(match.group(1))
+        last = first if match.group(2) is None else int(match.group(2))
         if not 0 <= first <= last <= 65535:
             raise ValueError(f"not a range of ports: {item.strip()!r} in {text!r}")
         if last >= 1:  # port 0 is never bound by number: nothing to reserve

@@ -34,9 +34,10 @@ from .._errors import ParseError
 
 TOOL = "netsh show excludedportrange"
 
-_RULE = re.compile(r"^\s*-+(\s+-+)+\s*$")
-_ROW = re.compile(r"^\s*(\d+)\s+(\d+)(\s+\*)?\s*$")
-_STARTS_WITH_DIGIT = re.compile(r"^\s*\d")
+# re.ASCII: only 0-9 are digits here; "٣" is a digit to Python but not to netsh.
+_RULE = re.compile(r"^\s*-+(\s+-+)+\s*$", re.ASCII)
+_ROW = re.compile(r"^\s*(\d+)\s+(\d+)(\s+\*)?\s*$", re.ASCII)
+_STARTS_WITH_DIGIT = re.compile(r"^\s*\d", re.ASCII)
 
 
 class ExcludedRange(NamedTuple):
