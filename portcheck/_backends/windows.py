@@ -1,5 +1,10 @@
 """Windows backend: `netstat.exe -ano` for the sockets, `tasklist.exe` for the names.
 
+Also `netsh.exe interface ipv4|ipv6 show excludedportrange protocol=tcp|udp`
+for the port ranges Windows refuses to bind (`excluded_ranges`, used by
+`find_free_ports` and `describe`), and every socket at once for
+`find_free_ports` (`every_socket`).
+
 Both run by absolute path under `%SystemRoot%\\System32`: a bare name would let
 the current directory supply another `netstat.exe`. Their output is in the
 console's OEM code page (cp437, cp850, cp866, cp932, cp936, ...), never UTF-8
