@@ -189,7 +189,7 @@ def search(
         first=first,
         last=last,
         wanted=count,
-        protocol=protocol if isinstance(protocol, str) else str(protocol),
+        protocol="both" if len(protocols) > 1 else protocols[0].value,
         ports=tuple(found),
         skipped=skipped,
     )
