@@ -7,7 +7,8 @@
 An empty list means nothing uses the port; when the lookup cannot see, an
 error derived from `PortcheckError` is raised instead. `describe(port)` adds
 what the number is and each socket's role; `wait_until_free(port)` and
-`wait_until_listening(port)` poll until the condition holds.
+`wait_until_listening(port)` poll until the condition holds;
+`find_free_ports(start, end)` picks ports a server can bind.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from ._version import __version__ as __version__
 if TYPE_CHECKING:
     from ._describe import PortReport, SocketRole, describe
     from ._ephemeral import EphemeralRange, ephemeral_range
+    from ._free import NoFreePortError, find_free_ports
+    from ._reserved import ReservedRange
     from ._wait import WaitTimeoutError, wait_until_free, wait_until_listening
 
 # Loaded on first use (PEP 562), so that `import portcheck` costs no more than
@@ -42,6 +45,9 @@ _LAZY = {
     "WaitTimeoutError": "_wait",
     "wait_until_free": "_wait",
     "wait_until_listening": "_wait",
+    "NoFreePortError": "_free",
+    "find_free_ports": "_free",
+    "ReservedRange": "_reserved",
 }
 
 __all__ = [
@@ -49,11 +55,13 @@ __all__ = [
     "EphemeralRange",
     "Family",
     "IanaRange",
+    "NoFreePortError",
     "NoToolError",
     "ParseError",
     "PortReport",
     "PortcheckError",
     "Protocol",
+    "ReservedRange",
     "Role",
     "Socket",
     "SocketRole",
@@ -64,6 +72,7 @@ __all__ = [
     "WaitTimeoutError",
     "describe",
     "ephemeral_range",
+    "find_free_ports",
     "parse",
     "wait_until_free",
     "wait_until_listening",

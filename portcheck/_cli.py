@@ -2,11 +2,14 @@
 
     portcheck PORT [PORT ...] [--json] [--explain | --raw] [--tool T] [--timeout S] [-q]
     portcheck wait PORT (--free | --listening) [--timeout S] [--interval S] ...
+    portcheck find FIRST-LAST [-n N] [--udp | --both] [--random] [--allow-ephemeral] ...
 
 Exit status of a lookup (and of --explain and --raw): 0 when a port is in use,
 1 when every port is free, 2 on an error (bad arguments, no usable tool, a tool
 that failed or timed out). `wait`: 0 when the condition holds, 1 when it timed
-out, 2 on an error. Errors are one line on stderr; `--debug` adds the traceback.
+out, 2 on an error. `find`: 0 when enough free ports were found, 1 when the
+range holds too few (those found are printed), 2 on an error. Errors are one
+line on stderr; `--debug` adds the traceback.
 The `--json` documents are described in docs/json.md.
 """
 
@@ -35,6 +38,7 @@ JSON_SCHEMA = documents.SCHEMA
 
 EXIT_IN_USE, EXIT_FREE, EXIT_ERROR = 0, 1, 2
 EXIT_OK, EXIT_TIMEOUT = 0, 1
+EXIT_TOO_FEW = 1  # `find`: the range holds fewer free ports than asked
 EXIT_INTERRUPTED = 130
 
 _EPILOG = """\
@@ -46,6 +50,25 @@ examples:
   portcheck 8080 --raw           what the tools printed, to attach to a bug report
   if portcheck -q 8080; then echo "8080 is taken"; fi
   portcheck wait 8080 --free --timeout 30      (see: portcheck wait --help)
+  portcheck find 8000-8999 -n 3                (see: portcheck find --help)
+"""
+
+_FIND_EPILOG = """\
+examples:
+  portcheck find 8000-8999                 one free TCP port for a server
+  portcheck find 8000-8999 -n 3 --both     three ports free for TCP and UDP
+  portcheck find 20000-30000 --random      a random one: parallel test runs collide less
+  portcheck find 8000-8999 --json          the ports as JSON (kind "find")
+
+A port is printed when no socket uses it, it is not reserved (Windows'
+excluded port ranges, Linux's ip_local_reserved_ports), this user may bind it
+(not privileged), it is outside the ephemeral range (unless
+--allow-ephemeral), and a bind on it just succeeded on IPv4 and IPv6. True at
+the moment it is printed: another process may take the port before yours
+binds it. When any port will do, bind port 0 instead.
+
+exit status: 0 when enough free ports were found, 1 when the range has too
+few (those found are printed, the reasons go to stderr), 2 on an error.
 """
 
 _WAIT_EPILOG = """\
@@ -103,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="portcheck",
         usage=(
             "%(prog)s PORT [PORT ...] [options]\n"
-            "       %(prog)s wait PORT (--free | --listening) [options]"
+            "       %(prog)s wait PORT (--free | --listening) [options]\n"
+            "       %(prog)s find FIRST-LAST [-n N] [options]"
         ),
         description="Show which processes listen on or connect from a TCP/UDP port.",
         epilog=_EPILOG,
@@ -166,6 +190,58 @@ def build_wait_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port_range(text: str) -> tuple[int, int]:
+    first, sep, last = text.partition("-")
+    try:
+        ports = (_port(first), _port(last if sep else first))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"not a port range (FIRST-LAST, 1-65535): {text!r}"
+        ) from None
+    if ports[0] > ports[1]:
+        raise argparse.ArgumentTypeError(f"the range's first port is above its last: {text!r}")
+    return ports
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a count of ports (1 or more): {text!r}")
+    return int(text)
+
+
+def build_find_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="portcheck find",
+        description="Print ports of a range that nothing uses and this user can bind.",
+        epilog=_FIND_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "range", metavar="FIRST-LAST", type=_port_range, help="the ports to search, inclusive"
+    )
+    parser.add_argument("-n", "--count", type=_count, default=1, help="how many ports to print (1)")
+    protocol = parser.add_mutually_exclusive_group()
+    protocol.add_argument("--udp", action="store_true", help="free for UDP (default: TCP)")
+    protocol.add_argument("--both", action="store_true", help="free for TCP and for UDP")
+    parser.add_argument(
+        "--random", action="store_true", help="pick at random in the range, not lowest first"
+    )
+    parser.add_argument(
+        "--allow-ephemeral",
+        action="store_true",
+        help="also ports in the ephemeral range (the kernel may hand them out at any moment)",
+    )
+    parser.add_argument(
+        "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON document (schema 1)")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing; only the exit status"
+    )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return parser
+
+
 def _version() -> str:
     from ._version import __version__
 
@@ -178,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args_list[:1] == ["wait"]:
             return _wait_main(build_wait_parser().parse_args(args_list[1:]))
+        if args_list[:1] == ["find"]:
+            return _find_main(build_find_parser().parse_args(args_list[1:]))
         return _lookup_main(build_parser().parse_args(args_list))
     except KeyboardInterrupt:
         print("portcheck: interrupted", file=sys.stderr)
@@ -351,3 +429,32 @@ def _wait_report(
     if error is not None:
         print(f"portcheck: {safe(str(error))}", file=sys.stderr)
     _warn_hidden(sockets)
+
+
+# --- portcheck find FIRST-LAST -------------------------------------------------
+
+
+def _find_main(args: argparse.Namespace) -> int:
+    from ._free import search
+
+    first, last = args.range
+    if args.count > last - first + 1:
+        size = last - first + 1
+        raise PortcheckError(f"-n {args.count}: the range {first}-{last} has only {size} port(s)")
+    found = search(
+        first,
+        last,
+        count=args.count,
+        protocol="both" if args.both else "udp" if args.udp else "tcp",
+        random=args.random,
+        allow_ephemeral=args.allow_ephemeral,
+        timeout=args.timeout,
+    )
+    if not args.quiet:
+        if args.json:
+            _print_json(documents.find_document(found))
+        else:
+            _print_lines(str(port) for port in found.ports)
+        if not found.enough:
+            print(f"portcheck: {found.error()}", file=sys.stderr)
+    return EXIT_OK if found.enough else EXIT_TOO_FEW

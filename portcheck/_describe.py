@@ -16,6 +16,7 @@ from ._ephemeral import EphemeralRange, ephemeral_range
 from ._lookup import lookup
 from ._records import IanaRange, Platform, Protocol, Role, Socket
 from ._render.words import REASON, owners
+from ._reserved import ReservedRange, is_privileged, reserved_range_of
 from ._wait import is_listening
 
 if TYPE_CHECKING:
@@ -44,6 +45,14 @@ class PortReport:
     the port with their role, empty when it is free. `reasons` says, in
     words, why the port is worth a look; `worth_a_look` is True when there
     is any.
+
+    Why a free port may still refuse a bind, or be a poor choice for a
+    server: `reserved` is the reserved range that holds the port (Windows'
+    excluded ranges, Linux's `ip_local_reserved_ports`), None when none
+    does or the list cannot be read; `privileged` is True when the port is
+    privileged here and this process may not bind it (below 1024, or
+    Linux's `ip_unprivileged_port_start`, without root or
+    CAP_NET_BIND_SERVICE); and `ephemeral`, above.
     """
 
     port: int
@@ -54,6 +63,8 @@ class PortReport:
     udp_service: str | None
     sockets: tuple[SocketRole, ...]
     reasons: tuple[str, ...]
+    reserved: ReservedRange | None = None
+    privileged: bool = False
 
     @property
     def in_use(self) -> bool:
@@ -76,7 +87,8 @@ def describe(port: int, *, tool: str | None = None, timeout: float = 10.0) -> Po
     """What `port` is, who holds it and each socket's role; see `PortReport`.
 
     Runs `who_owns(port, tool=tool, timeout=timeout)` and reads this system's
-    ephemeral range; raises what `who_owns` raises when it cannot look.
+    ephemeral range, reserved ports and privileged ports; raises what
+    `who_owns` raises when it cannot look.
     """
     return describe_port(port, tool=tool, timeout=timeout)
 
@@ -94,7 +106,13 @@ def describe_port(
     port = check_port(port)
     if sockets is None:
         sockets = lookup(port, tool=tool, timeout=timeout, platform=platform, runner=runner)
-    ephemeral = ephemeral_range(platform=platform, runner=runner, timeout=timeout)
+    where = Platform.current() if platform is None else Platform.of(platform)
+    if runner is None:
+        from ._run import SystemRunner
+
+        runner = SystemRunner()
+    ephemeral = ephemeral_range(platform=where, runner=runner, timeout=timeout)
+    reserved = reserved_range_of(port, platform=where, runner=runner, timeout=timeout)
     roles = tuple(SocketRole(socket=s, role=r) for s, r in zip(sockets, roles_of(sockets)))
     iana = IanaRange.of(port)
     return PortReport(
@@ -106,6 +124,8 @@ def describe_port(
         udp_service=service_name(port, "udp"),
         sockets=roles,
         reasons=_reasons(port, iana, roles),
+        reserved=reserved,
+        privileged=is_privileged(port, where),
     )
 
 

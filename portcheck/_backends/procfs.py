@@ -27,8 +27,8 @@ from .context import ToolUnusableError
 PROC = "/proc"
 
 
-def socket_table(port: int, proc: str = PROC, *, netlink: bool = True) -> list[Entry]:
-    """Every socket on local `port` in this network namespace.
+def socket_table(port: int | None, proc: str = PROC, *, netlink: bool = True) -> list[Entry]:
+    """Every socket on local `port` in this network namespace (every socket: None).
 
     Asked of the kernel over sock_diag netlink, which filters by port (the
     way ss does), table by table; /proc/net text, which lists every socket of

@@ -71,12 +71,13 @@ def port_filter(port: int) -> bytes:
     )
 
 
-def request(port: int, family: Family, protocol: Protocol, seq: int) -> bytes:
-    """A dump request for every socket of one family and protocol on local `port`."""
+def request(port: int | None, family: Family, protocol: Protocol, seq: int) -> bytes:
+    """A dump request for every socket of one family and protocol on local `port` (any: None)."""
     body = _REQ.pack(_FAMILIES[family], _PROTOCOLS[protocol], 0, 0, 0xFFFFFFFF)
     body += _SOCKID.pack(0, 0, bytes(16), bytes(16)) + _SOCKID_REST.pack(0, 0, 0)
-    bytecode = port_filter(port)
-    body += _RTATTR.pack(_RTATTR.size + len(bytecode), _INET_DIAG_REQ_BYTECODE) + bytecode
+    if port is not None:
+        bytecode = port_filter(port)
+        body += _RTATTR.pack(_RTATTR.size + len(bytecode), _INET_DIAG_REQ_BYTECODE) + bytecode
     header = _NLMSGHDR.pack(
         _NLMSGHDR.size + len(body), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST | _NLM_F_DUMP, seq, 0
     )
@@ -123,8 +124,8 @@ def _address(raw: bytes) -> str:
     return canonical_address(str(ipaddress.ip_address(raw)))
 
 
-def query(port: int, family: Family, protocol: Protocol) -> list[tuple[Socket, int]]:
-    """Every socket of `family`/`protocol` on local `port`, with its inode."""
+def query(port: int | None, family: Family, protocol: Protocol) -> list[tuple[Socket, int]]:
+    """Every socket of `family`/`protocol` on local `port` (every port: None), with its inode."""
     try:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG)
     except (OSError, AttributeError) as exc:

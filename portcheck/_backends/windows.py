@@ -1,5 +1,10 @@
 """Windows backend: `netstat.exe -ano` for the sockets, `tasklist.exe` for the names.
 
+Also `netsh.exe interface ipv4|ipv6 show excludedportrange protocol=tcp|udp`
+for the port ranges Windows refuses to bind (`excluded_ranges`, used by
+`find_free_ports` and `describe`), and every socket at once for
+`find_free_ports` (`every_socket`).
+
 Both run by absolute path under `%SystemRoot%\\System32`: a bare name would let
 the current directory supply another `netstat.exe`. Their output is in the
 console's OEM code page (cp437, cp850, cp866, cp932, cp936, ...), never UTF-8
@@ -30,20 +35,24 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import attrs
 
 from .._errors import ParseError, PortcheckError, ToolError
 from .._parsers import netstat_windows as _netstat_windows
 from .._parsers import tasklist as _tasklist
-from .._records import Socket
+from .._records import Family, Protocol, Socket
 from .context import Context, ToolUnusableError, on_port
+
+if TYPE_CHECKING:
+    from .._reserved import ReservedRange
 
 _DEFAULT_SYSTEM_ROOT = "C:\\Windows"
 # A drive-letter path; a relative or drive-relative %SystemRoot% would again let
 # the current directory choose the executable.
 _ABSOLUTE_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
+_NETSH_FAMILIES = {Family.IPV4: "ipv4", Family.IPV6: "ipv6"}
 
 
 def oem_code_page() -> int | None:
@@ -113,6 +122,17 @@ def lookup(
 ) -> list[Socket]:
     """Sockets on local `port`, with process names; `code_page` replaces GetOEMCP in tests."""
     page = (code_page or oem_code_page)()
+    return _add_names(ctx, on_port(_every_socket(ctx, page), port), page)
+
+
+def every_socket(
+    ctx: Context, *, code_page: Callable[[], int | None] | None = None
+) -> list[Socket]:
+    """Every socket `netstat -ano` lists, with pids but without names (one run)."""
+    return _every_socket(ctx, (code_page or oem_code_page)())
+
+
+def _every_socket(ctx: Context, page: int | None) -> list[Socket]:
     argv = netstat_argv(os.environ)
     text = _run_text(ctx, argv, page)
     everything = _netstat_windows.parse(text)
@@ -120,7 +140,54 @@ def lookup(
         # Windows always has sockets (RPC listens on 135): no row at all means
         # the output was not understood, which must not read as "port free".
         raise ToolError(argv, 0, f"no socket rows in its output: {text[:200]!r}")
-    return _add_names(ctx, on_port(everything, port), page)
+    return everything
+
+
+def netsh_excluded_argv(
+    environ: Mapping[str, str], family: Family, protocol: Protocol
+) -> tuple[str, ...]:
+    """`netsh interface ipv4 show excludedportrange protocol=tcp` (or ipv6, udp)."""
+    return (
+        ntpath.join(system32(environ), "netsh.exe"),
+        "interface",
+        _NETSH_FAMILIES[family],
+        "show",
+        "excludedportrange",
+        f"protocol={protocol.value}",
+    )
+
+
+def excluded_ranges(
+    ctx: Context,
+    family: Family,
+    protocol: Protocol,
+    *,
+    code_page: Callable[[], int | None] | None = None,
+) -> list[ReservedRange]:
+    """The port ranges Windows excludes from binding for `family` and `protocol`.
+
+    ToolUnusableError when netsh cannot run, ToolError when it fails (the
+    subcommand is missing before Windows Vista SP1), ParseError when its
+    output is not the range table.
+    """
+    from .._parsers import netsh_excluded as _netsh_excluded
+    from .._reserved import ReservedRange
+
+    argv = netsh_excluded_argv(os.environ, family, protocol)
+    text = _run_text(ctx, argv, (code_page or oem_code_page)())
+    source = " ".join(("netsh", *argv[1:]))
+    return [
+        ReservedRange(
+            first=r.first,
+            last=r.last,
+            source=source,
+            protocol=protocol,
+            family=family,
+            refuses_bind=True,
+            administered=r.administered,
+        )
+        for r in _netsh_excluded.parse(text)
+    ]
 
 
 def _run_text(ctx: Context, argv: Sequence[str], page: int | None) -> str:

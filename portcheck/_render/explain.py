@@ -9,6 +9,7 @@ from .words import owner, safe
 
 if TYPE_CHECKING:
     from .._describe import PortReport, SocketRole
+    from .._reserved import ReservedRange
 
 _RANGE_WORDS = {
     IanaRange.SYSTEM: "a well-known (system) port, 0-1023",
@@ -26,6 +27,7 @@ def explain(report: PortReport) -> str:
         count = len(report.sockets)
         lines.append(f"It is in use by {count} socket{'s' if count > 1 else ''}:")
         lines.extend(f"  - {_socket_line(item)}" for item in report.sockets)
+    lines.extend(_bind_lines(report))
     verdict = _verdict(report)
     if verdict:
         lines.append(verdict)
@@ -51,6 +53,45 @@ def _service_line(report: PortReport) -> str:
         return f'The services database calls it "{tcp}" (tcp and udp).'
     named = [f'"{n}" ({p})' for n, p in ((tcp, "tcp"), (udp, "udp")) if n is not None]
     return f"The services database calls it {' and '.join(named)}."
+
+
+def _bind_lines(report: PortReport) -> list[str]:
+    """Why a bind may fail although no socket uses the port, or why a server should avoid it."""
+    lines = []
+    if report.reserved is not None:
+        lines.append(_reserved_line(report.reserved))
+    if report.privileged:
+        lines.append(
+            "It is a privileged port here: binding it needs root (on Linux, or the "
+            "CAP_NET_BIND_SERVICE capability), which this process does not have."
+        )
+    # A reserved port is one the kernel does not hand out: no warning then.
+    if report.ephemeral and not report.sockets and report.reserved is None:
+        lines.append(
+            "It is free now, but inside the ephemeral range: the kernel may hand it to any "
+            "outgoing connection at any moment, so a server should not count on it."
+        )
+    return lines
+
+
+def _reserved_line(reserved: ReservedRange) -> str:
+    if reserved.refuses_bind:
+        scope = "/".join(v.value for v in (reserved.protocol, reserved.family) if v is not None)
+        who = (
+            "an administrator added it"
+            if reserved.administered
+            else "reserved by a service such as Hyper-V, WSL2 or Docker"
+        )
+        return (
+            f"Windows excludes it from binding: excluded port range {reserved} "
+            f"({scope}; {who}; `{reserved.source}`). A bind there fails with "
+            '"access forbidden" (WSAEACCES) although no socket uses the port.'
+        )
+    return (
+        f"It is in this system's reserved ports ({reserved}, in {reserved.source}): "
+        "the kernel never hands it to an outgoing connection or a bind to port 0, "
+        "keeping it for the application it was reserved for; an explicit bind still works."
+    )
 
 
 def _socket_line(item: SocketRole) -> str:

@@ -2,8 +2,8 @@
 
 The documents are described in docs/json.md. `SCHEMA` is their version, bumped
 on any incompatible change; added fields are not one. The lookup document has
-no "kind" (it predates the others); the explain, wait and raw documents say
-which they are in "kind".
+no "kind" (it predates the others); the explain, wait, raw and find documents
+say which they are in "kind".
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from .._records import Socket
 
 if TYPE_CHECKING:
     from .._describe import PortReport
+    from .._free import Search
+    from .._reserved import ReservedRange
 
 SCHEMA = 1
 
@@ -66,12 +68,19 @@ def _report(report: PortReport) -> dict[str, Any]:
             "default": eph.default,
         },
         "services": {"tcp": report.tcp_service, "udp": report.udp_service},
+        "reserved": None if report.reserved is None else reserved_to_dict(report.reserved),
+        "privileged": report.privileged,
         "worth_a_look": report.worth_a_look,
         "reasons": list(report.reasons),
         "sockets": [
             {"role": item.role.value, **socket_to_dict(item.socket)} for item in report.sockets
         ],
     }
+
+
+def reserved_to_dict(reserved: ReservedRange) -> dict[str, Any]:
+    """A reserved range as a dict (protocol and family None when it applies to all)."""
+    return attrs.asdict(reserved, value_serializer=_plain)
 
 
 def wait_document(
@@ -101,3 +110,17 @@ def wait_document(
 def raw_document(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """`portcheck PORT ... --raw --json`, from `_render.raw.to_dict` entries."""
     return {"schema": SCHEMA, "kind": "raw", "ports": entries}
+
+
+def find_document(found: Search) -> dict[str, Any]:
+    """`portcheck find RANGE ... --json`: the ports found, and why the others were skipped."""
+    return {
+        "schema": SCHEMA,
+        "kind": "find",
+        "range": {"first": found.first, "last": found.last},
+        "protocol": found.protocol,
+        "wanted": found.wanted,
+        "ok": found.enough,
+        "ports": list(found.ports),
+        "skipped": dict(found.skipped),
+    }

@@ -226,6 +226,9 @@ def fixed_range(monkeypatch: pytest.MonkeyPatch) -> None:
 def described(monkeypatch: pytest.MonkeyPatch, fixed_range: None) -> list[portcheck.Socket]:
     found: list[portcheck.Socket] = []
     monkeypatch.setattr("portcheck._describe.lookup", lambda port, **_: list(found))
+    # Not this machine's reserved list or privileges: tests/test_free.py covers those.
+    monkeypatch.setattr("portcheck._describe.reserved_range_of", lambda port, **_: None)
+    monkeypatch.setattr("portcheck._describe.is_privileged", lambda port, platform: False)
     return found
 
 
@@ -278,6 +281,8 @@ def test_explain_json_document(
             "tcp": service_name(8080, "tcp"),
             "udp": service_name(8080, "udp"),
         },
+        "reserved": None,
+        "privileged": False,
         "worth_a_look": False,
         "reasons": [],
     }

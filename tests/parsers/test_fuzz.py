@@ -33,6 +33,7 @@ from portcheck import (
     State,
 )
 from portcheck._parsers import PARSERS, proc_net
+from portcheck._parsers import netsh_excluded as _netsh_excluded
 from portcheck._parsers import tasklist as _tasklist
 from portcheck._records import NoOwner
 from tests import golden
@@ -305,6 +306,50 @@ def test_tasklist_arbitrary_text(text: str) -> None:
 def test_tasklist_mutated_capture(data: st.DataObject) -> None:
     assert _tasklist_captures()
     check_tasklist(data.draw(mutated(_tasklist_captures())))
+
+
+# Windows `netsh interface ipv4 show excludedportrange`: ranges of ports.
+
+
+@functools.cache
+def _netsh_captures() -> tuple[str, ...]:
+    found = sorted((golden.FIXTURES / "synthetic" / "windows").glob("*excludedportrange*.out"))
+    return tuple(_read(p) for p in found)
+
+
+def check_netsh_excluded(text: str) -> None:
+    try:
+        ranges = _netsh_excluded.parse(text)
+    except ParseError:
+        return
+    for found in ranges:
+        assert type(found.first) is int
+        assert type(found.last) is int
+        assert 1 <= found.first <= found.last <= 65535
+        assert isinstance(found.administered, bool)
+
+
+NETSH_SOUP = st.lists(
+    st.one_of(
+        st.sampled_from(["----------", "--------", "*", "5357", "65535", "0", "70000", "-1"]),
+        st.sampled_from(["\n", "\r\n", " ", "    ", "\t", "²", "\u0663"]),
+        st.text(max_size=5),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@TABLE_FUZZ
+@given(text=st.one_of(arbitrary_text, NETSH_SOUP))
+def test_netsh_excluded_arbitrary_text(text: str) -> None:
+    check_netsh_excluded(text)
+
+
+@TABLE_FUZZ
+@given(data=st.data())
+def test_netsh_excluded_mutated_capture(data: st.DataObject) -> None:
+    assert _netsh_captures()
+    check_netsh_excluded(data.draw(mutated(_netsh_captures())))
 
 
 # Regression tests: the bugs this fuzzing found, each reduced to its input.
