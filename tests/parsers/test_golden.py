@@ -59,7 +59,7 @@ def test_every_parser_has_a_real_capture() -> None:
     # and every format is backed by real output, on its own platform or another.
     real = {(golden.platform_of(c), golden.tool_of(c)) for c in golden.real_captures()}
     assert len(golden.real_captures()) >= 60
-    for platform, tool in PARSERS:
+    for _platform, tool in PARSERS:
         assert any(t == tool for _, t in real), f"no real {tool} capture at all"
     assert ("openbsd", "fstat") in real
 
