@@ -427,7 +427,7 @@ DNS_NETSTAT = FIXTURES / "openbsd" / "idx1538268662--openbsd-netstat-a-n-p-udp.o
 
 def openbsd_runner(fstat_out: bytes, netstat_out: bytes | None) -> FakeRunner:
     tools = {"fstat": FSTAT}
-    replies = {(FSTAT, "-n"): (0, fstat_out, b"")}
+    replies: dict[tuple[str, ...], tuple[int, bytes, bytes]] = {(FSTAT, "-n"): (0, fstat_out, b"")}
     if netstat_out is not None:
         tools["netstat"] = NETSTAT
         replies[(NETSTAT, "-an")] = (0, netstat_out, b"")
