@@ -138,8 +138,10 @@ def test_netstat_backend_runs_one_command_and_filters_in_python() -> None:
 
 
 def test_parse_refuses_what_it_does_not_know() -> None:
-    with pytest.raises(UnsupportedError, match="unknown tool 'fstat'"):
-        portcheck.parse("", tool="fstat", platform="openbsd")
+    with pytest.raises(UnsupportedError, match="unknown tool 'pfiles'"):
+        portcheck.parse("", tool="pfiles", platform="openbsd")
+    with pytest.raises(UnsupportedError, match="fstat output from freebsd is not supported"):
+        portcheck.parse("", tool="fstat", platform="freebsd")
     with pytest.raises(UnsupportedError, match="sockstat output from linux is not supported"):
         portcheck.parse("", tool="sockstat", platform="linux")
     with pytest.raises(TypeError):

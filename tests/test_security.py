@@ -263,6 +263,7 @@ LONG_LINES = {
     ("freebsd", "netstat"): f"tcp4 0 0 {BIG} *.* LISTEN",
     ("netbsd", "netstat"): f"tcp 0 0 {BIG} *.* LISTEN",
     ("openbsd", "netstat"): f"tcp 0 0 {BIG} *.* LISTEN",
+    ("openbsd", "fstat"): f"root httpd 12 3* internet stream tcp 0xff {BIG}",
     ("freebsd", "sockstat"): f"root sshd 812 4 tcp4 {BIG} *:*",
     ("netbsd", "sockstat"): f"root sshd 812 4 tcp {BIG} *.*",
     ("windows", "netstat"): f"  TCP    {BIG}    0.0.0.0:0    LISTENING    4",

@@ -70,7 +70,10 @@ BACKENDS: dict[Platform, tuple[Backend, ...]] = {
         Backend("sockstat", "bsd", "lookup_sockstat"),
         Backend("netstat", "bsd", "lookup_netstat"),
     ),
-    Platform.OPENBSD: (Backend("netstat", "bsd", "lookup_netstat"),),
+    Platform.OPENBSD: (
+        Backend("fstat", "bsd", "lookup_fstat"),
+        Backend("netstat", "bsd", "lookup_netstat"),
+    ),
     Platform.WINDOWS: (Backend("netstat", "windows", "lookup"),),
 }
 
@@ -87,6 +90,7 @@ if TYPE_CHECKING:  # mypy checks that every function named above is a `Lookup`.
         bsd.lookup_sockstat,
         bsd.lookup_lsof,
         bsd.lookup_netstat,
+        bsd.lookup_fstat,
         windows.lookup,
     )
 

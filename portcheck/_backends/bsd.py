@@ -2,9 +2,9 @@
 
 - FreeBSD: `sockstat` (base system), then `lsof` (package), then `netstat -an`.
 - NetBSD: `sockstat`, then `netstat -an`.
-- OpenBSD: `netstat -an`: in use or free, owner hidden. OpenBSD's `fstat`
-  reports owners, but no real capture of it was at hand to test its socket
-  rows against, and without root it lists only the caller's own files.
+- OpenBSD: `fstat -n` for the owners, merged with `netstat -an` for the TCP
+  states and, without root, for the sockets of other users (fstat then lists
+  only the caller's own files); then `netstat -an` alone (owner hidden).
 
 A tool that is missing, or that runs and fails, makes its backend unusable:
 the next tool is tried, and the failure is named if none can look.
@@ -13,14 +13,18 @@ the next tool is tried, and the failure is named if none can look.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+import attrs
 
 from .._errors import ToolError
+from .._parsers import fstat as _fstat
 from .._parsers import netstat_bsd as _netstat_bsd
 from .._parsers import sockstat as _sockstat
-from .._records import Platform, Socket
+from .._records import NoOwner, Platform, Protocol, Socket
 from .._run import Completed
 from .context import Context, ToolUnusableError, decode, on_port, tool_path
-from .posix import full_names, lsof_sockets, netstat_an
+from .posix import full_names, lsof_sockets, netstat_an, socket_key
 
 _PORT = "PORT"  # placeholder in the flag lists below, replaced by the port number
 # Newest first: FreeBSD grew `-P` (protocols) in 10 and `-s` (state) in 12, so
@@ -65,3 +69,81 @@ def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
 def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
     """Sockets on `port` from `netstat -an`: proof of use, owner hidden (pid None)."""
     return netstat_an(ctx, _netstat_bsd.parse)
+
+
+# OpenBSD fstat: `-n` prints device numbers instead of looking up mount points
+# and device names; socket rows are the same with or without it.
+FSTAT_FLAGS = ("-n",)
+
+
+def lookup_fstat(port: int, ctx: Context) -> list[Socket]:
+    """OpenBSD: owners from `fstat -n`, states and unseen sockets from `netstat -an`.
+
+    As root fstat lists every process's files, so it names every owner; it
+    prints no TCP state, which netstat adds. Without root fstat lists only the
+    caller's own files: netstat's sockets that fstat did not list are
+    another user's, reported with the owner hidden, never dropped. A netstat
+    that cannot run leaves root with fstat's answer (states unknown) and
+    fails the lookup otherwise: own sockets alone could read as "free".
+    """
+    path = tool_path(ctx, "fstat", "the base system")
+    argv = [path, *FSTAT_FLAGS]
+    done = ctx.runner.run(argv, timeout=ctx.timeout)
+    if done.returncode != 0:
+        raise ToolUnusableError(
+            f"fstat failed: {ToolError(argv, done.returncode, decode(done.stderr))}"
+        )
+    owned = on_port(_fstat.parse(decode(done.stdout)), port)
+    try:
+        listed = on_port(lookup_netstat(port, ctx), port)
+    except (ToolUnusableError, ToolError):
+        if not ctx.privileged:
+            raise
+        return owned
+    return merge_fstat(owned, listed)
+
+
+def merge_fstat(owned: Sequence[Socket], listed: Sequence[Socket]) -> list[Socket]:
+    """fstat's records (`owned`) with netstat's states, plus netstat's rows fstat lacks.
+
+    A netstat row is fstat's socket when their protocol, family and both
+    addresses agree (`socket_key`). netstat cuts IPv6 addresses to 16
+    characters, so a socket left unmatched is then matched on protocol,
+    family and the two ports alone, if exactly one netstat row is left with
+    them. fstat's sockets no row matches are kept (state unknown); netstat's
+    rows fstat did not list are kept with the owner hidden. Two sockets with
+    the same addresses (SO_REUSEPORT) of which fstat listed one read as one.
+    """
+    rows: dict[tuple[object, ...], list[Socket]] = {}
+    for row in listed:
+        rows.setdefault(socket_key(row), []).append(row)
+    matched: set[tuple[object, ...]] = set()
+    merged: list[Socket] = []
+    for sock in owned:
+        key = socket_key(sock)
+        if key not in rows:
+            key = _loose_match(sock, rows, matched) or key
+        matched.add(key)
+        states = {row.state for row in rows.get(key, ())}
+        state = states.pop() if len(states) == 1 else None
+        merged.append(attrs.evolve(sock, state=state if sock.protocol is Protocol.TCP else None))
+    for key, group in rows.items():
+        if key not in matched:
+            merged.extend(attrs.evolve(row, no_owner=NoOwner.HIDDEN) for row in group)
+    return merged
+
+
+def _loose_key(sock: Socket) -> tuple[object, ...]:
+    remote_port = sock.remote.port if sock.remote is not None else None
+    return (sock.protocol, sock.family, sock.local.port, remote_port)
+
+
+def _loose_match(
+    sock: Socket, rows: dict[tuple[object, ...], list[Socket]], matched: set[tuple[object, ...]]
+) -> tuple[object, ...] | None:
+    """The key of the one unmatched netstat row with `sock`'s protocol, family and ports."""
+    loose = _loose_key(sock)
+    found = [
+        key for key, group in rows.items() if key not in matched and _loose_key(group[0]) == loose
+    ]
+    return found[0] if len(found) == 1 else None

@@ -21,7 +21,7 @@ import attrs
 from .._errors import UnsupportedError
 from .._records import Platform, Socket
 
-TOOLS = ("lsof", "ss", "netstat", "sockstat")
+TOOLS = ("lsof", "ss", "netstat", "sockstat", "fstat")
 
 
 class Parse(Protocol):
@@ -40,6 +40,12 @@ class LazyParse:
         parse: Parse = importlib.import_module(f"{__name__}.{self.module}").parse
         return parse(text)
 
+    @property
+    def format_version(self) -> int:
+        """The module's FORMAT_VERSION: raised whenever its records change on purpose."""
+        version: int = importlib.import_module(f"{__name__}.{self.module}").FORMAT_VERSION
+        return version
+
 
 PARSERS: dict[tuple[Platform, str], Parse] = {
     (Platform.LINUX, "lsof"): LazyParse("lsof"),
@@ -53,13 +59,24 @@ PARSERS: dict[tuple[Platform, str], Parse] = {
     (Platform.NETBSD, "netstat"): LazyParse("netstat_bsd"),
     (Platform.NETBSD, "sockstat"): LazyParse("sockstat"),
     (Platform.OPENBSD, "netstat"): LazyParse("netstat_bsd"),
+    (Platform.OPENBSD, "fstat"): LazyParse("fstat"),
     (Platform.WINDOWS, "netstat"): LazyParse("netstat_windows"),
 }
 
 if TYPE_CHECKING:  # mypy checks that every module named above has a `Parse`.
-    from . import lsof, netstat_bsd, netstat_darwin, netstat_linux, netstat_windows, sockstat, ss
+    from . import (
+        fstat,
+        lsof,
+        netstat_bsd,
+        netstat_darwin,
+        netstat_linux,
+        netstat_windows,
+        sockstat,
+        ss,
+    )
 
     _CHECKED: tuple[Parse, ...] = (
+        fstat.parse,
         lsof.parse,
         ss.parse,
         netstat_linux.parse,
@@ -82,4 +99,12 @@ def parser(tool: str, platform: str | Platform) -> Parse:
             f"parsing {tool} output from {where.value} is not supported yet"
             + (f" (supported there: {', '.join(supported)})" if supported else "")
         )
+    return found
+
+
+def parser_module(tool: str, platform: str | Platform) -> LazyParse:
+    """The parser entry of `tool` on `platform`, naming its module (for golden files)."""
+    found = parser(tool, platform)
+    if not isinstance(found, LazyParse):  # every entry of PARSERS is one
+        raise TypeError(f"no module behind the {tool} parser")
     return found

@@ -13,9 +13,12 @@ the BSDs shows no owner: every record has pid None (owner hidden).
 Columns are located from the `Proto ...` header of each section, because the
 flags move them: `-A` puts a PCB address (macOS: also a flow hash) before
 Proto and narrows the address columns from 22 to 18 characters; FreeBSD `-T`
-has three counters (Rexmit OOORcv 0-win) instead of Recv-Q Send-Q; FreeBSD
-`-x` and `-T` drop the `(state)` column. UDP rows never fill the state column,
-so it is read for TCP rows only.
+has three counters (Rexmit OOORcv 0-win) instead of Recv-Q Send-Q, filled on
+TCP rows only (UDP rows leave them blank); FreeBSD `-x` and `-T` drop the
+`(state)` column. UDP rows never fill the state column, so it is read for TCP
+rows only. Rows filtered by `grep` or `awk` (no header) are read with the
+default `-an` layout. A `tcp4` row whose address is IPv6 (seen once, in a
+hand-trimmed macOS capture) is reported as IPv6.
 
 Cut addresses: netstat prints at most 16 characters of an IPv6 host and then
 `.port`, all cut to the column width. With the default width (22) the port
@@ -40,6 +43,10 @@ from .._records import Endpoint, Family, NoOwner, Protocol, Socket, State
 from . import addr as _addr
 from .states import state_from_word
 from .text import lines
+
+# Version of this parser's output, recorded in each golden file it produced
+# (tests/golden.py). Raise it with any deliberate change of the records it returns.
+FORMAT_VERSION = 1
 
 PROTOS: dict[str, tuple[Protocol, Family]] = {
     "tcp": (Protocol.TCP, Family.IPV4),
@@ -174,7 +181,7 @@ def _address_width(header: str) -> int:
 def _row(words: list[str], layout: Layout, lineno: int, line: str) -> Row | None:
     at = layout.lead
     protocol, family = PROTOS[words[at]]
-    at += 1 + layout.counts
+    at += 1 + _counts(words, at + 1, layout.counts)
     local_text, remote_text = words[at], words[at + 1]
     at += 2
     if _port_may_be_cut(local_text, layout):
@@ -185,6 +192,8 @@ def _row(words: list[str], layout: Layout, lineno: int, line: str) -> Row | None
         at += 1
     remote = endpoint(remote_text, protocol, family)
     local = endpoint(local_text, protocol, family)
+    if _addr.family_of(local.address) is Family.IPV6:
+        family = Family.IPV6  # a `tcp4` row holding an IPv6 address: the address wins
     return Row(
         lineno=lineno,
         line=line,
@@ -196,6 +205,20 @@ def _row(words: list[str], layout: Layout, lineno: int, line: str) -> Row | None
         state=state,
         tail=words[at:],
     )
+
+
+def _counts(words: list[str], at: int, counts: int) -> int:
+    """How many of the `counts` number columns after Proto this row fills.
+
+    FreeBSD `-T` prints its three counters (Rexmit OOORcv 0-win) for TCP rows
+    only and leaves them blank on UDP rows; every other layout fills its
+    Recv-Q Send-Q on every row. An address never reads as a number: BSD
+    addresses always hold a `.` before the port.
+    """
+    filled = 0
+    while filled < counts and at + filled < len(words) and words[at + filled].isdecimal():
+        filled += 1
+    return filled
 
 
 def _port_may_be_cut(text: str, layout: Layout) -> bool:

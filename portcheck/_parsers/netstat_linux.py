@@ -25,6 +25,10 @@ from . import addr as _addr
 from .states import state_from_word
 from .text import lines
 
+# Version of this parser's output, recorded in each golden file it produced
+# (tests/golden.py). Raise it with any deliberate change of the records it returns.
+FORMAT_VERSION = 1
+
 _INET = {"tcp": Protocol.TCP, "tcp6": Protocol.TCP, "udp": Protocol.UDP, "udp6": Protocol.UDP}
 _SKIPPED = {"raw", "raw6", "udpl", "udpl6", "unix", "sctp", "sctp6", "ax25", "ipx", "netrom"}
 # After the inet rows: `STATE`, then with -e `User Inode`, then with -p `PID/Program name`

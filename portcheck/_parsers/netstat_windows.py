@@ -31,7 +31,11 @@ import attrs
 from .._errors import ParseError
 from .._records import Endpoint, Family, NoOwner, Protocol, Socket, State
 from . import addr as _addr
-from .states import state_from_word
+from .states import state_from_word, word_key
+
+# Version of this parser's output, recorded in each golden file it produced
+# (tests/golden.py). Raise it with any deliberate change of the records it returns.
+FORMAT_VERSION = 1
 
 _PROTOCOLS = {"TCP": Protocol.TCP, "UDP": Protocol.UDP}
 
@@ -138,7 +142,60 @@ def _state(protocol: Protocol, words: list[str]) -> State | None:
 
 @functools.lru_cache(maxsize=256)  # a handful of words, on every TCP line
 def _tcp_state(word: str) -> State:
-    return state_from_word(word, extra=TRANSLATED_STATES)
+    state = state_from_word(word, extra=TRANSLATED_STATES)
+    if state is State.UNKNOWN and (not word.isascii() or "?" in word):
+        return _mangled_state(word)
+    return state
+
+
+# Ways a pasted console text goes through the wrong code page, as (the page it
+# was wrongly decoded with, the page it was written in): the console's OEM
+# page (cp850 in Western Europe, cp437 in the US) read as the ANSI page
+# (cp1252) or Latin-1, the reverse, and UTF-8 read as either. `ABHÖREN`
+# written in cp850 and read as cp1252 arrives as `ABH™REN`.
+_CODE_PAGE_MIXUPS = (
+    ("cp1252", "cp850"),
+    ("cp1252", "cp437"),
+    ("latin-1", "cp850"),
+    ("cp850", "cp1252"),
+    ("cp437", "cp1252"),
+    ("cp1252", "utf-8"),
+    ("cp850", "utf-8"),
+    ("latin-1", "utf-8"),
+)
+
+
+def _mangled_state(word: str) -> State:
+    """State of a translated word that went through the wrong code page, or UNKNOWN.
+
+    First the mix-up is undone (re-encoded with the page it was wrongly read
+    with, decoded with the right one); failing that, a word of the same length
+    as a known one that differs in one place only, where the known word has
+    a non-ASCII letter and the word has any non-ASCII character or `?`
+    (`ABH?REN`, `ABH\ufffdREN`), is that word.
+    """
+    for wrong, right in _CODE_PAGE_MIXUPS:
+        try:
+            fixed = word.encode(wrong).decode(right)
+        except UnicodeError:
+            continue
+        state = state_from_word(fixed, extra=TRANSLATED_STATES)
+        if state is not State.UNKNOWN:
+            return state
+    key = word_key(word)
+    for known, state in TRANSLATED_STATES.items():
+        if len(known) == len(key) and _one_letter_mangled(known, key):
+            return state
+    return State.UNKNOWN
+
+
+def _one_letter_mangled(known: str, key: str) -> bool:
+    differ = [(k, c) for k, c in zip(known, key) if k != c]
+    return (
+        len(differ) == 1
+        and not differ[0][0].isascii()
+        and (differ[0][1] == "?" or not differ[0][1].isascii())
+    )
 
 
 def _family(local_text: str, remote_text: str) -> Family:

@@ -13,8 +13,15 @@ column (USER 0, COMMAND 9, PID 20, FD 26, PROTO 29) and never cuts the user:
 
 - COMMAND is cut to 10 characters (`%.10s`); the backend asks `ps` for the
   full name.
-- A user name of 10+ characters pushes COMMAND so far right that it runs
-  into the PID (`messagebus dbus-daemo731 5 udp4 ...`).
+- A user name longer than its column pushes COMMAND so far right that it
+  runs into the PID (`messagebus dbus-daemo731 5 udp4 ...`,
+  `python2.781106` for `python2.7` and PID 81106): the split takes the
+  longest PID of at most 5 digits (FreeBSD's PID_MAX is 99999) that leaves
+  a command of at most 10 characters ending at column 20 or later.
+- FreeBSD 14 (real capture) pads differently: PID right-aligned in 5
+  columns ending at 24, FD at 26, PROTO at 30; every field is followed by a
+  space, so nothing runs in there. Rows are read by shape, so both layouts
+  and headerless (`grep`-filtered) output read the same.
 - A descriptor of 100 or more pushes PROTO and the addresses right.
 - Before FreeBSD 10 a dual-stack socket printed its PROTO as `tcp4 6`
   (`"4 "` and `"6 "` appended one after the other): two tokens.
@@ -38,10 +45,18 @@ from .netstat_bsd import PROTOS as _PROTOS
 from .netstat_bsd import tcp_state
 from .text import lines
 
+# Version of this parser's output, recorded in each golden file it produced
+# (tests/golden.py). Raise it with any deliberate change of the records it returns.
+FORMAT_VERSION = 1
+
 _TOKEN = re.compile(r"\S+")
 # The PROTO words are netstat's: FreeBSD `tcp4`, `udp6`, `tcp46`; NetBSD `tcp`/`udp` for IPv4.
 # FreeBSD sockstat.c pads COMMAND to this column before printing the PID.
 _PID_COLUMN = 20
+# sockstat.c prints at most this many characters of COMMAND (`%.10s`).
+_COMMAND_WIDTH = 10
+# FreeBSD's PID_MAX: no pid has more than five digits.
+_PID_MAX = 99999
 
 
 def parse(text: str) -> list[Socket]:
@@ -122,13 +137,20 @@ def _spans(line: str) -> list[tuple[int, int]]:
 def _split_run_in(text: str, start: int) -> tuple[str, str]:
     """Command and pid of a `dbus-daemo731` word starting at column `start`.
 
-    The PID starts where the command ends, at column 20 or later; the first
-    split from there that leaves only digits is taken. A command ending in
-    digits past column 20 stays ambiguous; `ps` then gives the full name.
+    sockstat.c pads COMMAND (at most 10 characters) to column 20 and prints
+    the PID right after it, with no space once a long user has pushed the
+    command past that column. So the PID starts at column 20 or later, the
+    command holds 1 to 10 characters, and a FreeBSD PID is at most 99999
+    (PID_MAX) with no leading zero. The first split from the left that meets
+    all of these is taken, which is the longest possible PID:
+    `python2.781106` is `python2.7` and 81106 (781106 is no PID). A command
+    that ends in digits can still be ambiguous (`python2.71106`: 71106 or
+    1106); `ps` then gives the full name, but the PID stays the longest one.
     """
-    for cut in range(max(1, _PID_COLUMN - start), len(text)):
-        if text[cut:].isdigit():
-            return text[:cut], text[cut:]
+    for cut in range(max(1, _PID_COLUMN - start), min(_COMMAND_WIDTH, len(text) - 1) + 1):
+        pid = text[cut:]
+        if pid.isascii() and pid.isdigit() and pid[0] != "0" and int(pid) <= _PID_MAX:
+            return text[:cut], pid
     raise ValueError(f"cannot tell command from pid in {text!r}")
 
 

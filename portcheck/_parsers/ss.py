@@ -28,6 +28,10 @@ from . import addr as _addr
 from .states import state_from_word
 from .text import lines
 
+# Version of this parser's output, recorded in each golden file it produced
+# (tests/golden.py). Raise it with any deliberate change of the records it returns.
+FORMAT_VERSION = 1
+
 _NETIDS = {"tcp": Protocol.TCP, "udp": Protocol.UDP}
 # Netids of sockets portcheck does not report (unix, raw, sctp, netlink, ...).
 _OTHER_NETIDS = {

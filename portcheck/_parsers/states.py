@@ -41,8 +41,12 @@ def state_from_word(word: str, extra: dict[str, State] | None = None) -> State:
     return extra[key] if key in extra else _WORDS.get(key, State.UNKNOWN)
 
 
-def _key(word: str) -> str:
+def word_key(word: str) -> str:
+    """A state word as the tables here key it: upper case, no brackets, `-` or `_`."""
     return word.strip("()").upper().replace("-", "").replace("_", "")
+
+
+_key = word_key
 
 
 @functools.lru_cache(maxsize=256)

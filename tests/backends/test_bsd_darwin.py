@@ -17,7 +17,7 @@ from portcheck._lookup import lookup
 from portcheck._parsers.netstat_bsd import parse as parse_netstat_bsd
 from portcheck._parsers.netstat_darwin import parse as parse_netstat_darwin
 from portcheck._parsers.sockstat import parse as parse_sockstat
-from portcheck._records import Family, Socket, State
+from portcheck._records import Family, NoOwner, Socket, State
 from tests.fakes import FakeRunner
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -401,10 +401,10 @@ def test_netbsd_sockstat_then_netstat() -> None:
 
 
 def test_openbsd_netstat_owner_hidden_and_free() -> None:
-    an = capture(SYNTHETIC / "openbsd" / "openbsd-7--netstat-an.out")
+    an = capture(FIXTURES / "openbsd" / "idx1315394814--openbsd-netstat-nap-tcp.out")
     runner = FakeRunner(tools={"netstat": NETSTAT}, replies={(NETSTAT, "-an"): (0, an, b"")})
     found: list[Socket] = lookup(25, platform="openbsd", runner=runner)
-    assert [s.local.address for s in found] == ["127.0.0.1", "::1"]
+    assert [s.local.address for s in found] == ["127.0.0.1", "::1", "fe80::1"]
     assert all(s.owner_hidden for s in found)
     assert lookup(8080, platform="openbsd", runner=runner) == []
 
@@ -412,4 +412,111 @@ def test_openbsd_netstat_owner_hidden_and_free() -> None:
 def test_openbsd_without_netstat() -> None:
     with pytest.raises(NoToolError) as info:
         lookup(22, platform="openbsd", runner=FakeRunner(tools={"sockstat": SOCKSTAT}))
-    assert list(info.value.tried) == ["netstat"]
+    assert list(info.value.tried) == ["fstat", "netstat"]
+
+
+# --- OpenBSD fstat + netstat ---------------------------------------------
+
+FSTAT = "/usr/bin/fstat"
+# Two pairs of real captures, each fstat and netstat from the same host and session.
+HTTPD_FSTAT = FIXTURES / "openbsd" / "idx1315394814--openbsd-fstat-grep-80.out"
+HTTPD_NETSTAT = FIXTURES / "openbsd" / "idx1315394814--openbsd-netstat-nap-tcp.out"
+DNS_FSTAT = FIXTURES / "openbsd" / "idx1538268662--openbsd-fstat-n-grep-udp.out"
+DNS_NETSTAT = FIXTURES / "openbsd" / "idx1538268662--openbsd-netstat-a-n-p-udp.out"
+
+
+def openbsd_runner(fstat_out: bytes, netstat_out: bytes | None) -> FakeRunner:
+    tools = {"fstat": FSTAT}
+    replies: dict[tuple[str, ...], tuple[int, bytes, bytes]] = {(FSTAT, "-n"): (0, fstat_out, b"")}
+    if netstat_out is not None:
+        tools["netstat"] = NETSTAT
+        replies[(NETSTAT, "-an")] = (0, netstat_out, b"")
+    return FakeRunner(tools=tools, replies=replies)
+
+
+def test_openbsd_fstat_as_root_names_owners_with_netstat_states(privileged: None) -> None:
+    runner = openbsd_runner(capture(HTTPD_FSTAT), capture(HTTPD_NETSTAT))
+    found = lookup(80, platform="openbsd", runner=runner)
+    assert runner.calls == [(FSTAT, "-n"), (NETSTAT, "-an")]
+    assert len(found) == 12  # six httpd2 processes share one IPv4 and one IPv6 listener
+    assert {(s.pid, s.process) for s in found} == {
+        (pid, "httpd2") for pid in (22930, 12747, 66143, 78720, 77039, 74721)
+    }
+    assert {s.state for s in found} == {State.LISTEN}  # from netstat: fstat shows none
+    assert {s.family for s in found} == {Family.IPV4, Family.IPV6}
+    assert not any(s.owner_hidden for s in found)
+
+
+def test_openbsd_fstat_as_root_keeps_what_only_one_tool_lists(privileged: None) -> None:
+    # Port 22: netstat lists the sshd listeners and a connection, this fstat
+    # excerpt (grep :80) none of them; port 80 then lists what fstat lists.
+    runner = openbsd_runner(capture(HTTPD_FSTAT), capture(HTTPD_NETSTAT))
+    ssh = lookup(22, platform="openbsd", runner=runner)
+    assert len(ssh) == 3
+    assert all(s.owner_hidden and s.pid is None for s in ssh)
+    runner = openbsd_runner(capture(HTTPD_FSTAT), TITLE.encode())
+    alone = lookup(80, platform="openbsd", runner=runner)
+    assert len(alone) == 12
+    assert {s.state for s in alone} == {None}  # no netstat row: state unknown
+
+
+def test_openbsd_fstat_unprivileged_adds_other_users_sockets_hidden(unprivileged: None) -> None:
+    # As user _ntp, fstat lists only ntpd's files; named's port 53 sockets
+    # come from netstat, owner hidden, and ntpd's own socket with its pid.
+    own = b"".join(line for line in capture(DNS_FSTAT).splitlines(True) if b"_ntp" in line)
+    runner = openbsd_runner(own, capture(DNS_NETSTAT))
+    dns = lookup(53, platform="openbsd", runner=runner)
+    assert runner.calls == [(FSTAT, "-n"), (NETSTAT, "-an")]
+    assert len(dns) == 5
+    assert all(s.pid is None and s.no_owner is NoOwner.HIDDEN for s in dns)
+    [ntp] = lookup(39674, platform="openbsd", runner=runner)
+    assert (ntp.pid, ntp.process, ntp.user, ntp.owner_hidden) == (20075, "ntpd", "_ntp", False)
+
+
+def test_openbsd_fstat_as_root_matches_every_udp_socket(privileged: None) -> None:
+    runner = openbsd_runner(capture(DNS_FSTAT), capture(DNS_NETSTAT))
+    dns = lookup(53, platform="openbsd", runner=runner)
+    assert [(s.local.address, s.pid) for s in dns] == [
+        ("::1", 55537),
+        ("fe80::1", 55537),
+        ("127.0.0.1", 55537),
+        ("10.0.2.15", 55537),
+        ("192.168.56.111", 55537),
+    ]
+
+
+def test_openbsd_fstat_matches_an_ipv6_address_netstat_cut(privileged: None) -> None:
+    fstat = (
+        b"root     nginx      4242    6* internet6 stream tcp 0xffff8000"
+        b" [2001:db8:aaaa:bbbb::1]:443\n"
+    )
+    netstat = (
+        TITLE + "Proto   Recv-Q Send-Q  Local Address          Foreign Address        (state)\n"
+        "tcp6         0      0  2001:db8:aaaa:bb.443   *.*                    LISTEN\n"
+    ).encode()
+    [sock] = lookup(443, platform="openbsd", runner=openbsd_runner(fstat, netstat))
+    assert (sock.pid, sock.state, sock.local.address) == (
+        4242,
+        State.LISTEN,
+        "2001:db8:aaaa:bbbb::1",
+    )
+
+
+def test_openbsd_fstat_failure_falls_back_to_netstat(privileged: None) -> None:
+    runner = openbsd_runner(b"", capture(HTTPD_NETSTAT))
+    runner.replies[(FSTAT, "-n")] = (1, b"", b"fstat: kvm_openfiles: permission denied\n")
+    found = lookup(80, platform="openbsd", runner=runner)
+    assert runner.calls == [(FSTAT, "-n"), (NETSTAT, "-an")]
+    assert len(found) == 2
+    assert all(s.owner_hidden for s in found)
+
+
+def test_openbsd_fstat_without_netstat(privileged: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As root fstat alone names every owner (states unknown) ...
+    runner = openbsd_runner(capture(HTTPD_FSTAT), None)
+    assert len(lookup(80, platform="openbsd", runner=runner)) == 12
+    # ... without root its own sockets alone could read as "free": no answer.
+    monkeypatch.setattr(os, "geteuid", lambda: 501, raising=False)
+    with pytest.raises(NoToolError) as info:
+        lookup(80, platform="openbsd", runner=openbsd_runner(capture(HTTPD_FSTAT), None))
+    assert list(info.value.tried) == ["fstat", "netstat"]

@@ -5,10 +5,16 @@ any other exception is a bug, and so is a record that could mislead a script
 (a port outside 0-65535, a pid of 0 or below that `kill` would turn against
 the caller's own process group, a UDP socket with a TCP state).
 
-Runs are reproducible (`derandomize=True`, no example database); the number
-of examples per parser is `EXAMPLES` below, chosen to keep this file near
-15 s per Python version on a 2-core CI machine. Bugs found, with their
-regression tests at the end of this file, are listed in docs/reliability.md.
+Two budgets. The fixed one is reproducible (`derandomize=True`, no example
+database): `EXAMPLES` per parser and strategy, chosen to keep it near 15 s
+per Python version on a 2-core CI machine. The seeded one
+(`test_parse_seeded`, `SEEDED_EXAMPLES` per parser) is seeded from the
+commit id (`git rev-parse HEAD`), so each commit explores new inputs; a
+failure names its seed, and `PORTCHECK_FUZZ_SEED=<seed>` replays it. Outside
+a git checkout the seed is a constant. Mutated captures are drawn from real
+captures only (never tests/fixtures/synthetic/), as docs/reliability.md
+says. Bugs found, with their regression tests at the end of this file, are
+listed in docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, seed, settings
 from hypothesis import strategies as st
 
 import portcheck
@@ -53,6 +61,38 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 TABLE_FUZZ = settings(FUZZ, max_examples=TABLE_EXAMPLES)
+# The seeded budget: examples per parser, drawn anew for each commit.
+SEEDED_EXAMPLES = int(os.environ.get("PORTCHECK_FUZZ_SEEDED_EXAMPLES", "250"))
+FALLBACK_SEED = 15  # outside a git checkout (an sdist, a copied tree)
+
+
+def commit_seed() -> int:
+    """PORTCHECK_FUZZ_SEED if set, else the commit id as a number, else a constant."""
+    given_seed = os.environ.get("PORTCHECK_FUZZ_SEED")
+    if given_seed:
+        return int(given_seed)
+    git = shutil.which("git")
+    if git is None:
+        return FALLBACK_SEED
+    try:
+        done = subprocess.run(
+            [git, "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return FALLBACK_SEED
+    head = done.stdout.strip()
+    if done.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", head):
+        return FALLBACK_SEED
+    return int(head[:15], 16)  # 60 bits: a plain, printable int
+
+
+SEED = commit_seed()
+SEEDED = settings(FUZZ, max_examples=SEEDED_EXAMPLES, derandomize=False)
 
 LINUX = golden.FIXTURES / "linux"
 PROC_TABLES = {
@@ -70,8 +110,9 @@ PAIRS = [(platform.value, tool) for platform, tool in PARSERS]
 
 @functools.cache
 def _captures_for(platform: str, tool: str) -> tuple[str, ...]:
-    """Texts of the captures of `tool` on `platform`; any platform's if it has none."""
-    own = [c for c in golden.captures() if golden.tool_of(c) == tool]
+    """Texts of the REAL captures of `tool` on `platform`; any platform's if it has none
+    (NetBSD: FreeBSD's and OpenBSD's). Synthetic fixtures are never drawn on."""
+    own = [c for c in golden.real_captures() if golden.tool_of(c) == tool]
     mine = [c for c in own if golden.platform_of(c) == platform] or own
     return tuple(golden.read_capture(c) for c in mine)
 
@@ -215,6 +256,36 @@ def test_parse_token_soup(platform: str, tool: str, data: st.DataObject) -> None
 def test_parse_mutated_capture(platform: str, tool: str, data: st.DataObject) -> None:
     text = data.draw(mutated(_captures_for(platform, tool)))
     check_parse(_parser(platform, tool), text)
+
+
+@pytest.mark.parametrize(("platform", "tool"), PAIRS, ids=PAIR_IDS)
+@seed(SEED)
+@SEEDED
+@given(data=st.data())
+def test_parse_seeded(platform: str, tool: str, data: st.DataObject) -> None:
+    """The seeded budget: mutated real captures and token soup, new inputs each commit."""
+    replay = f"replay with PORTCHECK_FUZZ_SEED={SEED}"
+    note(replay)
+    text = data.draw(st.one_of(mutated(_captures_for(platform, tool)), token_soup))
+    try:
+        check_parse(_parser(platform, tool), text)
+    except Exception as exc:  # any failure, assertion or crash, names its seed
+        raise AssertionError(f"{platform} {tool} parser failed; {replay}") from exc
+
+
+def test_seed_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTCHECK_FUZZ_SEED", "12345")
+    assert commit_seed() == 12345
+    monkeypatch.delenv("PORTCHECK_FUZZ_SEED")
+    assert commit_seed() >= 0
+
+
+def test_mutated_captures_are_real() -> None:
+    for platform, tool in PAIRS:
+        texts = set(_captures_for(platform, tool))
+        synthetic = {golden.read_capture(c) for c in golden.captures() if golden.is_synthetic(c)}
+        assert texts, (platform, tool)
+        assert not texts & synthetic, (platform, tool)
 
 
 # /proc/net/{tcp,tcp6,udp,udp6}: procfs.parse_table, with and without the port filter.
