@@ -148,10 +148,19 @@ def _windows_excluded(
     for protocol in protocols:
         for family in (Family.IPV4, Family.IPV6):
             try:
-                found = windows.excluded_ranges(ctx, family, protocol)
+                source, found = windows.excluded_ranges(ctx, family, protocol)
             except (PortcheckError, OSError):
                 continue  # netsh missing or failing: see reserved_ranges
-            yield from found
+            for excluded in found:
+                yield ReservedRange(
+                    first=excluded.first,
+                    last=excluded.last,
+                    source=source,
+                    protocol=protocol,
+                    family=family,
+                    refuses_bind=True,
+                    administered=excluded.administered,
+                )
 
 
 def unprivileged_port_start(platform: Platform) -> int:

@@ -41,7 +41,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SYNTHETIC = FIXTURES / "synthetic"
 PARSE_TOOLS = TOOLS
 # First words of commands whose captures `parse` does not read (their own tests do).
-OTHER_COMMANDS = ("proc", "tasklist")
+OTHER_COMMANDS = ("proc", "tasklist", "netsh")
 
 
 def tool_of(capture: Path) -> str:

@@ -35,18 +35,17 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import attrs
 
 from .._errors import ParseError, PortcheckError, ToolError
+from .._parsers import netsh_excluded as _netsh_excluded
 from .._parsers import netstat_windows as _netstat_windows
 from .._parsers import tasklist as _tasklist
+from .._parsers.netsh_excluded import ExcludedRange
 from .._records import Family, Protocol, Socket
 from .context import Context, ToolUnusableError, on_port
-
-if TYPE_CHECKING:
-    from .._reserved import ReservedRange
 
 _DEFAULT_SYSTEM_ROOT = "C:\\Windows"
 # A drive-letter path; a relative or drive-relative %SystemRoot% would again let
@@ -163,31 +162,16 @@ def excluded_ranges(
     protocol: Protocol,
     *,
     code_page: Callable[[], int | None] | None = None,
-) -> list[ReservedRange]:
-    """The port ranges Windows excludes from binding for `family` and `protocol`.
+) -> tuple[str, list[ExcludedRange]]:
+    """(source, ranges): the port ranges Windows excludes from binding for `family`, `protocol`.
 
-    ToolUnusableError when netsh cannot run, ToolError when it fails (the
-    subcommand is missing before Windows Vista SP1), ParseError when its
-    output is not the range table.
+    `source` is the command line that said so. ToolUnusableError when netsh
+    cannot run, ToolError when it fails (the subcommand is missing before
+    Windows Vista SP1), ParseError when its output is not the range table.
     """
-    from .._parsers import netsh_excluded as _netsh_excluded
-    from .._reserved import ReservedRange
-
     argv = netsh_excluded_argv(os.environ, family, protocol)
     text = _run_text(ctx, argv, (code_page or oem_code_page)())
-    source = " ".join(("netsh", *argv[1:]))
-    return [
-        ReservedRange(
-            first=r.first,
-            last=r.last,
-            source=source,
-            protocol=protocol,
-            family=family,
-            refuses_bind=True,
-            administered=r.administered,
-        )
-        for r in _netsh_excluded.parse(text)
-    ]
+    return " ".join(("netsh", *argv[1:])), _netsh_excluded.parse(text)
 
 
 def _run_text(ctx: Context, argv: Sequence[str], page: int | None) -> str:

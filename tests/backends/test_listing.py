@@ -62,7 +62,7 @@ def test_linux_falls_back_to_netstat_and_names_what_it_tried() -> None:
     [
         (Platform.DARWIN, "synthetic/darwin/macos-14--netstat-an.out"),
         (Platform.FREEBSD, "freebsd/freebsd-12--netstat-an.out"),
-        (Platform.OPENBSD, "synthetic/openbsd/openbsd-7--netstat-an.out"),
+        (Platform.OPENBSD, "openbsd/idx1315394814--openbsd-netstat-nap-tcp.out"),
     ],
 )
 def test_macos_and_bsd_run_netstat_an_once(platform: Platform, capture: str) -> None:
