@@ -8,7 +8,8 @@
 - netstat: `netstat -t -u -a -n -p -e -W`, every socket; net-tools names one
   process per socket, so the holders are completed from /proc.
 
-Every answer's names and users come from /proc (`procfs.enrich`) where it
+Every answer's names, users and identities (command line, systemd unit,
+container) come from /proc (`procfs.enrich`, `procfs.with_owners`) where it
 describes the system looked at: tools truncate (lsof without +c, netstat) or
 mangle (ss drops `)`) names, and /proc/PID/comm is the kernel's own.
 """
@@ -39,11 +40,13 @@ def lookup_procfs(port: int, ctx: Context) -> list[Socket]:
     owners = _procfs.find_owners({e.inode for e in entries if e.inode})
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
     still_open = {e.inode for e in _procfs.socket_table(port)} if unowned else set()
+    seen = _procfs.Seen()
     sockets: list[Socket] = []
     for entry in entries:
         closed = entry.inode == 0 or (entry.inode in unowned and entry.inode not in still_open)
         why = NoOwner.CLOSED if closed else NoOwner.HIDDEN
-        sockets.extend(_procfs.with_owners(entry.socket, owners.get(entry.inode, []), unseen=why))
+        pids = owners.get(entry.inode, [])
+        sockets.extend(_procfs.with_owners(entry.socket, pids, unseen=why, seen=seen))
     return sockets
 
 
@@ -93,14 +96,17 @@ def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
     # Holders of every socket with an inode: net-tools names one process per
     # socket, and this also finds owners netstat printed as `-` but /proc shows.
     holders = _procfs.find_owners({r.inode for r in rows if r.inode})
+    seen = _procfs.Seen()
     sockets: list[Socket] = []
     for row in rows:
         shown = [] if row.socket.pid is None else [row.socket.pid]
-        sockets.extend(_procfs.with_owners(row.socket, holders.get(row.inode or 0) or shown))
+        pids = holders.get(row.inode or 0) or shown
+        sockets.extend(_procfs.with_owners(row.socket, pids, seen=seen))
     return sockets
 
 
 def _enriched(ctx: Context, sockets: list[Socket]) -> list[Socket]:
     if not ctx.local_proc:
         return sockets
-    return [_procfs.enrich(s) for s in sockets]
+    seen = _procfs.Seen()
+    return [_procfs.enrich(s, seen) for s in sockets]
