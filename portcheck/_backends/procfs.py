@@ -30,8 +30,13 @@ from .context import ToolUnusableError
 PROC = "/proc"
 
 
-def socket_table(port: int, proc: str = PROC, *, netlink: bool = True) -> list[Entry]:
-    """Every socket on local `port` in this network namespace.
+def socket_table(
+    port: int | None, proc: str = PROC, *, netlink: bool = True, listening: bool = False
+) -> list[Entry]:
+    """Every socket on local `port` (every socket: None) in this network namespace.
+
+    `listening` lets netlink return the listening states only (a hint: the
+    /proc/net text lists everything, and callers filter).
 
     Asked of the kernel over sock_diag netlink, which filters by port (the
     way ss does), table by table; /proc/net text, which lists every socket of
@@ -42,7 +47,7 @@ def socket_table(port: int, proc: str = PROC, *, netlink: bool = True) -> list[E
     for name, (protocol, family) in TABLES.items():
         if netlink:
             try:
-                found = _sockdiag.query(port, family, protocol)
+                found = _sockdiag.query(port, family, protocol, listening=listening)
             except _sockdiag.SockDiagUnavailable:
                 pass
             else:
