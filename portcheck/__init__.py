@@ -22,8 +22,8 @@ from ._errors import (
     ToolTimeoutError,
     UnsupportedError,
 )
-from ._lookup import parse, who_owns
-from ._records import Endpoint, Family, IanaRange, Protocol, Role, Socket, State
+from ._lookup import listening, parse, sockets, who_owns
+from ._records import Container, Endpoint, Family, IanaRange, Protocol, Role, Socket, State
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "Container",
     "Endpoint",
     "EphemeralRange",
     "Family",
@@ -64,7 +65,9 @@ __all__ = [
     "WaitTimeoutError",
     "describe",
     "ephemeral_range",
+    "listening",
     "parse",
+    "sockets",
     "wait_until_free",
     "wait_until_listening",
     "who_owns",

@@ -55,9 +55,11 @@ def lsof_sockets(port: int | None, ctx: Context, *, confirm: Lookup) -> list[Soc
     path = tool_path(ctx, "lsof", "lsof")
     argv = lsof_argv(path, port)
     done = ctx.runner.run(argv, timeout=ctx.timeout)
+    # Listing, `-i TCP -i UDP`: status 1 with output means one of them matched nothing.
+    partial = port is None and done.returncode == 1 and not done.stderr
     if done.returncode == 1 and not done.stdout and not done.stderr:
         found: list[Socket] = []  # lsof's "no file matched"
-    elif done.returncode != 0:
+    elif done.returncode != 0 and not partial:
         raise ToolUnusableError(
             f"lsof failed: {ToolError(argv, done.returncode, decode(done.stderr))}"
         )

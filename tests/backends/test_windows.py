@@ -559,7 +559,7 @@ def test_tasklist_svc_one_process_many_services_and_none() -> None:
     services = parse_services(text)
     assert services[1712] == ("RpcEptMapper", "RpcSs")
     assert services[3404] == ("Dnscache",)
-    assert 0 not in services and 4 not in services and 14156 not in services
+    assert not {0, 4, 14156} & services.keys()
     assert parse_tasklist(text)[1712] == "svchost.exe"  # the names from the same run
 
 
@@ -593,4 +593,4 @@ def test_listing_fills_units_with_one_tasklist_run() -> None:
     assert runner.calls == [NETSTAT, TASKLIST]
     by_pid = {s.pid: s.units for s in found if s.pid is not None}
     assert by_pid[3404] == ("Dnscache",)
-    assert by_pid[4] == () and by_pid[14156] == ()
+    assert (by_pid[4], by_pid[14156]) == ((), ())
