@@ -14,10 +14,9 @@ import attrs
 from ._checks import check_port
 from ._ephemeral import EphemeralRange, ephemeral_range
 from ._lookup import lookup
-from ._records import IanaRange, Platform, Protocol, Role, Socket
+from ._records import IanaRange, Platform, Protocol, Role, Socket, is_listening
 from ._render.words import REASON, owners
 from ._reserved import ReservedRange, is_privileged, reserved_range_of
-from ._wait import is_listening
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

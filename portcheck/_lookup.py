@@ -1,4 +1,5 @@
-"""`who_owns` and `parse`: the public entry points, and the one loop that tries backends."""
+"""`who_owns`, `listening`, `sockets` and `parse`: the public entry points, and the one
+loop that tries backends."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ._checks import check_port, check_seconds
 from ._errors import NoToolError, PortcheckError
-from ._records import Platform, Socket
+from ._records import Platform, Socket, is_listening
 
 if TYPE_CHECKING:
     from ._backends import Backend
@@ -49,8 +50,25 @@ def who_owns(port: int, *, tool: str | None = None, timeout: float = 10.0) -> li
     return lookup(port, tool=tool, timeout=timeout)
 
 
+def listening(*, tool: str | None = None, timeout: float = 10.0) -> list[Socket]:
+    """Every listening socket of this machine: TCP in LISTEN, UDP bound without a peer.
+
+    One record per (socket, owning process), with every owner, as `who_owns`
+    gives them; sockets whose owner is hidden are kept with `pid=None`. When
+    the lookup cannot see, an error is raised: never a partial list. `tool`
+    and `timeout` as for `who_owns`.
+    """
+    found = lookup(None, tool=tool, timeout=timeout, scope="listening")
+    return [s for s in found if is_listening(s)]
+
+
+def sockets(*, tool: str | None = None, timeout: float = 10.0) -> list[Socket]:
+    """Every TCP and UDP socket of this machine, in any state, as `listening` lists them."""
+    return lookup(None, tool=tool, timeout=timeout, scope="all")
+
+
 def lookup(
-    port: int,
+    port: int | None,
     *,
     tool: str | None = None,
     timeout: float = 10.0,
@@ -58,6 +76,7 @@ def lookup(
     runner: Runner | None = None,
     wrap: Callable[[Context], Context] | None = None,
     observe: Observer | None = None,
+    scope: str = "port",
 ) -> list[Socket]:
     """`who_owns` with the platform and runner injectable, for tests and `--raw`.
 
@@ -65,9 +84,17 @@ def lookup(
     in order until one answers; a backend that cannot look here is skipped
     and named in the `NoToolError` raised when none can. `wrap` replaces each
     backend's context (`--raw` records its runner) and `observe` hears how
-    each backend fared.
+    each backend fared. `scope` "all" lists every socket and "listening" tells
+    backends only listeners are wanted; `port` is then None (the port filter
+    keeps all). With the default scope "port", a `port` that is not a port
+    number, None included, raises before anything runs.
     """
-    port = check_port(port)
+    if scope == "port":
+        port = check_port(port)
+    elif scope not in ("all", "listening") or port is not None:
+        raise ValueError(
+            f"scope {scope!r} with port {port!r}: expected port None and all/listening"
+        )
     check_seconds("timeout", timeout)
     from ._backends import backends
     from ._backends.context import ToolUnusableError, local_context, on_port
@@ -77,7 +104,7 @@ def lookup(
 
         runner = SystemRunner()
     where = Platform.current() if platform is None else Platform.of(platform)
-    base = local_context(where, runner, float(timeout))
+    base = local_context(where, runner, float(timeout), listening=scope == "listening")
     tried: dict[str, str] = {}
     for backend in backends(where, tool):
         ctx = base if wrap is None else wrap(base)

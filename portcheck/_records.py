@@ -228,3 +228,12 @@ class Role(str, enum.Enum):
     """We connected out from this port: a connected socket, and no listener on the port."""
     BOUND = "bound"
     """A TCP socket bound to the port but neither listening nor connected."""
+
+
+def is_listening(sock: Socket, protocol: Protocol | None = None) -> bool:
+    """True for a TCP socket in LISTEN or a UDP socket bound with no peer (of `protocol`)."""
+    if protocol is not None and sock.protocol is not protocol:
+        return False
+    if sock.protocol is Protocol.TCP:
+        return sock.state is State.LISTEN
+    return sock.remote is None

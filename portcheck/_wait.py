@@ -18,7 +18,7 @@ import attrs
 from ._checks import check_port, check_seconds
 from ._errors import PortcheckError
 from ._lookup import lookup
-from ._records import Protocol, Socket, State
+from ._records import Protocol, Socket, State, is_listening
 from ._render.words import ERROR
 from ._render.words import owners as owners_in_words
 
@@ -64,15 +64,6 @@ class Poll:
     sockets: list[Socket]
     elapsed: float
     polls: int
-
-
-def is_listening(sock: Socket, protocol: Protocol | None = None) -> bool:
-    """True for a TCP socket in LISTEN or a UDP socket bound with no peer."""
-    if protocol is not None and sock.protocol is not protocol:
-        return False
-    if sock.protocol is Protocol.TCP:
-        return sock.state is State.LISTEN
-    return sock.remote is None
 
 
 def free_condition(*, ignore_time_wait: bool = False) -> Callable[[list[Socket]], bool]:

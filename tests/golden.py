@@ -42,6 +42,8 @@ SYNTHETIC = FIXTURES / "synthetic"
 PARSE_TOOLS = TOOLS
 # First words of commands whose captures `parse` does not read (their own tests do).
 OTHER_COMMANDS = ("proc", "tasklist", "netsh")
+# Folders of files that are no tool's output (tests/parsers/test_cgroup.py reads them).
+NOT_TOOL_OUTPUT = ("cgroup",)
 
 
 def tool_of(capture: Path) -> str:
@@ -61,7 +63,11 @@ def is_synthetic(capture: Path) -> bool:
 
 def captures() -> list[Path]:
     """Every capture `parse` takes, real and synthetic."""
-    return sorted(p for p in FIXTURES.rglob("*.out") if tool_of(p) in PARSE_TOOLS)
+    return sorted(
+        p
+        for p in FIXTURES.rglob("*.out")
+        if p.relative_to(FIXTURES).parts[0] not in NOT_TOOL_OUTPUT and tool_of(p) in PARSE_TOOLS
+    )
 
 
 def real_captures() -> list[Path]:

@@ -8,7 +8,8 @@
 - netstat: `netstat -t -u -a -n -p -e -W`, every socket; net-tools names one
   process per socket, so the holders are completed from /proc.
 
-Every answer's names and users come from /proc (`procfs.enrich`) where it
+Every answer's names, users and identities (command line, systemd unit,
+container) come from /proc (`procfs.enrich`, `procfs.with_owners`) where it
 describes the system looked at: tools truncate (lsof without +c, netstat) or
 mangle (ss drops `)`) names, and /proc/PID/comm is the kernel's own.
 """
@@ -28,7 +29,7 @@ from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 from .posix import LINUX_LSOF_FLAGS, lsof_argv, socket_key
 
 
-def lookup_procfs(port: int, ctx: Context) -> list[Socket]:
+def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     """Socket tables, then every holder of the matching inodes.
 
     A socket with no holder found is looked up again before its owner is
@@ -38,20 +39,26 @@ def lookup_procfs(port: int, ctx: Context) -> list[Socket]:
     """
     if not ctx.local_proc:
         raise ToolUnusableError("procfs reads this machine's /proc, which describes Linux only")
-    entries = _procfs.socket_table(port)
+    entries = _procfs.socket_table(port, listening=ctx.listening)
     owners = _procfs.find_owners({e.inode for e in entries if e.inode})
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
-    still_open = {e.inode for e in _procfs.socket_table(port)} if unowned else set()
+    still_open = (
+        {e.inode for e in _procfs.socket_table(port, listening=ctx.listening)} if unowned else set()
+    )
+    seen = _procfs.Seen()
     sockets: list[Socket] = []
     for entry in entries:
         closed = entry.inode == 0 or (entry.inode in unowned and entry.inode not in still_open)
         why = NoOwner.CLOSED if closed else NoOwner.HIDDEN
-        sockets.extend(_procfs.with_owners(entry.socket, owners.get(entry.inode, []), unseen=why))
+        pids = owners.get(entry.inode, [])
+        sockets.extend(_procfs.with_owners(entry.socket, pids, unseen=why, seen=seen))
     return sockets
 
 
-def lookup_ss(port: int, ctx: Context) -> list[Socket]:
+def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
     """Run ss with the port filtered in the kernel (`sport = :PORT`) and parse it.
+
+    Listing: no filter, and `-l` instead of `-a` when only listeners are wanted.
 
     ss prints process names raw, so a name made to look like another
     `("name",pid=N,fd=M)` entry could add a pid that holds nothing. Where /proc
@@ -59,28 +66,38 @@ def lookup_ss(port: int, ctx: Context) -> list[Socket]:
     fails the check, the holders are read from /proc instead.
     """
     ss = tool_path(ctx, "ss", "iproute2")
-    done = run_checked(ctx, [ss, "-t", "-u", "-a", "-n", "-p", "-e", "sport", "=", f":{port}"])
+    which = "-l" if ctx.listening else "-a"
+    where = [] if port is None else ["sport", "=", f":{port}"]
+    done = run_checked(ctx, [ss, "-t", "-u", which, "-n", "-p", "-e", *where])
     rows = _ss.parse_rows(decode(done.stdout))
     if not ctx.local_proc:
         return [sock for sock, _inode in rows]
+    seen = _procfs.Seen()
     named: dict[int, list[Socket]] = {}
     sockets: list[Socket] = []
     for sock, inode in rows:
         if inode:
             named.setdefault(inode, []).append(sock)
         else:
-            sockets.append(_procfs.enrich(sock))
+            sockets.append(_procfs.enrich(sock, seen))
+    unchecked: dict[int, list[int]] = {}
     for inode, group in named.items():
         pids = [s.pid for s in group if s.pid is not None]
         holders = _procfs.holders_among(pids, inode)
         if len(holders) < len(pids):
-            holders = _procfs.find_owners({inode}).get(inode, holders)
-        gone = NoOwner.CLOSED if pids else NoOwner.HIDDEN  # ss saw holders; none holds it now
-        sockets += _procfs.with_owners(group[0], holders, unseen=gone)
+            unchecked[inode] = holders
+        else:
+            sockets += _procfs.with_owners(group[0], holders, seen=seen)
+    # One scan of every process for all the sockets whose pids failed the check.
+    found = _procfs.find_owners(set(unchecked)) if unchecked else {}
+    for inode, holders in unchecked.items():
+        gone = NoOwner.CLOSED  # ss saw holders; none holds it now
+        pids = found.get(inode, holders)
+        sockets += _procfs.with_owners(named[inode][0], pids, unseen=gone, seen=seen)
     return sockets
 
 
-def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
+def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     """Run lsof for the port, then add the sockets it could not see from the kernel's table.
 
     Without root lsof lists nothing of other users' processes, and even as
@@ -93,51 +110,56 @@ def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
     argv = lsof_argv(lsof, port, LINUX_LSOF_FLAGS)
     done = run_checked(ctx, argv, ok=(0, 1))
     text = decode(done.stdout)
-    if done.returncode == 1 and (text.strip() or done.stderr.strip()):
+    # Status 1 is lsof's "a selection matched nothing": with output, an error,
+    # except when listing, where `-i UDP` alone may match nothing.
+    listed_some = port is None and not done.stderr.strip()
+    if done.returncode == 1 and (text.strip() or done.stderr.strip()) and not listed_some:
         raise ToolError(argv, done.returncode, decode(done.stderr))
     if text.strip() and not _lsof.is_field_output(text):
         raise ToolUnusableError(f"{lsof} ignored -F (a BusyBox lsof?)")
     files = _lsof.parse_files(text)
     if not ctx.local_proc:
         return [sock for sock, _device in files]
-    table = _procfs.socket_table(port)
+    table = _procfs.socket_table(port, listening=ctx.listening)
     zones = _zones(table)
     inodes = {_inode(device) for _sock, device in files} - {0}
-    seen = [
-        _procfs.enrich(
-            _zoned(sock, zones.get(int(device)) if device and device.isdigit() else None)
-        )
-        for sock, device in files
+    cache = _procfs.Seen()
+    shown = [
+        _procfs.enrich(_zoned(sock, zones.get(_inode(device))), cache) for sock, device in files
     ]
     # A socket lsof showed without an inode can only be matched by its addresses.
     unkeyed = {socket_key(s) for s, device in files if not _inode(device)}
-    keys = {socket_key(s) for s in seen}
+    keys = {socket_key(s) for s in shown}
     hidden = [
-        _procfs.with_owners(e.socket, [])[0]
+        _procfs.with_owners(e.socket, [], seen=cache)[0]
         for e in table
         if e.inode not in inodes and socket_key(e.socket) not in (unkeyed if e.inode else keys)
     ]
-    return seen + hidden
+    return shown + hidden
 
 
-def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
+def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
     """Run netstat, keep the port's rows, and complete the holders of shared sockets."""
     netstat = tool_path(ctx, "netstat", "net-tools")
     done = run_checked(ctx, [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"])
     rows = [
-        r for r in _netstat_linux.parse_rows(decode(done.stdout)) if r.socket.local.port == port
+        r
+        for r in _netstat_linux.parse_rows(decode(done.stdout))
+        if port is None or r.socket.local.port == port
     ]
     if not ctx.local_proc:
         return [r.socket for r in rows]
     # Holders of every socket with an inode: net-tools names one process per
     # socket, and this also finds owners netstat printed as `-` but /proc shows.
     holders = _procfs.find_owners({r.inode for r in rows if r.inode})
-    zones = _zones(_procfs.socket_table(port)) if any(r.inode for r in rows) else {}
+    zones = _zones(_procfs.socket_table(port, listening=ctx.listening)) if rows else {}
+    seen = _procfs.Seen()
     sockets: list[Socket] = []
     for row in rows:
         shown = [] if row.socket.pid is None else [row.socket.pid]
         sock = _zoned(row.socket, zones.get(row.inode or 0))
-        sockets.extend(_procfs.with_owners(sock, holders.get(row.inode or 0) or shown))
+        pids = holders.get(row.inode or 0) or shown
+        sockets.extend(_procfs.with_owners(sock, pids, seen=seen))
     return sockets
 
 

@@ -18,6 +18,7 @@ import attrs
 
 from .._errors import ToolError
 from .._parsers import lsof as _lsof
+from .._parsers import ps as _ps
 from .._records import Socket
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 
@@ -25,11 +26,16 @@ LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "
 # On Linux the device field `d` is the socket's inode: asked for there only.
 LINUX_LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnTd", "-i")
 
-Lookup = Callable[[int, Context], "list[Socket]"]
+Lookup = Callable[["int | None", Context], "list[Socket]"]
 
 
-def lsof_argv(path: str, port: int, flags: Sequence[str] = LSOF_FLAGS) -> list[str]:
-    """The lsof command for local or remote `port` (`-i :PORT` matches either end)."""
+def lsof_argv(path: str, port: int | None, flags: Sequence[str] = LSOF_FLAGS) -> list[str]:
+    """The lsof command for local or remote `port` (`-i :PORT` matches either end).
+
+    Every TCP and UDP socket when `port` is None: `-i TCP -i UDP` (ORed).
+    """
+    if port is None:
+        return [path, *flags, "TCP", "-i", "UDP"]
     return [path, *flags, f":{port}"]
 
 
@@ -38,7 +44,7 @@ def socket_key(sock: Socket) -> tuple[object, ...]:
     return (sock.protocol, sock.family, sock.local.address, sock.local.port, sock.remote)
 
 
-def lsof_sockets(port: int, ctx: Context, *, confirm: Lookup) -> list[Socket]:
+def lsof_sockets(port: int | None, ctx: Context, *, confirm: Lookup) -> list[Socket]:
     """Run lsof for `port`; without root, add the sockets `confirm` sees that lsof did not.
 
     lsof run without root lists nothing of other users' processes (and exits
@@ -51,9 +57,11 @@ def lsof_sockets(port: int, ctx: Context, *, confirm: Lookup) -> list[Socket]:
     path = tool_path(ctx, "lsof", "lsof")
     argv = lsof_argv(path, port)
     done = ctx.runner.run(argv, timeout=ctx.timeout)
+    # Listing, `-i TCP -i UDP`: status 1 with output means one of them matched nothing.
+    partial = port is None and done.returncode == 1 and not done.stderr
     if done.returncode == 1 and not done.stdout and not done.stderr:
         found: list[Socket] = []  # lsof's "no file matched"
-    elif done.returncode != 0:
+    elif done.returncode != 0 and not partial:
         raise ToolUnusableError(
             f"lsof failed: {ToolError(argv, done.returncode, decode(done.stderr))}"
         )
@@ -96,6 +104,25 @@ def _renamed(sock: Socket, names: dict[int, str | None]) -> Socket:
     if full is None or not full.startswith(sock.process or ""):
         return sock
     return attrs.evolve(sock, process=full)
+
+
+def with_commands(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
+    """`sockets` with each owner's command line, from one `ps -ww -o pid= -o args=` run.
+
+    ps is optional and its failure is not the lookup's: without it, or when it
+    fails, `command` stays None ("cannot tell"). Only integer pids reach argv.
+    """
+    pids = sorted({s.pid for s in sockets if isinstance(s.pid, int) and s.pid > 0})
+    ps = ctx.runner.which("ps") if pids else None
+    if ps is None:
+        return list(sockets)
+    argv = [ps, "-ww", "-o", "pid=", "-o", "args=", "-p", ",".join(str(p) for p in pids)]
+    try:
+        done = ctx.runner.run(argv, timeout=ctx.timeout)
+    except OSError:  # ToolError and ToolTimeoutError are OSErrors
+        return list(sockets)
+    commands = _ps.parse_args(decode(done.stdout))
+    return [attrs.evolve(s, command=commands[s.pid]) if s.pid in commands else s for s in sockets]
 
 
 def ps_name(ps: str, pid: int, ctx: Context) -> str | None:

@@ -14,19 +14,15 @@ import attrs
 
 from .._records import NoOwner, Socket, State
 
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # C0 controls, DEL and C1 controls; line and paragraph separators; the bidi
 # controls that reorder what follows them (the "Trojan Source" characters).
 _UNSAFE = [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, 0x200E, 0x200F]
 _UNSAFE += [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-_ESCAPES = {
-    code: _NAMED.get(chr(code)) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    for code in _UNSAFE
-}
+_ESCAPES = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _UNSAFE}
 
 
 def safe(text: str) -> str:
-    """`text` with every control character shown as an escape (`\\n`, `\\x1b`, `\\u202e`)."""
+    """`text` with every control character shown as an escape (`\\x0a`, `\\x1b`, `\\u202e`)."""
     return text.translate(_ESCAPES)
 
 
@@ -79,3 +75,42 @@ def hidden_warning(sockets: Iterable[Socket], *, privileged: bool) -> str | None
     else:
         why = "run as root (sudo) or an administrator to see which process holds them"
     return f"portcheck: some sockets are in use but their owner is hidden: {why}"
+
+
+def command_line(sock: Socket, limit: int = 200) -> str | None:
+    """The owner's argv joined with spaces (as ps shows it), escaped, cut at `limit`."""
+    if sock.command is None:
+        return None
+    text = safe(" ".join(sock.command))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def unit_label(sock: Socket) -> str | None:
+    """`nginx.service`, `docker:0123456789ab` (runtime:short id), or None: for a table cell."""
+    if sock.container is not None:
+        return safe(f"{sock.container.runtime}:{sock.container.id[:12]}")
+    if not sock.units:
+        return None
+    shown = ",".join(sock.units[:2])
+    more = f",+{len(sock.units) - 2}" if len(sock.units) > 2 else ""
+    return safe(shown + more)
+
+
+def held_by(sock: Socket) -> str | None:
+    """`held by nginx.service (pid 812: /usr/sbin/nginx -g daemon off;)`, or None.
+
+    None when no unit or container names it (the pid and name are said already).
+    """
+    if sock.pid is None:
+        return None
+    if sock.container is not None:
+        pod = f" in pod {sock.container.pod}" if sock.container.pod else ""
+        what = f"{sock.container.runtime} container {sock.container.id[:12]}{pod}"
+    elif sock.units:
+        what = " and ".join(sock.units)
+    else:
+        return None
+    command = command_line(sock)
+    detail = f"pid {sock.pid}: {command}" if command else f"pid {sock.pid}"
+    forward = f", forwarding to {sock.forwards_to}" if sock.forwards_to is not None else ""
+    return safe(f"held by {what} ({detail}){forward}")
