@@ -29,6 +29,7 @@ from ._version import __version__ as __version__
 if TYPE_CHECKING:
     from ._describe import PortReport, SocketRole, describe
     from ._ephemeral import EphemeralRange, ephemeral_range
+    from ._free_port import FreePortResult, Outcome, OwnerOutcome, Refusal, free_port
     from ._wait import WaitTimeoutError, wait_until_free, wait_until_listening
 
 # Loaded on first use (PEP 562), so that `import portcheck` costs no more than
@@ -42,18 +43,27 @@ _LAZY = {
     "WaitTimeoutError": "_wait",
     "wait_until_free": "_wait",
     "wait_until_listening": "_wait",
+    "FreePortResult": "_free_port",
+    "Outcome": "_free_port",
+    "OwnerOutcome": "_free_port",
+    "Refusal": "_free_port",
+    "free_port": "_free_port",
 }
 
 __all__ = [
     "Endpoint",
     "EphemeralRange",
     "Family",
+    "FreePortResult",
     "IanaRange",
     "NoToolError",
+    "Outcome",
+    "OwnerOutcome",
     "ParseError",
     "PortReport",
     "PortcheckError",
     "Protocol",
+    "Refusal",
     "Role",
     "Socket",
     "SocketRole",
@@ -64,6 +74,7 @@ __all__ = [
     "WaitTimeoutError",
     "describe",
     "ephemeral_range",
+    "free_port",
     "parse",
     "wait_until_free",
     "wait_until_listening",

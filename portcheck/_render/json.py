@@ -17,6 +17,7 @@ from .._records import Socket
 
 if TYPE_CHECKING:
     from .._describe import PortReport
+    from .._free_port import FreePortResult
 
 SCHEMA = 1
 
@@ -101,3 +102,33 @@ def wait_document(
 def raw_document(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """`portcheck PORT ... --raw --json`, from `_render.raw.to_dict` entries."""
     return {"schema": SCHEMA, "kind": "raw", "ports": entries}
+
+
+def kill_document(result: FreePortResult) -> dict[str, Any]:
+    """`portcheck kill PORT --json`: each owner, what was done, and whether the port is free."""
+    return {
+        "schema": SCHEMA,
+        "kind": "kill",
+        "port": result.port,
+        "free": result.free,
+        "dry_run": result.dry_run,
+        "owners": [
+            {
+                "pid": o.pid,
+                "process": o.process,
+                "user": o.user,
+                "outcome": o.outcome.value,
+                "refusal": None if o.refusal is None else o.refusal.value,
+                "detail": o.detail,
+                "hint": o.hint,
+                "child_of": o.child_of,
+                "signals": list(o.signals),
+                "sockets": [socket_to_dict(s) for s in o.sockets],
+            }
+            for o in result.owners
+        ],
+        "remaining": [socket_to_dict(s) for s in result.remaining],
+        "respawned": [socket_to_dict(s) for s in result.respawned],
+        "time_wait": [socket_to_dict(s) for s in result.time_wait],
+        "notes": list(result.notes),
+    }

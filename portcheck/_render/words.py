@@ -51,3 +51,15 @@ def hidden_warning(sockets: Iterable[Socket], *, privileged: bool) -> str | None
     else:
         why = "run as root (sudo) or an administrator to see which process holds them"
     return f"portcheck: some sockets are in use but their owner is hidden: {why}"
+
+
+def safe(text: str) -> str:
+    """`text` with C0 and C1 control characters and DEL written as `\\xNN`.
+
+    Process names are chosen by whoever starts the process: one holding
+    an escape sequence could rewrite the terminal (or a confirmation
+    question) it is printed to.
+    """
+    return "".join(
+        f"\\x{ord(c):02x}" if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F else c for c in text
+    )
