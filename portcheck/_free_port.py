@@ -430,8 +430,10 @@ class _Run:
                 t.outcome, t.detail = Outcome.ALREADY_GONE, "exited before it was signalled"
         # The re-check comes after the handles: on Linux a pidfd opened before
         # the check names the process checked, whatever happens to its pid.
+        # Every check before any signal: a --tree child is checked against its
+        # parent, which must not have exited yet.
         holds = self.stopper.holder_check(self.port, self.look)
-        signalled: list[_Target] = []
+        confirmed: list[tuple[_Target, Handle]] = []
         for t in targets:
             if t.outcome is not None or t.handle is None:
                 continue
@@ -441,14 +443,15 @@ class _Run:
                 t.outcome = Outcome.PERMISSION_DENIED
                 t.detail = "cannot read its descriptors to confirm it holds the port; not signalled"
                 continue
-            if not ok:
+            if ok:
+                confirmed.append((t, t.handle))
+            else:
                 t.outcome = Outcome.ALREADY_GONE
                 t.detail = (
                     "no longer holds the port (or its pid now names another process); not signalled"
                 )
-            elif self.send(t, t.handle, force=False, name=self.stopper.signal_names[0]):
-                signalled.append(t)
-        return signalled
+        polite = self.stopper.signal_names[0]
+        return [t for t, handle in confirmed if self.send(t, handle, force=False, name=polite)]
 
     def finish(self, signalled: list[_Target]) -> None:
         """Wait for the signalled to exit; with `force` kill the survivors; name the rest."""

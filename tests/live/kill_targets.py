@@ -49,11 +49,10 @@ def main() -> None:
         _report(sock.getsockname()[1], [os.getpid()])
         _sleep_forever()
     elif mode == "tree":
-        sock = _listener()
-        child = os.fork()
+        child = os.fork()  # before the bind: the child never holds the socket
         if child == 0:
-            sock.close()
             _sleep_forever()
+        sock = _listener()
         _report(sock.getsockname()[1], [os.getpid(), child])
         _sleep_forever()
     elif mode == "orphans":

@@ -7,6 +7,7 @@ are chosen by the kernel.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -66,10 +67,8 @@ class Targets:
 
     def close(self) -> None:
         for proc in self.started:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
@@ -91,7 +90,9 @@ def alive(pid: int) -> bool:
     return state not in (b"Z", b"X")
 
 
-def kill_cli(*args: str, stdin: int | None = subprocess.DEVNULL) -> subprocess.CompletedProcess[str]:
+def kill_cli(
+    *args: str, stdin: int | None = subprocess.DEVNULL
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "portcheck", "kill", *args],
         stdin=stdin,
