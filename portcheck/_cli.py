@@ -3,13 +3,15 @@
     portcheck PORT [PORT ...] [--json] [--explain | --raw] [--tool T] [--timeout S] [-q]
     portcheck wait PORT (--free | --listening) [--timeout S] [--interval S] ...
     portcheck kill PORT [--force] [--managed] [--tree] [--strict] [--timeout S] [--dry-run] [--yes]
+    portcheck list [--all | --exposed] [--tcp | --udp] [--json] [--tool T]
 
 Exit status of a lookup (and of --explain and --raw): 0 when a port is in use,
 1 when every port is free, 2 on an error (bad arguments, no usable tool, a tool
 that failed or timed out). `wait`: 0 when the condition holds, 1 when it timed
-out, 2 on an error. `kill`: 0 when the port is free at the end, 1 when it is
-still in use (or after --dry-run), 2 on an error or without confirmation.
-Errors are one line on stderr; `--debug` adds the traceback.
+out, 2 on an error. `list`: 0 on success (even when nothing listens), 2 on an
+error. `kill`: 0 when the port is free at the end, 1 when it is still in use
+(or after --dry-run), 2 on an error or without confirmation. Errors are one
+line on stderr; `--debug` adds the traceback.
 The `--json` documents are described in docs/json.md.
 """
 
@@ -51,6 +53,18 @@ examples:
   if portcheck -q 8080; then echo "8080 is taken"; fi
   portcheck wait 8080 --free --timeout 30      (see: portcheck wait --help)
   portcheck kill 8080 --dry-run                (see: portcheck kill --help)
+  portcheck list --exposed       what listens beyond loopback (see: portcheck list --help)
+"""
+
+_LIST_EPILOG = """\
+examples:
+  portcheck list                 every listening socket, sorted by port
+  portcheck list --exposed       only listeners reachable from other hosts (not loopback)
+  portcheck list --all --tcp     every TCP socket, connections too
+  portcheck list --json          the same sockets as JSON (kind "list")
+
+exit status: 0 on success (even when nothing listens), 2 on an error.
+Sockets held by several processes of one name show their pids on one row.
 """
 
 _WAIT_EPILOG = """\
@@ -109,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
         usage=(
             "%(prog)s PORT [PORT ...] [options]\n"
             "       %(prog)s wait PORT (--free | --listening) [options]\n"
-            "       %(prog)s kill PORT [options]"
+            "       %(prog)s kill PORT [options]\n"
+            "       %(prog)s list [--all | --exposed] [options]"
         ),
         description="Show which processes listen on or connect from a TCP/UDP port.",
         epilog=_EPILOG,
@@ -186,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _wait_main(build_wait_parser().parse_args(args_list[1:]))
         if args_list[:1] == ["kill"]:
             return _kill_main(build_kill_parser().parse_args(args_list[1:]))
+        if args_list[:1] == ["list"]:
+            return _list_main(build_list_parser().parse_args(args_list[1:]))
         return _lookup_main(build_parser().parse_args(args_list))
     except KeyboardInterrupt:
         print("portcheck: interrupted", file=sys.stderr)
@@ -484,3 +501,54 @@ def _kill_report(args: argparse.Namespace, result: FreePortResult) -> None:
         _print_json(documents.kill_document(result))
     else:
         _print_lines(kill.report(result))
+
+
+# --- portcheck list ------------------------------------------------------------
+
+
+def build_list_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="portcheck list",
+        description="List what listens on this machine (or, with --all, every socket).",
+        epilog=_LIST_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--all", action="store_true", help="every TCP and UDP socket, any state")
+    scope.add_argument(
+        "--exposed",
+        action="store_true",
+        help="only listeners not bound to loopback (127.0.0.0/8, ::1)",
+    )
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--tcp", action="store_true", help="TCP sockets only")
+    only.add_argument("--udp", action="store_true", help="UDP sockets only")
+    parser.add_argument(
+        "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
+    )
+    _common(parser)
+    return parser
+
+
+def _list_main(args: argparse.Namespace) -> int:
+    from ._listing import exposed
+    from ._lookup import listening, sockets
+    from ._render.table import listing
+
+    if args.all:
+        found = sockets(tool=args.tool, timeout=args.timeout)
+    else:
+        found = listening(tool=args.tool, timeout=args.timeout)
+    if args.exposed:
+        found = exposed(found)
+    if args.tcp or args.udp:
+        protocol = Protocol.TCP if args.tcp else Protocol.UDP
+        found = [s for s in found if s.protocol is protocol]
+    if not args.quiet:
+        scope = "all" if args.all else "exposed" if args.exposed else "listening"
+        if args.json:
+            _print_json(documents.list_document(found, scope=scope))
+        else:
+            _print_lines(listing(found, connections=args.all) or [f"no {scope} sockets"])
+        _warn_hidden(found)
+    return EXIT_OK

@@ -1,4 +1,5 @@
-"""`who_owns` and `parse`: the public entry points, and the one loop that tries backends."""
+"""`who_owns`, `listening`, `sockets` and `parse`: the public entry points, and the one
+loop that tries backends."""
 
 from __future__ import annotations
 
@@ -49,8 +50,27 @@ def who_owns(port: int, *, tool: str | None = None, timeout: float = 10.0) -> li
     return lookup(port, tool=tool, timeout=timeout)
 
 
+def listening(*, tool: str | None = None, timeout: float = 10.0) -> list[Socket]:
+    """Every listening socket of this machine: TCP in LISTEN, UDP bound without a peer.
+
+    One record per (socket, owning process), with every owner, as `who_owns`
+    gives them; sockets whose owner is hidden are kept with `pid=None`. When
+    the lookup cannot see, an error is raised: never a partial list. `tool`
+    and `timeout` as for `who_owns`.
+    """
+    from ._wait import is_listening
+
+    found = lookup(None, tool=tool, timeout=timeout, listening=True)
+    return [s for s in found if is_listening(s)]
+
+
+def sockets(*, tool: str | None = None, timeout: float = 10.0) -> list[Socket]:
+    """Every TCP and UDP socket of this machine, in any state, as `listening` lists them."""
+    return lookup(None, tool=tool, timeout=timeout)
+
+
 def lookup(
-    port: int,
+    port: int | None,
     *,
     tool: str | None = None,
     timeout: float = 10.0,
@@ -58,6 +78,7 @@ def lookup(
     runner: Runner | None = None,
     wrap: Callable[[Context], Context] | None = None,
     observe: Observer | None = None,
+    listening: bool = False,
 ) -> list[Socket]:
     """`who_owns` with the platform and runner injectable, for tests and `--raw`.
 
@@ -65,9 +86,11 @@ def lookup(
     in order until one answers; a backend that cannot look here is skipped
     and named in the `NoToolError` raised when none can. `wrap` replaces each
     backend's context (`--raw` records its runner) and `observe` hears how
-    each backend fared.
+    each backend fared. `port` None lists every socket (the port filter then
+    keeps all); `listening` tells backends that only listeners are wanted.
     """
-    port = check_port(port)
+    if port is not None:
+        port = check_port(port)
     check_seconds("timeout", timeout)
     from ._backends import backends
     from ._backends.context import ToolUnusableError, local_context, on_port
@@ -77,7 +100,7 @@ def lookup(
 
         runner = SystemRunner()
     where = Platform.current() if platform is None else Platform.of(platform)
-    base = local_context(where, runner, float(timeout))
+    base = local_context(where, runner, float(timeout), listening=listening)
     tried: dict[str, str] = {}
     for backend in backends(where, tool):
         ctx = base if wrap is None else wrap(base)

@@ -29,6 +29,7 @@ def test_public_names() -> None:
         "parse", "who_owns",
         "EphemeralRange", "IanaRange", "PortReport", "Role", "SocketRole", "WaitTimeoutError",
         "describe", "ephemeral_range", "wait_until_free", "wait_until_listening",
+        "free_port", "FreePortResult", "Outcome", "OwnerOutcome", "Refusal",
     }  # fmt: skip
     for name in portcheck.__all__:
         assert getattr(portcheck, name) is not None

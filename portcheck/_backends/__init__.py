@@ -5,7 +5,8 @@ through `ctx.runner` and reads /proc only when `ctx.local_proc` says it
 describes the system looked at. It raises `ToolUnusableError` when it cannot
 look here (the lookup then tries the next one) and a `PortcheckError` when it
 looked and failed. It may return sockets of other ports: the lookup keeps the
-port's own, in one place.
+port's own, in one place. `port` None asks for every socket (the listing:
+`portcheck.sockets()`, `portcheck.listening()`).
 
 `BACKENDS` is the one place that orders the backends of each platform. Each
 entry imports its module on first use; mypy checks every entry's signature
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
 
 
 class Lookup(Protocol):
-    """A backend's lookup: the sockets on `port` as its tools show them."""
+    """A backend's lookup: the sockets on `port` (every socket: None) as its tools show them."""
 
-    def __call__(self, port: int, ctx: Context, /) -> list[Socket]: ...
+    def __call__(self, port: int | None, ctx: Context, /) -> list[Socket]: ...
 
 
 @attrs.frozen
@@ -40,7 +41,7 @@ class Backend:
     module: str
     function: str
 
-    def __call__(self, port: int, ctx: Context, /) -> list[Socket]:
+    def __call__(self, port: int | None, ctx: Context, /) -> list[Socket]:
         lookup: Lookup = getattr(
             importlib.import_module(f"{__name__}.{self.module}"), self.function
         )

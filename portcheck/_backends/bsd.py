@@ -36,7 +36,7 @@ _USAGE = re.compile(rb"usage|illegal option|invalid option|unknown option", re.I
 SOCKSTAT_NAME_WIDTH = 10
 
 
-def lookup_sockstat(port: int, ctx: Context) -> list[Socket]:
+def lookup_sockstat(port: int | None, ctx: Context) -> list[Socket]:
     """Sockets on `port` from sockstat, names completed by `ps` where sockstat cut them."""
     path = tool_path(ctx, "sockstat", "the base system")
     done = _run_sockstat(path, port, ctx)
@@ -44,10 +44,10 @@ def lookup_sockstat(port: int, ctx: Context) -> list[Socket]:
     return full_names(found, ctx, SOCKSTAT_NAME_WIDTH)
 
 
-def _run_sockstat(path: str, port: int, ctx: Context) -> Completed:
+def _run_sockstat(path: str, port: int | None, ctx: Context) -> Completed:
     failure: ToolError | None = None
     for flags in _SOCKSTAT_FLAGS.get(ctx.platform, _SOCKSTAT_FLAGS[Platform.FREEBSD]):
-        argv = [path, *(str(port) if flag == _PORT else flag for flag in flags)]
+        argv = [path, *_with_port(flags, port)]
         done = ctx.runner.run(argv, timeout=ctx.timeout)
         if done.returncode == 0:
             return done
@@ -57,11 +57,18 @@ def _run_sockstat(path: str, port: int, ctx: Context) -> Completed:
     raise ToolUnusableError(f"sockstat failed: {failure}")
 
 
-def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
+def _with_port(flags: tuple[str, ...], port: int | None) -> list[str]:
+    """`flags` with the port in place of `PORT`; without `-p PORT` when listing (None)."""
+    if port is None:
+        return [f for i, f in enumerate(flags) if f != _PORT and flags[i + 1 : i + 2] != (_PORT,)]
+    return [str(port) if flag == _PORT else flag for flag in flags]
+
+
+def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     """Sockets on `port` from lsof (a FreeBSD package); without root, plus what netstat sees."""
     return lsof_sockets(port, ctx, confirm=lookup_netstat)
 
 
-def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
+def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
     """Sockets on `port` from `netstat -an`: proof of use, owner hidden (pid None)."""
     return netstat_an(ctx, _netstat_bsd.parse)

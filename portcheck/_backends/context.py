@@ -34,7 +34,10 @@ class Context:
     `local_proc` is True when this machine's /proc describes the system looked
     at (Linux, looked at locally): backends then read owners, names and users
     there. `privileged` is True when the caller can see every process's
-    sockets there (root on POSIX).
+    sockets there (root on POSIX). `listening` is True when only listening
+    sockets are wanted (`portcheck.listening()`): a backend may then ask its
+    tool for listeners only (`ss -l`, a state filter); the lookup filters
+    anyway, so a backend may ignore it.
     """
 
     runner: Runner
@@ -42,9 +45,12 @@ class Context:
     platform: Platform
     local_proc: bool
     privileged: bool
+    listening: bool = False
 
 
-def local_context(platform: Platform, runner: Runner, timeout: float) -> Context:
+def local_context(
+    platform: Platform, runner: Runner, timeout: float, *, listening: bool = False
+) -> Context:
     """The context of a lookup on this machine, for `platform`'s tools."""
     return Context(
         runner=runner,
@@ -52,6 +58,7 @@ def local_context(platform: Platform, runner: Runner, timeout: float) -> Context
         platform=platform,
         local_proc=platform is Platform.LINUX and Platform.current() is Platform.LINUX,
         privileged=is_root(),
+        listening=listening,
     )
 
 
@@ -86,12 +93,14 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def on_port(sockets: Iterable[Socket], port: int) -> list[Socket]:
-    """The sockets whose LOCAL port is `port`, each once, in order.
+def on_port(sockets: Iterable[Socket], port: int | None) -> list[Socket]:
+    """The sockets whose LOCAL port is `port` (every socket when None), each once, in order.
 
     The one port filter: the lookup applies it to every backend's answer (a
     tool may list more, or match the remote port too); backends apply it early
     only before a costly step such as asking `ps` for names. Exact repeats (a
     process holding one socket on two descriptors) are dropped.
     """
+    if port is None:
+        return list(dict.fromkeys(sockets))
     return list(dict.fromkeys(s for s in sockets if s.local.port == port))

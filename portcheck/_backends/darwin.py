@@ -23,12 +23,12 @@ from .posix import full_names, lsof_sockets, netstat_an
 _NETSTAT_NAME_WIDTH = 16
 
 
-def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
+def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     """Sockets on `port` from lsof; without root, plus those only `netstat -an` sees."""
     return lsof_sockets(port, ctx, confirm=_lookup_netstat_an)
 
 
-def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
+def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
     """Sockets on `port` with their pid, from `netstat -anv` for TCP then UDP."""
     path = tool_path(ctx, "netstat", "the base system")
     found: list[Socket] = []
@@ -38,5 +38,5 @@ def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
     return full_names(found, ctx, _NETSTAT_NAME_WIDTH)
 
 
-def _lookup_netstat_an(port: int, ctx: Context) -> list[Socket]:
+def _lookup_netstat_an(port: int | None, ctx: Context) -> list[Socket]:
     return netstat_an(ctx, _netstat_darwin.parse)

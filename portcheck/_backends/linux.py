@@ -8,7 +8,8 @@
 - netstat: `netstat -t -u -a -n -p -e -W`, every socket; net-tools names one
   process per socket, so the holders are completed from /proc.
 
-Every answer's names and users come from /proc (`procfs.enrich`) where it
+Every answer's names, users and identities (command line, systemd unit,
+container) come from /proc (`procfs.enrich`, `procfs.with_owners`) where it
 describes the system looked at: tools truncate (lsof without +c, netstat) or
 mangle (ss drops `)`) names, and /proc/PID/comm is the kernel's own.
 """
@@ -25,7 +26,7 @@ from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 from .posix import lsof_argv, socket_key
 
 
-def lookup_procfs(port: int, ctx: Context) -> list[Socket]:
+def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     """Socket tables, then every holder of the matching inodes.
 
     A socket with no holder found is looked up again before its owner is
@@ -35,26 +36,35 @@ def lookup_procfs(port: int, ctx: Context) -> list[Socket]:
     """
     if not ctx.local_proc:
         raise ToolUnusableError("procfs reads this machine's /proc, which describes Linux only")
-    entries = _procfs.socket_table(port)
+    entries = _procfs.socket_table(port, listening=ctx.listening)
     owners = _procfs.find_owners({e.inode for e in entries if e.inode})
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
-    still_open = {e.inode for e in _procfs.socket_table(port)} if unowned else set()
+    still_open = (
+        {e.inode for e in _procfs.socket_table(port, listening=ctx.listening)} if unowned else set()
+    )
+    seen = _procfs.Seen()
     sockets: list[Socket] = []
     for entry in entries:
         closed = entry.inode == 0 or (entry.inode in unowned and entry.inode not in still_open)
         why = NoOwner.CLOSED if closed else NoOwner.HIDDEN
-        sockets.extend(_procfs.with_owners(entry.socket, owners.get(entry.inode, []), unseen=why))
+        pids = owners.get(entry.inode, [])
+        sockets.extend(_procfs.with_owners(entry.socket, pids, unseen=why, seen=seen))
     return sockets
 
 
-def lookup_ss(port: int, ctx: Context) -> list[Socket]:
-    """Run ss with the port filtered in the kernel (`sport = :PORT`) and parse it."""
+def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
+    """Run ss with the port filtered in the kernel (`sport = :PORT`) and parse it.
+
+    Listing: no filter, and `-l` instead of `-a` when only listeners are wanted.
+    """
     ss = tool_path(ctx, "ss", "iproute2")
-    done = run_checked(ctx, [ss, "-t", "-u", "-a", "-n", "-p", "-e", "sport", "=", f":{port}"])
+    which = "-l" if ctx.listening else "-a"
+    where = [] if port is None else ["sport", "=", f":{port}"]
+    done = run_checked(ctx, [ss, "-t", "-u", which, "-n", "-p", "-e", *where])
     return _enriched(ctx, _ss.parse(decode(done.stdout)))
 
 
-def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
+def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     """Run lsof for the port, then add the sockets it could not see from the kernel's table.
 
     Without root lsof lists nothing of other users' processes, and even as
@@ -75,32 +85,37 @@ def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
     keys = {socket_key(s) for s in seen}
     hidden = [
         _procfs.with_owners(e.socket, [])[0]
-        for e in _procfs.socket_table(port)
+        for e in _procfs.socket_table(port, listening=ctx.listening)
         if socket_key(e.socket) not in keys
     ]
     return seen + hidden
 
 
-def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
+def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
     """Run netstat, keep the port's rows, and complete the holders of shared sockets."""
     netstat = tool_path(ctx, "netstat", "net-tools")
     done = run_checked(ctx, [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"])
     rows = [
-        r for r in _netstat_linux.parse_rows(decode(done.stdout)) if r.socket.local.port == port
+        r
+        for r in _netstat_linux.parse_rows(decode(done.stdout))
+        if port is None or r.socket.local.port == port
     ]
     if not ctx.local_proc:
         return [r.socket for r in rows]
     # Holders of every socket with an inode: net-tools names one process per
     # socket, and this also finds owners netstat printed as `-` but /proc shows.
     holders = _procfs.find_owners({r.inode for r in rows if r.inode})
+    seen = _procfs.Seen()
     sockets: list[Socket] = []
     for row in rows:
         shown = [] if row.socket.pid is None else [row.socket.pid]
-        sockets.extend(_procfs.with_owners(row.socket, holders.get(row.inode or 0) or shown))
+        pids = holders.get(row.inode or 0) or shown
+        sockets.extend(_procfs.with_owners(row.socket, pids, seen=seen))
     return sockets
 
 
 def _enriched(ctx: Context, sockets: list[Socket]) -> list[Socket]:
     if not ctx.local_proc:
         return sockets
-    return [_procfs.enrich(s) for s in sockets]
+    seen = _procfs.Seen()
+    return [_procfs.enrich(s, seen) for s in sockets]

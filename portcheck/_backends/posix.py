@@ -23,11 +23,16 @@ from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 
 LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "-i")
 
-Lookup = Callable[[int, Context], "list[Socket]"]
+Lookup = Callable[["int | None", Context], "list[Socket]"]
 
 
-def lsof_argv(path: str, port: int) -> list[str]:
-    """The lsof command for local or remote `port` (`-i :PORT` matches either end)."""
+def lsof_argv(path: str, port: int | None) -> list[str]:
+    """The lsof command for local or remote `port` (`-i :PORT` matches either end).
+
+    Every TCP and UDP socket when `port` is None: `-i TCP -i UDP` (ORed).
+    """
+    if port is None:
+        return [path, *LSOF_FLAGS, "TCP", "-i", "UDP"]
     return [path, *LSOF_FLAGS, f":{port}"]
 
 
@@ -36,7 +41,7 @@ def socket_key(sock: Socket) -> tuple[object, ...]:
     return (sock.protocol, sock.family, sock.local.address, sock.local.port, sock.remote)
 
 
-def lsof_sockets(port: int, ctx: Context, *, confirm: Lookup) -> list[Socket]:
+def lsof_sockets(port: int | None, ctx: Context, *, confirm: Lookup) -> list[Socket]:
     """Run lsof for `port`; without root, add the sockets `confirm` sees that lsof did not.
 
     lsof run without root lists nothing of other users' processes (and exits

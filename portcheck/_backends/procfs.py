@@ -7,8 +7,9 @@ kernel (`sockdiag`, what ss does), or read from `/proc/net/{tcp,tcp6,udp,udp6}`
 
 The owners are the processes with a `/proc/PID/fd/N -> socket:[INODE]` link.
 The other Linux backends use the helpers here to name processes
-(`/proc/PID/comm` is authoritative where tools truncate or mangle names) and
-users.
+(`/proc/PID/comm` is authoritative where tools truncate or mangle names),
+users, and their identity (command line, unit, container: `identity`), once
+per pid per lookup (`Seen`).
 """
 
 from __future__ import annotations
@@ -19,16 +20,23 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
+from .._parsers.cmdline import forwards_to
 from .._parsers.proc_net import TABLES, Entry, parse_table
 from .._records import NoOwner, Socket
+from . import identity as _identity
 from . import sockdiag as _sockdiag
 from .context import ToolUnusableError
 
 PROC = "/proc"
 
 
-def socket_table(port: int, proc: str = PROC, *, netlink: bool = True) -> list[Entry]:
-    """Every socket on local `port` in this network namespace.
+def socket_table(
+    port: int | None, proc: str = PROC, *, netlink: bool = True, listening: bool = False
+) -> list[Entry]:
+    """Every socket on local `port` (every socket: None) in this network namespace.
+
+    `listening` lets netlink return the listening states only (a hint: the
+    /proc/net text lists everything, and callers filter).
 
     Asked of the kernel over sock_diag netlink, which filters by port (the
     way ss does), table by table; /proc/net text, which lists every socket of
@@ -39,7 +47,7 @@ def socket_table(port: int, proc: str = PROC, *, netlink: bool = True) -> list[E
     for name, (protocol, family) in TABLES.items():
         if netlink:
             try:
-                found = _sockdiag.query(port, family, protocol)
+                found = _sockdiag.query(port, family, protocol, listening=listening)
             except _sockdiag.SockDiagUnavailable:
                 pass
             else:
@@ -67,28 +75,73 @@ def read_table(name: str, proc: str = PROC) -> str | None:
 
 
 def with_owners(
-    sock: Socket, pids: Iterable[int], *, unseen: NoOwner = NoOwner.HIDDEN
+    sock: Socket,
+    pids: Iterable[int],
+    *,
+    unseen: NoOwner = NoOwner.HIDDEN,
+    seen: Seen | None = None,
 ) -> list[Socket]:
-    """One record per owning pid, with name and user from /proc.
+    """One record per owning pid, with name, user and identity from /proc.
 
     With no live owner, one record with `pid=None`: `no_owner` is CLOSED when
     every pid given has exited since it was seen (never report a process that
-    is gone), else `unseen`.
+    is gone), else `unseen`. `seen` keeps what /proc said of each pid for the
+    rest of the lookup.
     """
+    seen = Seen() if seen is None else seen
     records = []
     given = False
     for pid in pids:
         given = True
-        info = process_info(pid)
+        info = seen.info(pid)
         if info is None:
             continue
-        records.append(
-            attrs.evolve(sock, pid=pid, process=info[0], uid=info[1], user=user_name(info[1]))
-        )
+        records.append(seen.owned(sock, pid, info))
     if records:
         return records
     why = NoOwner.CLOSED if given else unseen
     return [attrs.evolve(sock, pid=None, process=None, user=user_name(sock.uid), no_owner=why)]
+
+
+class Seen:
+    """What /proc said about each pid during one lookup: name, uid, user, identity.
+
+    Make one per lookup: each pid's files are read once however many sockets
+    it holds, and never carried over to a later lookup (pids are reused).
+    """
+
+    def __init__(self, proc: str = PROC) -> None:
+        self.proc = proc
+        self.identities = _identity.Reader(proc)
+        self._info: dict[int, tuple[str, int] | None] = {}
+        self._users: dict[int | None, str | None] = {}
+
+    def info(self, pid: int) -> tuple[str, int] | None:
+        """`process_info(pid)`, read once."""
+        if pid not in self._info:
+            self._info[pid] = process_info(pid, self.proc)
+        return self._info[pid]
+
+    def user(self, uid: int | None) -> str | None:
+        """`user_name(uid)`, looked up once."""
+        if uid not in self._users:
+            self._users[uid] = user_name(uid)
+        return self._users[uid]
+
+    def owned(self, sock: Socket, pid: int, info: tuple[str, int]) -> Socket:
+        """`sock` held by live `pid` (whose `info` was read): name, user, identity."""
+        who = self.identities.identity(pid)
+        return attrs.evolve(
+            sock,
+            pid=pid,
+            process=info[0],
+            uid=info[1],
+            user=self.user(info[1]),
+            command=who.command,
+            units=who.units,
+            container=who.container,
+            forwards_to=forwards_to(who.command, sock),
+        )
 
 
 def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:
@@ -166,13 +219,14 @@ def _held(pid: int, targets: dict[str, int], proc: str) -> set[int]:
     return found
 
 
-def enrich(sock: Socket) -> Socket:
-    """A tool's record with the process name and uid from /proc and the user from the uid.
+def enrich(sock: Socket, seen: Seen | None = None) -> Socket:
+    """A tool's record with name, uid and identity from /proc and the user from the uid.
 
     Tools truncate (lsof without +c, netstat) or mangle (ss drops `)`) names;
     /proc/PID/comm is the kernel's own. A pid gone by now keeps the tool's data.
     """
-    info = None if sock.pid is None else process_info(sock.pid)
-    if info is None:
-        return sock if sock.user is not None else attrs.evolve(sock, user=user_name(sock.uid))
-    return attrs.evolve(sock, process=info[0], uid=info[1], user=user_name(info[1]))
+    seen = Seen() if seen is None else seen
+    info = None if sock.pid is None else seen.info(sock.pid)
+    if sock.pid is None or info is None:
+        return sock if sock.user is not None else attrs.evolve(sock, user=seen.user(sock.uid))
+    return seen.owned(sock, sock.pid, info)

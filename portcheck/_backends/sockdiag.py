@@ -71,12 +71,22 @@ def port_filter(port: int) -> bytes:
     )
 
 
-def request(port: int, family: Family, protocol: Protocol, seq: int) -> bytes:
-    """A dump request for every socket of one family and protocol on local `port`."""
-    body = _REQ.pack(_FAMILIES[family], _PROTOCOLS[protocol], 0, 0, 0xFFFFFFFF)
+# Kernel state numbers of the listening sockets: TCP_LISTEN; for UDP, TCP_CLOSE,
+# the state of a UDP socket with no peer (a connected one is ESTABLISHED).
+LISTENING_STATES = {Protocol.TCP: 1 << 10, Protocol.UDP: 1 << 7}
+ALL_STATES = 0xFFFFFFFF
+
+
+def request(
+    port: int | None, family: Family, protocol: Protocol, seq: int, states: int = ALL_STATES
+) -> bytes:
+    """A dump request for every socket of one family and protocol in `states` (a bit
+    mask of kernel state numbers) on local `port`, or on any port when None."""
+    body = _REQ.pack(_FAMILIES[family], _PROTOCOLS[protocol], 0, 0, states)
     body += _SOCKID.pack(0, 0, bytes(16), bytes(16)) + _SOCKID_REST.pack(0, 0, 0)
-    bytecode = port_filter(port)
-    body += _RTATTR.pack(_RTATTR.size + len(bytecode), _INET_DIAG_REQ_BYTECODE) + bytecode
+    if port is not None:
+        bytecode = port_filter(port)
+        body += _RTATTR.pack(_RTATTR.size + len(bytecode), _INET_DIAG_REQ_BYTECODE) + bytecode
     header = _NLMSGHDR.pack(
         _NLMSGHDR.size + len(body), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST | _NLM_F_DUMP, seq, 0
     )
@@ -109,15 +119,21 @@ def _address(raw: bytes) -> str:
     return canonical_address(str(ipaddress.ip_address(raw)))
 
 
-def query(port: int, family: Family, protocol: Protocol) -> list[tuple[Socket, int]]:
-    """Every socket of `family`/`protocol` on local `port`, with its inode."""
+def query(
+    port: int | None, family: Family, protocol: Protocol, *, listening: bool = False
+) -> list[tuple[Socket, int]]:
+    """Every socket of `family`/`protocol` on local `port` (any: None), with its inode.
+
+    `listening` asks the kernel for the listening states only.
+    """
+    states = LISTENING_STATES[protocol] if listening else ALL_STATES
     try:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG)
     except (OSError, AttributeError) as exc:
         raise SockDiagUnavailable(f"no sock_diag netlink socket: {exc}") from None
     with sock:
         seq = 1
-        sock.sendto(request(port, family, protocol, seq), (0, 0))
+        sock.sendto(request(port, family, protocol, seq, states), (0, 0))
         return _receive(sock, seq, protocol)
 
 

@@ -109,7 +109,7 @@ def tasklist_argv(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def lookup(
-    port: int, ctx: Context, *, code_page: Callable[[], int | None] | None = None
+    port: int | None, ctx: Context, *, code_page: Callable[[], int | None] | None = None
 ) -> list[Socket]:
     """Sockets on local `port`, with process names; `code_page` replaces GetOEMCP in tests."""
     page = (code_page or oem_code_page)()

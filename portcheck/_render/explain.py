@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._records import IanaRange, Protocol, Role
-from .words import owner
+from .words import held_by, owner, safe
 
 if TYPE_CHECKING:
     from .._describe import PortReport, SocketRole
@@ -25,7 +25,11 @@ def explain(report: PortReport) -> str:
     else:
         count = len(report.sockets)
         lines.append(f"It is in use by {count} socket{'s' if count > 1 else ''}:")
-        lines.extend(f"  - {_socket_line(item)}" for item in report.sockets)
+        for item in report.sockets:
+            lines.append(f"  - {safe(_socket_line(item))}")
+            held = held_by(item.socket)
+            if held is not None:
+                lines.append(f"    {held}")
     verdict = _verdict(report)
     if verdict:
         lines.append(verdict)

@@ -2,8 +2,8 @@
 
 The documents are described in docs/json.md. `SCHEMA` is their version, bumped
 on any incompatible change; added fields are not one. The lookup document has
-no "kind" (it predates the others); the explain, wait and raw documents say
-which they are in "kind".
+no "kind" (it predates the others); the explain, wait, list and raw documents
+say which they are in "kind".
 """
 
 from __future__ import annotations
@@ -95,6 +95,16 @@ def wait_document(
         "timeout": timeout,
         "elapsed": round(elapsed, 3),
         "polls": polls,
+        "sockets": [socket_to_dict(s) for s in sockets],
+    }
+
+
+def list_document(sockets: list[Socket], *, scope: str) -> dict[str, Any]:
+    """`portcheck list --json`: `scope` is "listening", "exposed" or "all"."""
+    return {
+        "schema": SCHEMA,
+        "kind": "list",
+        "scope": scope,
         "sockets": [socket_to_dict(s) for s in sockets],
     }
 

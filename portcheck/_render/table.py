@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._records import Family, Socket
+from . import words
 
 HEADER: tuple[str, ...] = (
     "PORT",
@@ -26,8 +27,8 @@ def row(port: int, sock: Socket) -> tuple[str, ...]:
         str(sock.remote) if sock.remote else "-",
         sock.state.value if sock.state else "-",
         str(sock.pid) if sock.pid is not None else "-",
-        sock.process or ("(hidden)" if sock.pid is None else "-"),
-        sock.user or (str(sock.uid) if sock.uid is not None else "-"),
+        words.safe(sock.process or ("(hidden)" if sock.pid is None else "-")),
+        words.safe(sock.user or (str(sock.uid) if sock.uid is not None else "-")),
     )
 
 
@@ -41,3 +42,73 @@ def table(results: dict[int, list[Socket]], *, say_free: bool = True) -> list[st
     if say_free:
         lines += [f"port {port} is free" for port, sockets in results.items() if not sockets]
     return lines
+
+
+def listing(sockets: list[Socket], *, connections: bool = False) -> list[str]:
+    """The `portcheck list` table: sorted by port, one row per socket and kind of owner.
+
+    Built to stay readable at hundreds of rows: the port is part of the local
+    address (no PORT column repeating it); the remote address and state appear
+    only with `connections` (`--all`); processes of one name, user and unit
+    sharing a socket (pre-fork workers) share a row, their pids listed (at
+    most three, then the count); the UNIT column appears only when a row has
+    a unit or container. Every cell is escaped (`words.safe`).
+    """
+    groups: dict[tuple[object, ...], list[Socket]] = {}
+    for sock in sorted(sockets, key=_port_order):
+        key = (*socket_key(sock), sock.process, sock.user, sock.uid, words.unit_label(sock))
+        groups.setdefault(key, []).append(sock)
+    with_unit = any(words.unit_label(s) for s in sockets)
+    header = ["PROTO", "LOCAL ADDRESS"]
+    header += ["REMOTE ADDRESS", "STATE"] if connections else []
+    header += ["PID", "PROCESS", "USER"] + (["UNIT"] if with_unit else [])
+    rows = [tuple(header)]
+    for group in groups.values():
+        rows.append(_listing_row(group, connections=connections, with_unit=with_unit))
+    if len(rows) == 1:
+        return []
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def socket_key(sock: Socket) -> tuple[object, ...]:
+    """What tells one socket from another, owners aside: group records by it.
+
+    (protocol, family, local address, local port, remote, state). Two
+    records with the same key are one socket held by two processes.
+    """
+    return (
+        sock.protocol,
+        sock.family,
+        sock.local.address,
+        sock.local.port,
+        sock.remote,
+        sock.state,
+    )
+
+
+def _port_order(sock: Socket) -> tuple[object, ...]:
+    remote = (sock.remote.address, sock.remote.port) if sock.remote else ("", 0)
+    return (
+        sock.local.port,
+        sock.protocol.value,
+        sock.family.value,
+        sock.local.address,
+        remote,
+        sock.pid or 0,
+    )
+
+
+def _listing_row(group: list[Socket], *, connections: bool, with_unit: bool) -> tuple[str, ...]:
+    first = group[0]
+    proto = first.protocol.value + ("6" if first.family is Family.IPV6 else "")
+    cells = [proto, words.safe(str(first.local))]
+    if connections:
+        cells += [words.safe(str(first.remote)) if first.remote else "-"]
+        cells += [first.state.value if first.state else "-"]
+    pids = [s.pid for s in group if s.pid is not None]
+    shown = ",".join(str(p) for p in pids[:3]) + (f",... ({len(pids)})" if len(pids) > 3 else "")
+    cells += [shown or "-", *row(0, first)[6:8]]
+    if with_unit:
+        cells.append(words.unit_label(first) or "-")
+    return tuple(cells)

@@ -53,13 +53,54 @@ def hidden_warning(sockets: Iterable[Socket], *, privileged: bool) -> str | None
     return f"portcheck: some sockets are in use but their owner is hidden: {why}"
 
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
 def safe(text: str) -> str:
     """`text` with C0 and C1 control characters and DEL written as `\\xNN`.
 
-    Process names are chosen by whoever starts the process: one holding
-    an escape sequence could rewrite the terminal (or a confirmation
-    question) it is printed to.
+    Process names, command lines and unit names are chosen by whoever started
+    the process; printed raw, `\\x1b[2J` would clear the reader's terminal
+    and a newline would forge a table row.
     """
-    return "".join(
-        f"\\x{ord(c):02x}" if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F else c for c in text
-    )
+    return text.translate(_CONTROLS)
+
+
+def command_line(sock: Socket, limit: int = 200) -> str | None:
+    """The owner's argv joined with spaces (as ps shows it), escaped, cut at `limit`."""
+    if sock.command is None:
+        return None
+    text = safe(" ".join(sock.command))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def unit_label(sock: Socket) -> str | None:
+    """`nginx.service`, `docker:0123456789ab` (runtime:short id), or None: for a table cell."""
+    if sock.container is not None:
+        return safe(f"{sock.container.runtime}:{sock.container.id[:12]}")
+    if not sock.units:
+        return None
+    shown = ",".join(sock.units[:2])
+    more = f",+{len(sock.units) - 2}" if len(sock.units) > 2 else ""
+    return safe(shown + more)
+
+
+def held_by(sock: Socket) -> str | None:
+    """`held by nginx.service (pid 812: /usr/sbin/nginx -g daemon off;)`, or None.
+
+    `command: ...` when only the command line is known; None without any of them.
+    """
+    if sock.pid is None:
+        return None
+    if sock.container is not None:
+        pod = f" in pod {sock.container.pod}" if sock.container.pod else ""
+        what = f"{sock.container.runtime} container {sock.container.id[:12]}{pod}"
+    elif sock.units:
+        what = " and ".join(sock.units)
+    else:
+        command = command_line(sock)
+        return None if command is None else f"command: {command}"
+    command = command_line(sock)
+    detail = f"pid {sock.pid}: {command}" if command else f"pid {sock.pid}"
+    forward = f", forwarding to {sock.forwards_to}" if sock.forwards_to is not None else ""
+    return safe(f"held by {what} ({detail}){forward}")
