@@ -344,10 +344,6 @@ class _Run:
             target.refuse(Refusal.INIT, "the machine's init (pid 1): the system stops with it")
         elif pid in ancestors:
             self.refuse_self(target, ancestors)
-        elif self.options.allow is not None and pid not in self.options.allow:
-            target.refuse(
-                Refusal.NOT_CONFIRMED, "it took the port after the question was asked; ask again"
-            )
         elif self.stopper.namespace_init(pid) and not self.options.stop_container_init:
             target.refuse(
                 Refusal.CONTAINER_INIT,
@@ -356,6 +352,15 @@ class _Run:
             )
         else:
             self.check_managed(target)
+        # Last: a process the person was not asked about, that every other rule let through.
+        if (
+            target.outcome is None
+            and self.options.allow is not None
+            and pid not in self.options.allow
+        ):
+            target.refuse(
+                Refusal.NOT_CONFIRMED, "it took the port after the question was asked; ask again"
+            )
         if target.outcome is None and self.stopper.namespace_init(pid):
             warning = "pid 1 of its pid namespace: the container stops with it"
             target.detail = f"{target.detail}; {warning}" if target.detail else warning

@@ -351,3 +351,96 @@ def _document(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     result = json.loads(done.stdout)
     assert isinstance(result, dict)
     return result
+
+
+def _cgroup_mounts() -> list[tuple[str, str]]:
+    """(mount point, this process's path there) for every mounted cgroup hierarchy."""
+    own: dict[str, str] = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            hierarchy, controllers, path = line.rstrip("\n").split(":", 2)
+            own["" if hierarchy == "0" else controllers] = path
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            dash = fields.index("-")
+            fstype, options = fields[dash + 1], fields[dash + 3].split(",")
+            if fstype == "cgroup2":
+                key: str | None = ""
+            elif fstype == "cgroup":
+                key = next((k for k in own if k and set(k.split(",")) <= set(options)), None)
+            else:
+                continue
+            if key is not None and key in own:
+                found.append((fields[4], own[key]))
+    return found
+
+
+@pytest.fixture
+def unit_cgroups() -> Iterator[tuple[str, list[Path]]]:
+    """A cgroup named like a systemd unit in every mounted hierarchy; removed afterwards."""
+    name = f"portcheck-kill-test-{os.getpid()}-{time.monotonic_ns()}.service"
+    made: list[Path] = []
+    try:
+        for mount, path in _cgroup_mounts():
+            where = Path(mount + path.rstrip("/")) / name
+            try:
+                where.mkdir()
+            except OSError as exc:
+                pytest.skip(f"cannot create cgroup {where}: {exc.strerror}")
+            made.append(where)
+            for setting in ("cpuset.cpus", "cpuset.mems"):  # v1 cpuset starts empty
+                if (where / setting).exists():
+                    (where / setting).write_text((where.parent / setting).read_text())
+        if not made:
+            pytest.skip("no cgroup hierarchy is mounted")
+        yield name, made
+    finally:
+        for where in reversed(made):
+            for pid in (where / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):  # gone meanwhile
+                    (where.parent / "cgroup.procs").write_text(f"{pid}\n")
+            deadline = time.monotonic() + 5
+            while where.exists():
+                try:
+                    where.rmdir()
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root: creating cgroups and moving a process")
+def test_an_owner_in_a_systemd_unit_is_not_stopped_without_managed(
+    targets: Targets, unit_cgroups: tuple[str, list[Path]]
+) -> None:
+    name, cgroups = unit_cgroups
+    t = targets.start("listen")
+    for where in cgroups:
+        try:
+            (where / "cgroup.procs").write_text(f"{t.pids[0]}\n")
+        except OSError as exc:
+            pytest.skip(f"cannot move a process into {where}: {exc.strerror}")
+    [seen] = portcheck.who_owns(t.port)
+    if seen.units != (name,):
+        pytest.skip(
+            f"who_owns gives units {seen.units!r} for a process in cgroup {name}"
+            " (service identity not available here)"
+        )
+    result = portcheck.free_port(t.port)
+    [owner] = result.owners
+    assert (owner.outcome, owner.refusal) == (Outcome.REFUSED, Refusal.MANAGED)
+    assert owner.hint == f"systemctl stop {name}"
+    assert name in owner.detail
+    assert not result.free
+    done = kill_cli(str(t.port), "--yes")
+    assert done.returncode == 1, done.stderr
+    assert f"instead: systemctl stop {name}" in done.stdout
+    time.sleep(0.2)
+    assert alive(t.pids[0])
+    stopped = portcheck.free_port(t.port, managed=True)
+    assert [o.outcome for o in stopped.owners] == [Outcome.SIGNALLED]
+    assert any("--managed" in n and f"systemctl stop {name}" in n for n in stopped.notes)
+    assert stopped.free
+    t.proc.wait(timeout=5)
