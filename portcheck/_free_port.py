@@ -247,6 +247,7 @@ class _Target:
     child_of: int | None = None
     refusal: Refusal | None = None
     detail: str = ""
+    note: str = ""  # from the plan, kept whatever the outcome: --managed, container's pid 1
     hint: str | None = None
     outcome: Outcome | None = None
     signals: list[str] = attrs.field(factory=list)
@@ -265,7 +266,7 @@ class _Target:
             user=self.user,
             outcome=self.outcome,
             refusal=self.refusal,
-            detail=self.detail,
+            detail="; ".join(text for text in (self.detail, self.note) if text),
             hint=self.hint,
             sockets=tuple(self.sockets),
             child_of=self.child_of,
@@ -292,7 +293,7 @@ class _Run:
         if self.options.dry_run:
             for t in to_stop:
                 t.outcome = Outcome.DRY_RUN
-                t.detail = t.detail or f"would be asked to stop ({self.stopper.signal_names[0]})"
+                t.detail = f"would be asked to stop ({self.stopper.signal_names[0]})"
             return self.result(targets, before, before_pids=_pids(before))
         if to_stop:
             self.stop(to_stop)
@@ -363,7 +364,7 @@ class _Run:
             )
         if target.outcome is None and self.stopper.namespace_init(pid):
             warning = "pid 1 of its pid namespace: the container stops with it"
-            target.detail = f"{target.detail}; {warning}" if target.detail else warning
+            target.note = f"{target.note}; {warning}" if target.note else warning
 
     def refuse_self(self, target: _Target, ancestors: set[int]) -> None:
         import os
@@ -390,7 +391,7 @@ class _Run:
                 f"--managed: stopping pid {target.pid} although {why}; it may be restarted"
                 + (f" (the right tool: {hint})" if hint else "")
             )
-            target.detail = f"{why} (stopped anyway: managed)"
+            target.note = f"{why} (stopped anyway: managed)"
             target.hint = hint
         else:
             target.refuse(Refusal.MANAGED, why, hint)
