@@ -108,6 +108,49 @@ def farm_measurements(size: int, processes: int, repeat: int) -> dict[str, Any]:
         return {"size": farm.held, "processes": processes, "port": port, "ms": times}
 
 
+def psutil_listeners() -> Callable[[], object] | None:
+    try:
+        import psutil
+    except ImportError:
+        return None
+
+    def listeners() -> object:
+        return [
+            c
+            for c in psutil.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN or (c.type == 2 and not c.raddr)  # SOCK_DGRAM
+        ]
+
+    return listeners
+
+
+def listing_measurements(size: int, processes: int, repeat: int) -> dict[str, Any]:
+    """`listening()` (default, and each backend) beside `ss -tulpn` and psutil's listeners."""
+    with Farm(processes=processes, sockets=size) as farm:
+        found = {s.pid for s in portcheck.listening() if s.local.port == farm.target_port}
+        if found != {farm.target_pid}:
+            raise SystemExit(f"listening() named {found} on the target port")
+        times: dict[str, float] = {}
+        times["listening() default"] = median_ms(portcheck.listening, repeat)
+        for backend in ("procfs", "ss", "lsof", "netstat"):
+            times[f"listening() {backend}"] = median_ms(
+                functools.partial(portcheck.listening, tool=backend), repeat
+            )
+        times["sockets() default"] = median_ms(portcheck.sockets, repeat)
+        times["raw ss -tulpn"] = median_ms(run_quietly([tool("ss"), "-tulpn"]), repeat)
+        listeners = psutil_listeners()
+        if listeners is not None:
+            times["psutil listeners"] = median_ms(listeners, repeat)
+        command = str(Path(sys.executable).with_name("portcheck"))
+        times["command portcheck list"] = median_ms(run_quietly([command, "list"]), repeat)
+        result = {"default / raw ss -tulpn": times["listening() default"] / times["raw ss -tulpn"]}
+        if listeners is not None:
+            result["default / psutil listeners"] = (
+                times["listening() default"] / times["psutil listeners"]
+            )
+        return {"size": farm.held, "processes": processes, "ms": times, "ratios": result}
+
+
 def ratios(times: dict[str, float]) -> dict[str, float]:
     ss = times["raw ss -tuanp sport"]
     result = {
@@ -208,10 +251,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--skip-parsers", action="store_true")
+    parser.add_argument(
+        "--listing-only", action="store_true", help="only the listing section (8,000 sockets)"
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("warning: not root; tools will not see every owner", file=sys.stderr)
     results: dict[str, Any] = {"python": sys.version.split()[0], "farms": []}
+    listing = listing_measurements(8000, args.processes, args.repeat)
+    results["listing"] = listing
+    title = f"listing: {listing['size']} sockets in {listing['processes']} processes (median ms)"
+    print_table(title, listing["ms"], "ms")
+    print_table("listing ratios", listing["ratios"], "x")
+    if args.listing_only:
+        return
     for size in (int(s) for s in args.sizes.split(",")):
         farm = farm_measurements(size, args.processes, args.repeat)
         farm["ratios"] = ratios(farm["ms"])

@@ -22,8 +22,8 @@ from ._errors import (
     ToolTimeoutError,
     UnsupportedError,
 )
-from ._lookup import parse, who_owns
-from ._records import Endpoint, Family, IanaRange, Protocol, Role, Socket, State
+from ._lookup import listening, parse, sockets, who_owns
+from ._records import Container, Endpoint, Family, IanaRange, Protocol, Role, Socket, State
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "Container",
     "Endpoint",
     "EphemeralRange",
     "Family",
@@ -75,7 +76,9 @@ __all__ = [
     "describe",
     "ephemeral_range",
     "free_port",
+    "listening",
     "parse",
+    "sockets",
     "wait_until_free",
     "wait_until_listening",
     "who_owns",

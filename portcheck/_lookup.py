@@ -60,13 +60,13 @@ def listening(*, tool: str | None = None, timeout: float = 10.0) -> list[Socket]
     """
     from ._wait import is_listening
 
-    found = lookup(None, tool=tool, timeout=timeout, listening=True)
+    found = lookup(None, tool=tool, timeout=timeout, scope="listening")
     return [s for s in found if is_listening(s)]
 
 
 def sockets(*, tool: str | None = None, timeout: float = 10.0) -> list[Socket]:
     """Every TCP and UDP socket of this machine, in any state, as `listening` lists them."""
-    return lookup(None, tool=tool, timeout=timeout)
+    return lookup(None, tool=tool, timeout=timeout, scope="all")
 
 
 def lookup(
@@ -78,7 +78,7 @@ def lookup(
     runner: Runner | None = None,
     wrap: Callable[[Context], Context] | None = None,
     observe: Observer | None = None,
-    listening: bool = False,
+    scope: str = "port",
 ) -> list[Socket]:
     """`who_owns` with the platform and runner injectable, for tests and `--raw`.
 
@@ -86,11 +86,17 @@ def lookup(
     in order until one answers; a backend that cannot look here is skipped
     and named in the `NoToolError` raised when none can. `wrap` replaces each
     backend's context (`--raw` records its runner) and `observe` hears how
-    each backend fared. `port` None lists every socket (the port filter then
-    keeps all); `listening` tells backends that only listeners are wanted.
+    each backend fared. `scope` "all" lists every socket and "listening" tells
+    backends only listeners are wanted; `port` is then None (the port filter
+    keeps all). With the default scope "port", a `port` that is not a port
+    number, None included, raises before anything runs.
     """
-    if port is not None:
+    if scope == "port":
         port = check_port(port)
+    elif scope not in ("all", "listening") or port is not None:
+        raise ValueError(
+            f"scope {scope!r} with port {port!r}: expected port None and all/listening"
+        )
     check_seconds("timeout", timeout)
     from ._backends import backends
     from ._backends.context import ToolUnusableError, local_context, on_port
@@ -100,7 +106,7 @@ def lookup(
 
         runner = SystemRunner()
     where = Platform.current() if platform is None else Platform.of(platform)
-    base = local_context(where, runner, float(timeout), listening=listening)
+    base = local_context(where, runner, float(timeout), listening=scope == "listening")
     tried: dict[str, str] = {}
     for backend in backends(where, tool):
         ctx = base if wrap is None else wrap(base)

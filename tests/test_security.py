@@ -121,8 +121,10 @@ CONSTANT_FLAGS = frozenset(
         *("-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "-i"),  # lsof
         *("-4", "-6", "-s", "tcp,udp"),  # sockstat
         *("-an", "-anv", "tcp", "udp", "-ano"),  # BSD, macOS and Windows netstat
-        *("/FO", "CSV", "/NH"),  # tasklist
+        *("/SVC", "/FO", "CSV", "/NH"),  # tasklist
         *("-o", "comm="),  # ps, for names the tools cut
+        *("-ww", "pid=", "args="),  # ps, for command lines
+        *("-l", "TCP", "UDP"),  # listing: ss -l, lsof -i TCP -i UDP
     ]
 )
 PID = 4242  # the owner in the replies below; ps is asked about it by number
@@ -198,7 +200,7 @@ def _check_argv(argv: tuple[str, ...], runner: RecordingRunner) -> None:
     for at, arg in enumerate(argv[1:], 1):
         if arg in CONSTANT_FLAGS:
             continue
-        if arg in (str(runner.port), f":{runner.port}"):
+        if runner.port and arg in (str(runner.port), f":{runner.port}"):
             continue
         # ps -p PID: the pid a tool printed, an int by then.
         assert program.endswith("/ps"), argv
@@ -228,6 +230,17 @@ def test_argv_holds_only_constant_flags_and_the_port(
         assert [os.path.basename(argv[0]) for argv in quiet.calls] == ["lsof", "netstat"]
         for argv in quiet.calls:
             _check_argv(argv, quiet)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux backends read /proc")
+@pytest.mark.parametrize("scope", ["all", "listening"])
+@pytest.mark.parametrize(("platform", "name"), BACKENDS, ids=[f"{p}-{n}" for p, n in BACKENDS])
+def test_listing_argv_holds_only_constant_flags(platform: str, name: str, scope: str) -> None:
+    runner = RecordingRunner(0)  # no port: any number in an argv but a ps pid fails
+    lookup(None, tool=name, platform=platform, runner=runner, scope=scope)
+    assert runner.calls, "the backend ran nothing"
+    for argv in runner.calls:
+        _check_argv(argv, runner)
 
 
 def test_every_platform_backend_is_checked() -> None:

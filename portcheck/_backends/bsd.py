@@ -20,7 +20,7 @@ from .._parsers import sockstat as _sockstat
 from .._records import Platform, Socket
 from .._run import Completed
 from .context import Context, ToolUnusableError, decode, on_port, tool_path
-from .posix import full_names, lsof_sockets, netstat_an
+from .posix import full_names, lsof_sockets, netstat_an, with_commands
 
 _PORT = "PORT"  # placeholder in the flag lists below, replaced by the port number
 # Newest first: FreeBSD grew `-P` (protocols) in 10 and `-s` (state) in 12, so
@@ -41,7 +41,7 @@ def lookup_sockstat(port: int | None, ctx: Context) -> list[Socket]:
     path = tool_path(ctx, "sockstat", "the base system")
     done = _run_sockstat(path, port, ctx)
     found = on_port(_sockstat.parse(decode(done.stdout)), port)
-    return full_names(found, ctx, SOCKSTAT_NAME_WIDTH)
+    return with_commands(full_names(found, ctx, SOCKSTAT_NAME_WIDTH), ctx)
 
 
 def _run_sockstat(path: str, port: int | None, ctx: Context) -> Completed:
@@ -66,7 +66,7 @@ def _with_port(flags: tuple[str, ...], port: int | None) -> list[str]:
 
 def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     """Sockets on `port` from lsof (a FreeBSD package); without root, plus what netstat sees."""
-    return lsof_sockets(port, ctx, confirm=lookup_netstat)
+    return with_commands(lsof_sockets(port, ctx, confirm=lookup_netstat), ctx)
 
 
 def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:

@@ -75,7 +75,10 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     argv = lsof_argv(lsof, port)
     done = run_checked(ctx, argv, ok=(0, 1))
     text = decode(done.stdout)
-    if done.returncode == 1 and (text.strip() or done.stderr.strip()):
+    # Status 1 is lsof's "a selection matched nothing": with output, an error,
+    # except when listing, where `-i UDP` alone may match nothing.
+    listed_some = port is None and not done.stderr.strip()
+    if done.returncode == 1 and (text.strip() or done.stderr.strip()) and not listed_some:
         raise ToolError(argv, done.returncode, decode(done.stderr))
     if text.strip() and not _lsof.is_field_output(text):
         raise ToolUnusableError(f"{lsof} ignored -F (a BusyBox lsof?)")

@@ -18,6 +18,7 @@ import attrs
 
 from .._errors import ToolError
 from .._parsers import lsof as _lsof
+from .._parsers import ps as _ps
 from .._records import Socket
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 
@@ -54,9 +55,11 @@ def lsof_sockets(port: int | None, ctx: Context, *, confirm: Lookup) -> list[Soc
     path = tool_path(ctx, "lsof", "lsof")
     argv = lsof_argv(path, port)
     done = ctx.runner.run(argv, timeout=ctx.timeout)
+    # Listing, `-i TCP -i UDP`: status 1 with output means one of them matched nothing.
+    partial = port is None and done.returncode == 1 and not done.stderr
     if done.returncode == 1 and not done.stdout and not done.stderr:
         found: list[Socket] = []  # lsof's "no file matched"
-    elif done.returncode != 0:
+    elif done.returncode != 0 and not partial:
         raise ToolUnusableError(
             f"lsof failed: {ToolError(argv, done.returncode, decode(done.stderr))}"
         )
@@ -99,6 +102,25 @@ def _renamed(sock: Socket, names: dict[int, str | None]) -> Socket:
     if full is None or not full.startswith(sock.process or ""):
         return sock
     return attrs.evolve(sock, process=full)
+
+
+def with_commands(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
+    """`sockets` with each owner's command line, from one `ps -ww -o pid= -o args=` run.
+
+    ps is optional and its failure is not the lookup's: without it, or when it
+    fails, `command` stays None ("cannot tell"). Only integer pids reach argv.
+    """
+    pids = sorted({s.pid for s in sockets if isinstance(s.pid, int) and s.pid > 0})
+    ps = ctx.runner.which("ps") if pids else None
+    if ps is None:
+        return list(sockets)
+    argv = [ps, "-ww", "-o", "pid=", "-o", "args=", "-p", ",".join(str(p) for p in pids)]
+    try:
+        done = ctx.runner.run(argv, timeout=ctx.timeout)
+    except OSError:  # ToolError and ToolTimeoutError are OSErrors
+        return list(sockets)
+    commands = _ps.parse_args(decode(done.stdout))
+    return [attrs.evolve(s, command=commands[s.pid]) if s.pid in commands else s for s in sockets]
 
 
 def ps_name(ps: str, pid: int, ctx: Context) -> str | None:

@@ -5,7 +5,8 @@ the current directory supply another `netstat.exe`. Their output is in the
 console's OEM code page (cp437, cp850, cp866, cp932, cp936, ...), never UTF-8
 unless the system was switched to it, so it is decoded here explicitly.
 
-Process names: one `tasklist /FO CSV /NH` call listing every process, rather
+Process names and the services each hosts (`Socket.units`): one
+`tasklist /SVC /FO CSV /NH` call listing every process, rather
 than one `tasklist /FI "PID eq N"` per owner. Not measured here (no Windows
 machine in CI), but reasoned from how tasklist works: a filter does not make it
 cheaper, because tasklist enumerates every process and then applies the
@@ -105,7 +106,8 @@ def netstat_argv(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def tasklist_argv(environ: Mapping[str, str]) -> tuple[str, ...]:
-    return (ntpath.join(system32(environ), "tasklist.exe"), "/FO", "CSV", "/NH")
+    # /SVC: the services each process hosts, in the same single run as the names.
+    return (ntpath.join(system32(environ), "tasklist.exe"), "/SVC", "/FO", "CSV", "/NH")
 
 
 def lookup(
@@ -140,22 +142,30 @@ def _add_names(ctx: Context, sockets: list[Socket], page: int | None) -> list[So
     wanted = {s.pid for s in sockets if s.pid is not None and s.process is None}
     if not wanted:
         return sockets  # free port, or only PID 0/4: no need to start tasklist
-    names = _process_names(ctx, page)
-    return [_named(s, names) for s in sockets]
+    names, services = _process_names(ctx, page)
+    return [_named(s, names, services) for s in sockets]
 
 
-def _named(sock: Socket, names: Mapping[int, str]) -> Socket:
-    name = names.get(sock.pid) if sock.pid is not None else None
-    if name is None or sock.process is not None:
+def _named(
+    sock: Socket, names: Mapping[int, str], services: Mapping[int, tuple[str, ...]]
+) -> Socket:
+    if sock.pid is None or sock.system_process:
         return sock
-    return attrs.evolve(sock, process=name)
+    name = names.get(sock.pid)
+    units = services.get(sock.pid, ())
+    if (name is None or sock.process is not None) and not units:
+        return sock
+    return attrs.evolve(sock, process=sock.process or name, units=units)
 
 
-def _process_names(ctx: Context, page: int | None) -> dict[int, str]:
-    """Every process's name; {} when tasklist fails: the pids are still the answer."""
+def _process_names(
+    ctx: Context, page: int | None
+) -> tuple[dict[int, str], dict[int, tuple[str, ...]]]:
+    """Every process's name and services; empty when tasklist fails: the pids still answer."""
     try:
-        return _tasklist.parse(_run_text(ctx, tasklist_argv(os.environ), page))
+        text = _run_text(ctx, tasklist_argv(os.environ), page)
+        return _tasklist.parse(text), _tasklist.parse_services(text)
     except (OSError, ToolUnusableError, ParseError):
         # ToolError and ToolTimeoutError are OSErrors. A missing name is shown
         # as process None, as for a process that exited before tasklist ran.
-        return {}
+        return {}, {}

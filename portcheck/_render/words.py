@@ -88,7 +88,7 @@ def unit_label(sock: Socket) -> str | None:
 def held_by(sock: Socket) -> str | None:
     """`held by nginx.service (pid 812: /usr/sbin/nginx -g daemon off;)`, or None.
 
-    `command: ...` when only the command line is known; None without any of them.
+    None when no unit or container names it (the pid and name are said already).
     """
     if sock.pid is None:
         return None
@@ -98,8 +98,7 @@ def held_by(sock: Socket) -> str | None:
     elif sock.units:
         what = " and ".join(sock.units)
     else:
-        command = command_line(sock)
-        return None if command is None else f"command: {command}"
+        return None
     command = command_line(sock)
     detail = f"pid {sock.pid}: {command}" if command else f"pid {sock.pid}"
     forward = f", forwarding to {sock.forwards_to}" if sock.forwards_to is not None else ""

@@ -288,11 +288,13 @@ def test_darwin_without_lsof_names_come_from_ps() -> None:
             (NETSTAT, "-anv", "-p", "tcp"): (0, tcp, b""),
             (NETSTAT, "-anv", "-p", "udp"): (0, TITLE.encode(), b""),
             ps_argv: (0, b"/Applications/Postgres.app/Contents/Versions/16/bin/postgres\n", b""),
+            ps_args("611"): (0, b"  611 /opt/pg/bin/postgres -D /var/pg\n", b""),
         },
     )
     found = lookup(5432, platform="darwin", runner=runner)
-    assert ps_argv in runner.calls
+    assert runner.calls[-2:] == [ps_argv, ps_args("611")]  # one ps for every command line
     assert {(s.pid, s.process) for s in found} == {(611, "postgres")}
+    assert {s.command for s in found} == {("/opt/pg/bin/postgres", "-D", "/var/pg")}
     assert len(found) == 3  # the connection's server side and two listeners
 
 
@@ -309,12 +311,15 @@ def test_darwin_cut_macos26_name_completed_by_ps_only_if_it_matches() -> None:
                 b"",
             ),
             (PS, "-o", "comm=", "-p", "1850"): (0, b"/usr/bin/vim\n", b""),  # pid reused
+            ps_args("93125"): (1, b"", b""),  # exited: no command, and no error
+            ps_args("1850"): (0, b"", b""),
         },
     )
     brave = lookup(61000, platform="darwin", runner=runner)
     docker = lookup(49500, platform="darwin", runner=runner)
     assert [s.process for s in brave] == ["Brave Browser Helper"]
     assert [s.process for s in docker] == ["com.docker.backe"]
+    assert [s.command for s in brave + docker] == [None, None]
 
 
 def test_darwin_no_tool_at_all() -> None:
@@ -325,6 +330,11 @@ def test_darwin_no_tool_at_all() -> None:
 
 # --- FreeBSD, NetBSD, OpenBSD end to end ---------------------------------
 
+
+def ps_args(pids: str) -> tuple[str, ...]:
+    return (PS, "-ww", "-o", "pid=", "-o", "args=", "-p", pids)
+
+
 NEW_SOCKSTAT = (SOCKSTAT, "-4", "-6", "-s", "-P", "tcp,udp", "-p", "9100")
 OLD_SOCKSTAT = (SOCKSTAT, "-4", "-6", "-p", "9100")
 
@@ -334,10 +344,15 @@ def test_freebsd_sockstat_argv_and_ps_for_cut_names() -> None:
     ps_argv = (PS, "-o", "comm=", "-p", "2202")
     runner = FakeRunner(
         tools={"sockstat": SOCKSTAT, "ps": PS},
-        replies={NEW_SOCKSTAT: (0, out, b""), ps_argv: (0, b"node_exporter\n", b"")},
+        replies={
+            NEW_SOCKSTAT: (0, out, b""),
+            ps_argv: (0, b"node_exporter\n", b""),
+            ps_args("2202"): (0, b"2202 /usr/local/bin/node_exporter --web.listen\n", b""),
+        },
     )
     found = lookup(9100, platform="freebsd", runner=runner)
-    assert runner.calls == [NEW_SOCKSTAT, ps_argv]
+    assert runner.calls == [NEW_SOCKSTAT, ps_argv, ps_args("2202")]
+    assert found[0].command == ("/usr/local/bin/node_exporter", "--web.listen")
     assert [(s.pid, s.process, s.user) for s in found] == [(2202, "node_exporter", "alice")]
 
 

@@ -176,7 +176,7 @@ def test_inet_diag_message_is_read_field_by_field() -> None:
 
 @linux_only
 def test_without_netlink_the_proc_net_text_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*_: object) -> list[object]:
+    def refuse(*_: object, **__: object) -> list[object]:
         raise _sockdiag.SockDiagUnavailable("netlink blocked by the sandbox")
 
     monkeypatch.setattr(_sockdiag, "query", refuse)

@@ -20,6 +20,7 @@ from portcheck._errors import NoToolError, ParseError, ToolError, ToolTimeoutErr
 from portcheck._lookup import lookup
 from portcheck._parsers.netstat_windows import parse
 from portcheck._parsers.tasklist import parse as parse_tasklist
+from portcheck._parsers.tasklist import parse_services
 from portcheck._records import Family, NoOwner, Platform, Protocol, Socket, State
 from portcheck._run import Completed
 from tests import golden
@@ -30,7 +31,7 @@ SYNTHETIC = golden.FIXTURES / "synthetic" / "windows"
 BYTES = SYNTHETIC / "bytes"
 
 NETSTAT = ("C:\\Windows\\System32\\netstat.exe", "-ano")
-TASKLIST = ("C:\\Windows\\System32\\tasklist.exe", "/FO", "CSV", "/NH")
+TASKLIST = ("C:\\Windows\\System32\\tasklist.exe", "/SVC", "/FO", "CSV", "/NH")
 
 
 def text_of(name: str, directory: Path = SYNTHETIC) -> str:
@@ -336,7 +337,7 @@ def test_system32_from_the_environment() -> None:
 
 def english_runner(tasklist_status: int = 0) -> FakeRunner:
     netstat = (REAL / "windows-10-en--netstat-ano.out").read_bytes()
-    tasks = (SYNTHETIC / "windows-10-en--tasklist-fo-csv-nh.out").read_bytes()
+    tasks = (SYNTHETIC / "windows-10-en--tasklist-svc-fo-csv-nh.out").read_bytes()
     return FakeRunner(replies={NETSTAT: (0, netstat, b""), TASKLIST: (tasklist_status, tasks, b"")})
 
 
@@ -354,6 +355,8 @@ def test_lookup_runs_netstat_and_tasklist_by_absolute_path() -> None:
         (Family.IPV4, 1712, "svchost.exe", False),
         (Family.IPV6, 1712, "svchost.exe", False),
     ]
+    # One svchost.exe hosting two services, from the same single tasklist run.
+    assert {s.units for s in found} == {("RpcEptMapper", "RpcSs")}
     assert all(s.user is None and s.uid is None for s in found)
 
 
@@ -546,3 +549,48 @@ def test_lookup_timeout_is_raised_not_swallowed() -> None:
     runner = _BrokenRunner(ToolTimeoutError(NETSTAT, 10.0))
     with pytest.raises(ToolTimeoutError):
         lookup(135, platform="windows", runner=runner)
+
+
+# --- tasklist /SVC: the services each process hosts -------------------------------
+
+
+def test_tasklist_svc_one_process_many_services_and_none() -> None:
+    text = (SYNTHETIC / "windows-10-en--tasklist-svc-fo-csv-nh.out").read_text()
+    services = parse_services(text)
+    assert services[1712] == ("RpcEptMapper", "RpcSs")
+    assert services[3404] == ("Dnscache",)
+    assert not {0, 4, 14156} & services.keys()
+    assert parse_tasklist(text)[1712] == "svchost.exe"  # the names from the same run
+
+
+def test_tasklist_svc_placeholder_in_any_language() -> None:
+    # synthetic: German prints "Nicht zutreffend" for no service; it is learnt
+    # from the rows of PID 0 and 4, which never host one.
+    german = (
+        '"System Idle Process","0","Nicht zutreffend"\r\n'
+        '"System","4","Nicht zutreffend"\r\n'
+        '"svchost.exe","1076","BrokerInfrastructure,DcomLaunch,PlugPlay,Power"\r\n'
+        '"Prüfprogramm.exe","5324","Nicht zutreffend"\r\n'
+    )
+    assert parse_services(german) == {
+        1076: ("BrokerInfrastructure", "DcomLaunch", "PlugPlay", "Power")
+    }
+    # synthetic: Japanese, placeholder N/A as in English, an image name in kanji.
+    japanese = '"System","4","N/A"\n"データ同期.exe","7712","N/A"\n"svchost.exe","9","Dhcp"\n'
+    assert parse_services(japanese) == {9: ("Dhcp",)}
+
+
+def test_tasklist_without_svc_names_no_services() -> None:
+    # The plain layout has five fields: its session column is not a service.
+    text = (SYNTHETIC / "windows-10-en--tasklist-fo-csv-nh.out").read_text()
+    assert parse_services(text) == {}
+
+
+@pytest.mark.usefixtures("oem_437")
+def test_listing_fills_units_with_one_tasklist_run() -> None:
+    runner = english_runner()
+    found = lookup(None, platform="windows", runner=runner, scope="all")
+    assert runner.calls == [NETSTAT, TASKLIST]
+    by_pid = {s.pid: s.units for s in found if s.pid is not None}
+    assert by_pid[3404] == ("Dnscache",)
+    assert (by_pid[4], by_pid[14156]) == ((), ())
