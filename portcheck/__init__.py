@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ._describe import PortReport, SocketRole, describe
     from ._ephemeral import EphemeralRange, ephemeral_range
     from ._free import NoFreePortError, find_free_ports
+    from ._free_port import FreePortResult, Outcome, OwnerOutcome, Refusal, free_port
     from ._reserved import ReservedRange
     from ._wait import WaitTimeoutError, wait_until_free, wait_until_listening
 
@@ -48,6 +49,11 @@ _LAZY = {
     "NoFreePortError": "_free",
     "find_free_ports": "_free",
     "ReservedRange": "_reserved",
+    "FreePortResult": "_free_port",
+    "Outcome": "_free_port",
+    "OwnerOutcome": "_free_port",
+    "Refusal": "_free_port",
+    "free_port": "_free_port",
 }
 
 __all__ = [
@@ -55,13 +61,17 @@ __all__ = [
     "Endpoint",
     "EphemeralRange",
     "Family",
+    "FreePortResult",
     "IanaRange",
     "NoFreePortError",
     "NoToolError",
+    "Outcome",
+    "OwnerOutcome",
     "ParseError",
     "PortReport",
     "PortcheckError",
     "Protocol",
+    "Refusal",
     "ReservedRange",
     "Role",
     "Socket",
@@ -74,6 +84,7 @@ __all__ = [
     "describe",
     "ephemeral_range",
     "find_free_ports",
+    "free_port",
     "listening",
     "parse",
     "sockets",

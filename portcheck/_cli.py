@@ -3,6 +3,7 @@
     portcheck PORT [PORT ...] [--json] [--explain | --raw] [--tool T] [--timeout S] [-q]
     portcheck wait PORT (--free | --listening) [--timeout S] [--interval S] ...
     portcheck find FIRST-LAST [-n N] [--udp | --both] [--random] [--allow-ephemeral] ...
+    portcheck kill PORT [--force] [--managed] [--tree] [--strict] [--timeout S] [--dry-run] [--yes]
     portcheck list [--all | --exposed] [--tcp | --udp] [--json] [--tool T]
 
 Exit status of a lookup (and of --explain and --raw): 0 when a port is in use,
@@ -10,8 +11,10 @@ Exit status of a lookup (and of --explain and --raw): 0 when a port is in use,
 that failed or timed out). `wait`: 0 when the condition holds, 1 when it timed
 out, 2 on an error. `find`: 0 when enough free ports were found, 1 when the
 range holds too few (those found are printed), 2 on an error. `list`: 0 on
-success (even when nothing listens), 2 on an error. Errors are one line on
-stderr; `--debug` adds the traceback.
+success (even when nothing listens), 2 on an error. `kill`: 0 when the port is
+free at the end, 1 when it is still in use (or after --dry-run), 2 on an error
+or without confirmation. Errors are one line on stderr; `--debug` adds the
+traceback.
 The `--json` documents are described in docs/json.md.
 """
 
@@ -21,7 +24,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 import attrs
 
@@ -34,6 +37,7 @@ from ._render.table import table
 from ._render.words import hidden_warning, safe
 
 if TYPE_CHECKING:
+    from ._free_port import FreePortResult
     from ._wait import Poll, WaitTimeoutError
 
 JSON_SCHEMA = documents.SCHEMA
@@ -53,6 +57,7 @@ examples:
   if portcheck -q 8080; then echo "8080 is taken"; fi
   portcheck wait 8080 --free --timeout 30      (see: portcheck wait --help)
   portcheck find 8000-8999 -n 3                (see: portcheck find --help)
+  portcheck kill 8080 --dry-run                (see: portcheck kill --help)
   portcheck list --exposed                     listeners beyond loopback (portcheck list --help)
 """
 
@@ -141,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         usage=(
             "%(prog)s PORT [PORT ...] [options]\n"
             "       %(prog)s wait PORT (--free | --listening) [options]\n"
-            "       %(prog)s find FIRST-LAST [-n N] [options]"
+            "       %(prog)s find FIRST-LAST [-n N] [options]\n"
+            "       %(prog)s kill PORT [options]\n"
             "       %(prog)s list [--all | --exposed] [options]"
         ),
         description="Show which processes listen on or connect from a TCP/UDP port.",
@@ -263,16 +269,22 @@ def _version() -> str:
     return __version__
 
 
+Main = Callable[[argparse.Namespace], int]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
+    subcommands: dict[str, tuple[Callable[[], argparse.ArgumentParser], Main]] = {
+        "wait": (build_wait_parser, _wait_main),
+        "find": (build_find_parser, _find_main),
+        "kill": (build_kill_parser, _kill_main),
+        "list": (build_list_parser, _list_main),
+    }
     try:
-        if args_list[:1] == ["wait"]:
-            return _wait_main(build_wait_parser().parse_args(args_list[1:]))
-        if args_list[:1] == ["find"]:
-            return _find_main(build_find_parser().parse_args(args_list[1:]))
-        if args_list[:1] == ["list"]:
-            return _list_main(build_list_parser().parse_args(args_list[1:]))
+        if args_list[:1] and args_list[0] in subcommands:
+            build, run = subcommands[args_list[0]]
+            return run(build().parse_args(args_list[1:]))
         return _lookup_main(build_parser().parse_args(args_list))
     except KeyboardInterrupt:
         print("portcheck: interrupted", file=sys.stderr)
@@ -475,6 +487,131 @@ def _find_main(args: argparse.Namespace) -> int:
         if not found.enough:
             print(f"portcheck: {found.error()}", file=sys.stderr)
     return EXIT_OK if found.enough else EXIT_TOO_FEW
+
+
+# --- portcheck kill PORT -------------------------------------------------------
+
+_KILL_EPILOG = """\
+examples:
+  portcheck kill 8080 --dry-run        who would be stopped, and who would not (and why)
+  portcheck kill 8080                  show them, ask, stop them, check the port is free
+  portcheck kill 8080 --yes --force    in a script: no question; SIGKILL after the timeout
+  portcheck kill 8080 --yes --json     the outcome as JSON (kind "kill")
+
+Never stopped: the machine's init, Windows PID 0 and 4, portcheck and its
+ancestors (your shell, your ssh session), owners hidden from you; processes a
+systemd unit or a container runtime runs are left alone unless --managed (the
+command to use instead is printed). A container's own pid 1 is stopped only
+after confirmation. Only the owners' pids are signalled, never a group.
+
+exit status: 0 when the port is free at the end (TIME_WAIT remnants aside,
+unless --strict), 1 when it is still in use (refused, permission denied,
+respawned, still alive, or after --dry-run), 2 on an error, or when the
+confirmation is refused or cannot be asked (no terminal: pass --yes).
+"""
+
+
+def build_kill_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="portcheck kill",
+        description="Stop every process holding a port, safely, then check that it is free.",
+        epilog=_KILL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("port", metavar="PORT", type=_port, help="port number")
+    parser.add_argument(
+        "--force", action="store_true", help="SIGKILL (taskkill /F) what survives the timeout"
+    )
+    parser.add_argument(
+        "--managed",
+        action="store_true",
+        help="also stop processes that systemd or a container runtime runs",
+    )
+    parser.add_argument("--tree", action="store_true", help="also stop each owner's descendants")
+    parser.add_argument(
+        "--strict", action="store_true", help="also wait for TIME_WAIT remnants to clear"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=10.0,
+        help="seconds to wait for the owners to exit before --force or giving up (10)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="say what would be done; stop nothing"
+    )
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    _common(parser)
+    return parser
+
+
+def _kill_main(args: argparse.Namespace) -> int:
+    from ._free_port import Options, Outcome, run
+    from ._render import kill
+
+    options = Options(
+        timeout=args.timeout,
+        force=args.force,
+        managed=args.managed,
+        tree=args.tree,
+        strict=args.strict,
+    )
+    planned = run(
+        args.port, attrs.evolve(options, dry_run=True, stop_container_init=True), tool=args.tool
+    )
+    chosen = frozenset(o.pid for o in planned.owners if o.outcome is Outcome.DRY_RUN and o.pid)
+    if args.dry_run or not chosen:
+        # Nothing to stop: look once more, allowed to stop no one not asked about.
+        final = (
+            planned
+            if args.dry_run
+            else run(args.port, attrs.evolve(options, allow=chosen), tool=args.tool)
+        )
+        _kill_report(args, final)
+        return EXIT_OK if final.free else EXIT_TIMEOUT
+    if not args.yes:
+        if not _stdin_is_terminal():
+            _print_lines_to_stderr(kill.plan(planned))
+            raise PortcheckError("no terminal to ask for confirmation: pass --yes to stop them")
+        if not _confirm(kill.plan(planned), len(chosen)):
+            print("portcheck: not confirmed; nothing was stopped", file=sys.stderr)
+            return EXIT_ERROR
+    result = run(
+        args.port,
+        attrs.evolve(options, stop_container_init=True, allow=chosen),
+        tool=args.tool,
+    )
+    _kill_report(args, result)
+    return EXIT_OK if result.free else EXIT_TIMEOUT
+
+
+def _stdin_is_terminal() -> bool:
+    isatty = getattr(sys.stdin, "isatty", None)
+    return isatty is not None and bool(isatty())
+
+
+def _print_lines_to_stderr(lines: Iterable[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def _confirm(lines: list[str], count: int) -> bool:
+    _print_lines_to_stderr(lines)
+    sys.stderr.write(f"Stop {count} process{'es' if count > 1 else ''}? [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _kill_report(args: argparse.Namespace, result: FreePortResult) -> None:
+    from ._render import kill
+
+    if args.quiet:
+        return
+    if args.json:
+        _print_json(documents.kill_document(result))
+    else:
+        _print_lines(kill.report(result))
 
 
 # --- portcheck list ------------------------------------------------------------

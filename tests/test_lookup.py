@@ -30,6 +30,7 @@ def test_public_names() -> None:
         "EphemeralRange", "IanaRange", "PortReport", "Role", "SocketRole", "WaitTimeoutError",
         "describe", "ephemeral_range", "wait_until_free", "wait_until_listening",
         "NoFreePortError", "ReservedRange", "find_free_ports",
+        "free_port", "FreePortResult", "Outcome", "OwnerOutcome", "Refusal",
         "Container", "listening", "sockets",
     }  # fmt: skip
     for name in portcheck.__all__:

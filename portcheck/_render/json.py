@@ -19,6 +19,7 @@ from .._records import Socket
 if TYPE_CHECKING:
     from .._describe import PortReport
     from .._free import Search
+    from .._free_port import FreePortResult
     from .._reserved import ReservedRange
 
 SCHEMA = 1
@@ -134,4 +135,34 @@ def find_document(found: Search) -> dict[str, Any]:
         "ok": found.enough,
         "ports": list(found.ports),
         "skipped": dict(found.skipped),
+    }
+
+
+def kill_document(result: FreePortResult) -> dict[str, Any]:
+    """`portcheck kill PORT --json`: each owner, what was done, and whether the port is free."""
+    return {
+        "schema": SCHEMA,
+        "kind": "kill",
+        "port": result.port,
+        "free": result.free,
+        "dry_run": result.dry_run,
+        "owners": [
+            {
+                "pid": o.pid,
+                "process": o.process,
+                "user": o.user,
+                "outcome": o.outcome.value,
+                "refusal": None if o.refusal is None else o.refusal.value,
+                "detail": o.detail,
+                "hint": o.hint,
+                "child_of": o.child_of,
+                "signals": list(o.signals),
+                "sockets": [socket_to_dict(s) for s in o.sockets],
+            }
+            for o in result.owners
+        ],
+        "remaining": [socket_to_dict(s) for s in result.remaining],
+        "respawned": [socket_to_dict(s) for s in result.respawned],
+        "time_wait": [socket_to_dict(s) for s in result.time_wait],
+        "notes": list(result.notes),
     }

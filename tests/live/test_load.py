@@ -46,7 +46,10 @@ def _open_fds() -> set[str]:
 def _my_children() -> set[int]:
     children: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
-        children.update(int(c) for c in (task / "children").read_text().split())
+        try:
+            children.update(int(c) for c in (task / "children").read_text().split())
+        except FileNotFoundError:
+            continue  # a thread that ended since the listing
     return children
 
 

@@ -1,0 +1,78 @@
+"""`portcheck kill`: the plan shown before asking, and the report of what was done."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .words import ERROR, owners, safe
+
+if TYPE_CHECKING:
+    from .._free_port import FreePortResult, OwnerOutcome
+
+_VERB = {
+    "signalled": "stopped",
+    "killed": "killed",
+    "still_alive": "ALIVE",
+    "already_gone": "gone",
+    "refused": "refused",
+    "permission_denied": "DENIED",
+    "dry_run": "would stop",
+}
+
+
+def who(owner: OwnerOutcome) -> str:
+    """`python3 (pid 4242, user alice)`, control characters escaped."""
+    if owner.pid is None:
+        return f"{len(owner.sockets)} socket(s) whose owner is hidden from you"
+    user = f", user {safe(owner.user)}" if owner.user else ""
+    child = f", child of {owner.child_of}" if owner.child_of is not None else ""
+    name = safe(owner.process) if owner.process else "an unnamed process"
+    return f"{name} (pid {owner.pid}{user}{child})"
+
+
+def plan(result: FreePortResult) -> list[str]:
+    """Who a run will stop and who it will not, for the confirmation question."""
+    go = [o for o in result.owners if o.outcome.value == "dry_run"]
+    stay = [o for o in result.owners if o.outcome.value != "dry_run"]
+    lines = [f"portcheck kill {result.port} will stop:"]
+    for o in go:
+        warn = f"  WARNING: {o.detail}" if "container stops" in o.detail else ""
+        lines.append(f"  {who(o)}{warn}")
+    if stay:
+        lines.append("and will not stop:")
+        lines += [f"  {who(o)}: {o.detail}" + _hint(o) for o in stay]
+    return lines
+
+
+def report(result: FreePortResult) -> list[str]:
+    """One line per owner (with the command to use instead, if any), notes, the verdict."""
+    width = max((len(_VERB[o.outcome.value]) for o in result.owners), default=0)
+    lines = [
+        f"{_VERB[o.outcome.value].ljust(width)}  {who(o)}: {o.detail}" + _hint(o)
+        for o in result.owners
+    ]
+    lines += [f"note: {safe(n)}" for n in result.notes]
+    lines.append(verdict(result))
+    return lines
+
+
+def _hint(owner: OwnerOutcome) -> str:
+    if owner.hint is None:
+        return ""
+    if owner.outcome.value == "refused":
+        return f"; instead: {safe(owner.hint)} (or pass --managed)"
+    return f"; the right tool: {safe(owner.hint)}"
+
+
+def verdict(result: FreePortResult) -> str:
+    """The last line: free, or still in use and by whom."""
+    if result.free:
+        return f"port {result.port} is free"
+    if result.dry_run:
+        return f"port {result.port} is still in use (dry run: nothing was stopped)"
+    if result.respawned:
+        return f"port {result.port} was taken again by: " + "; ".join(
+            safe(w) for w in owners(result.respawned, ERROR)
+        )
+    held = "; ".join(safe(w) for w in owners(result.remaining or result.time_wait, ERROR))
+    return f"port {result.port} is still in use: {held}"

@@ -1,0 +1,111 @@
+"""Processes for the `free_port` live tests, run as `python kill_targets.py MODE`.
+
+Each binds a TCP listener on 127.0.0.1 at a port the kernel chooses, prints one
+JSON line {"port": N, "pids": [...]} (the processes that hold it) and waits.
+
+- listen: one process holds it.
+- ignore-term: one process that ignores SIGTERM.
+- orphans: a parent binds, forks two workers that keep the socket, and exits.
+- scm-rights: a child is forked first (holding nothing), the parent then binds
+  and sends the listener to it over a unix socket (SCM_RIGHTS); both keep it.
+- supervised: a supervisor (holding nothing) starts a child that binds the
+  port, and starts a new one on the same port whenever it exits.
+- tree: one holder with a child that holds nothing (pids: holder, child).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+
+def _listener(port: int = 0) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen()
+    return sock
+
+
+def _report(port: int, pids: list[int]) -> None:
+    print(json.dumps({"port": port, "pids": pids}), flush=True)
+
+
+def _sleep_forever() -> None:
+    while True:
+        time.sleep(3600)
+
+
+def main() -> None:
+    mode = sys.argv[1]
+    if mode in ("listen", "ignore-term"):
+        if mode == "ignore-term":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sock = _listener()
+        _report(sock.getsockname()[1], [os.getpid()])
+        _sleep_forever()
+    elif mode == "tree":
+        child = os.fork()  # before the bind: the child never holds the socket
+        if child == 0:
+            _sleep_forever()
+        sock = _listener()
+        _report(sock.getsockname()[1], [os.getpid(), child])
+        _sleep_forever()
+    elif mode == "orphans":
+        sock = _listener()
+        workers = []
+        for _ in range(2):
+            pid = os.fork()
+            if pid == 0:
+                _sleep_forever()
+            workers.append(pid)
+        _report(sock.getsockname()[1], workers)
+        os._exit(0)
+    elif mode == "scm-rights":
+        parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        child = os.fork()
+        if child == 0:
+            parent_end.close()
+            _msg, fds, _flags, _addr = socket.recv_fds(child_end, 16, 1)
+            kept = socket.socket(fileno=fds[0])
+            child_end.send(b"k")
+            _sleep_forever()
+            kept.close()
+        child_end.close()
+        sock = _listener()
+        socket.send_fds(parent_end, [b"l"], [sock.fileno()])
+        parent_end.recv(1)
+        _report(sock.getsockname()[1], [os.getpid(), child])
+        _sleep_forever()
+    elif mode == "supervised":
+        _supervise()
+
+
+def _supervise() -> None:
+    import subprocess
+
+    code = (
+        "import socket,sys,time\n"
+        "s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+        "s.bind(('127.0.0.1',int(sys.argv[1])));s.listen()\n"
+        "print(s.getsockname()[1],flush=True);time.sleep(3600)\n"
+    )
+    port = 0
+    first = True
+    while True:
+        child = subprocess.Popen([sys.executable, "-c", code, str(port)], stdout=subprocess.PIPE)
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        if first:
+            _report(port, [child.pid])
+            first = False
+        child.wait()
+        child.stdout.close()
+
+
+if __name__ == "__main__":
+    main()
