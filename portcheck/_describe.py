@@ -72,13 +72,17 @@ class PortReport:
         return explain(self)
 
 
-def describe(port: int, *, tool: str | None = None, timeout: float = 10.0) -> PortReport:
+def describe(
+    port: int, *, tool: str | None = None, timeout: float = 10.0, host: str | None = None
+) -> PortReport:
     """What `port` is, who holds it and each socket's role; see `PortReport`.
 
-    Runs `who_owns(port, tool=tool, timeout=timeout)` and reads this system's
-    ephemeral range; raises what `who_owns` raises when it cannot look.
+    Runs `who_owns(port, tool=tool, timeout=timeout, host=host)` and reads the
+    ephemeral range of the system looked at (this one, or `host` over ssh);
+    raises what `who_owns` raises when it cannot look. The service names come
+    from this machine's services database.
     """
-    return describe_port(port, tool=tool, timeout=timeout)
+    return describe_port(port, tool=tool, timeout=timeout, host=host)
 
 
 def describe_port(
@@ -89,12 +93,24 @@ def describe_port(
     platform: str | Platform | None = None,
     runner: Runner | None = None,
     sockets: Sequence[Socket] | None = None,
+    host: str | None = None,
 ) -> PortReport:
     """`describe` with the platform and runner injectable; `sockets` skips the lookup."""
     port = check_port(port)
-    if sockets is None:
-        sockets = lookup(port, tool=tool, timeout=timeout, platform=platform, runner=runner)
-    ephemeral = ephemeral_range(platform=platform, runner=runner, timeout=timeout)
+    if host is not None:
+        from ._ephemeral import read_range
+        from ._remote import connect
+
+        if platform is not None:
+            raise ValueError("platform is read from the host; give host or platform, not both")
+        ctx = connect(host, timeout=timeout, runner=runner)
+        if sockets is None:
+            sockets = lookup(port, tool=tool, timeout=timeout, context=ctx)
+        ephemeral = read_range(ctx.platform, ctx.runner, ctx.timeout, remote=True)
+    else:
+        if sockets is None:
+            sockets = lookup(port, tool=tool, timeout=timeout, platform=platform, runner=runner)
+        ephemeral = ephemeral_range(platform=platform, runner=runner, timeout=timeout)
     roles = tuple(SocketRole(socket=s, role=r) for s, r in zip(sockets, roles_of(sockets)))
     iana = IanaRange.of(port)
     return PortReport(

@@ -33,7 +33,9 @@ def parse(text: str, *, tool: str, platform: str | Platform) -> list[Socket]:
     return parser(tool, platform)(text)
 
 
-def who_owns(port: int, *, tool: str | None = None, timeout: float = 10.0) -> list[Socket]:
+def who_owns(
+    port: int, *, tool: str | None = None, timeout: float = 10.0, host: str | None = None
+) -> list[Socket]:
     """Every socket whose local port is `port`, one record per (socket, owning process).
 
     TCP and UDP, IPv4 and IPv6, in any state. An empty list means nothing uses
@@ -45,8 +47,16 @@ def who_owns(port: int, *, tool: str | None = None, timeout: float = 10.0) -> li
     without it the platform's backends are tried in order, falling through
     only when one is missing or unusable. `timeout` bounds each tool run, in
     seconds.
+
+    `host` (`"[user@]name[:port]"`, `"[user@][v6addr]:port"`) looks at that
+    host instead, over ssh with the system's OpenSSH client, using the host's
+    own tools: nothing is installed there. Its platform and the ssh user's
+    privileges there are read first; `timeout` then bounds the whole look at
+    the host. Errors name the host: `HostUnreachableError`,
+    `AuthenticationError` (`HostKeyError`), `RemoteTimeoutError`, and
+    `NoToolError` when the host has none of the tools.
     """
-    return lookup(port, tool=tool, timeout=timeout)
+    return lookup(port, tool=tool, timeout=timeout, host=host)
 
 
 def lookup(
@@ -56,6 +66,8 @@ def lookup(
     timeout: float = 10.0,
     platform: str | Platform | None = None,
     runner: Runner | None = None,
+    host: str | None = None,
+    context: Context | None = None,
     wrap: Callable[[Context], Context] | None = None,
     observe: Observer | None = None,
 ) -> list[Socket]:
@@ -66,20 +78,48 @@ def lookup(
     and named in the `NoToolError` raised when none can. `wrap` replaces each
     backend's context (`--raw` records its runner) and `observe` hears how
     each backend fared.
+
+    `host` looks over ssh (`runner` then starts ssh itself, for tests);
+    `context` is a context prepared by the caller (`_remote.connect`), to look
+    at one host for several ports. Either of them excludes `platform`.
     """
     port = check_port(port)
     check_seconds("timeout", timeout)
-    from ._backends import backends
-    from ._backends.context import ToolUnusableError, local_context, on_port
+    if (host is not None or context is not None) and platform is not None:
+        raise ValueError("platform is read from the host; give host or platform, not both")
+    if host is not None and context is None:
+        from ._remote import connect
+
+        context = connect(host, timeout=float(timeout), runner=runner)
+    if context is not None:
+        try:
+            return _first_answer(port, context, tool, wrap, observe)
+        except PortcheckError as exc:
+            if exc.host is None:
+                exc.host = context.remote  # a tool's failure there: say where
+            raise
+    from ._backends.context import local_context
 
     if runner is None:
         from ._run import SystemRunner
 
         runner = SystemRunner()
     where = Platform.current() if platform is None else Platform.of(platform)
-    base = local_context(where, runner, float(timeout))
+    return _first_answer(port, local_context(where, runner, float(timeout)), tool, wrap, observe)
+
+
+def _first_answer(
+    port: int,
+    base: Context,
+    tool: str | None,
+    wrap: Callable[[Context], Context] | None,
+    observe: Observer | None,
+) -> list[Socket]:
+    from ._backends import backends
+    from ._backends.context import ToolUnusableError, on_port
+
     tried: dict[str, str] = {}
-    for backend in backends(where, tool):
+    for backend in backends(base.platform, tool, remote=base.remote is not None):
         ctx = base if wrap is None else wrap(base)
         try:
             found = backend(port, ctx)
@@ -95,4 +135,4 @@ def lookup(
         if observe is not None:
             observe(backend, ctx, None)
         return on_port(found, port)
-    raise NoToolError(where.value, tried)
+    raise NoToolError(base.platform.value, tried, host=base.remote)

@@ -3,8 +3,8 @@
 A backend gets everything it needs from its `Context`, never from globals: the
 runner that starts tools, the time limit, the platform it looks at, whether
 this machine's /proc describes that system, and whether the caller is
-privileged there. A later backend that runs tools on a remote host over ssh
-needs only a different context.
+privileged there. A lookup on a remote host over ssh is the same backends
+with a different context (see `portcheck._remote`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ class Context:
     `local_proc` is True when this machine's /proc describes the system looked
     at (Linux, looked at locally): backends then read owners, names and users
     there. `privileged` is True when the caller can see every process's
-    sockets there (root on POSIX).
+    sockets there (root on POSIX). `remote` names the host looked at over
+    ssh, None for this machine; `code_page` is a remote Windows host's OEM
+    code page (read once with `chcp`), None when unknown or not Windows.
     """
 
     runner: Runner
@@ -42,6 +44,8 @@ class Context:
     platform: Platform
     local_proc: bool
     privileged: bool
+    remote: str | None = None
+    code_page: int | None = None
 
 
 def local_context(platform: Platform, runner: Runner, timeout: float) -> Context:

@@ -10,7 +10,9 @@
 
 Every answer's names and users come from /proc (`procfs.enrich`) where it
 describes the system looked at: tools truncate (lsof without +c, netstat) or
-mangle (ss drops `)`) names, and /proc/PID/comm is the kernel's own.
+mangle (ss drops `)`) names, and /proc/PID/comm is the kernel's own. Over ssh
+(`ctx.local_proc` False) the host's `ps` and `getent` name them instead
+(`posix.remote_owners`), and procfs cannot look.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .._parsers import ss as _ss
 from .._records import Socket
 from . import procfs as _procfs
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
-from .posix import lsof_argv, socket_key
+from .posix import lsof_argv, remote_owners, socket_key
 
 
 def lookup_procfs(port: int, ctx: Context) -> list[Socket]:
@@ -60,9 +62,13 @@ def lookup_lsof(port: int, ctx: Context) -> list[Socket]:
     if text.strip() and not _lsof.is_field_output(text):
         raise ToolUnusableError(f"{lsof} ignored -F (a BusyBox lsof?)")
     seen = _enriched(ctx, _lsof.parse(text))
-    if not ctx.local_proc:
-        return seen
     keys = {socket_key(s) for s in seen}
+    if not ctx.local_proc:
+        if ctx.privileged:
+            return seen
+        # No /proc here (over ssh) and no root there: the host's netstat lists
+        # every socket, and those lsof could not see are another user's.
+        return seen + [s for s in lookup_netstat(port, ctx) if socket_key(s) not in keys]
     hidden = [
         _procfs.with_owners(e.socket, [])[0]
         for e in _procfs.socket_table(port)
@@ -79,7 +85,7 @@ def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
         r for r in _netstat_linux.parse_rows(decode(done.stdout)) if r.socket.local.port == port
     ]
     if not ctx.local_proc:
-        return [r.socket for r in rows]
+        return remote_owners([r.socket for r in rows], ctx)
     # Holders of every socket with an inode: net-tools names one process per
     # socket, and this also finds owners netstat printed as `-` but /proc shows.
     holders = _procfs.find_owners({r.inode for r in rows if r.inode})
@@ -92,5 +98,6 @@ def lookup_netstat(port: int, ctx: Context) -> list[Socket]:
 
 def _enriched(ctx: Context, sockets: list[Socket]) -> list[Socket]:
     if not ctx.local_proc:
-        return sockets
+        # Over ssh: the host's ps names what its /proc would.
+        return remote_owners(sockets, ctx)
     return [_procfs.enrich(s) for s in sockets]

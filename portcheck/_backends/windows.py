@@ -111,16 +111,25 @@ def tasklist_argv(environ: Mapping[str, str]) -> tuple[str, ...]:
 def lookup(
     port: int, ctx: Context, *, code_page: Callable[[], int | None] | None = None
 ) -> list[Socket]:
-    """Sockets on local `port`, with process names; `code_page` replaces GetOEMCP in tests."""
-    page = (code_page or oem_code_page)()
-    argv = netstat_argv(os.environ)
+    """Sockets on local `port`, with process names; `code_page` replaces GetOEMCP in tests.
+
+    Over ssh (`ctx.remote`) the host's code page is the one its probe read
+    with `chcp`, and the tools' paths do not depend on this machine's
+    environment (the ssh runner sends them as `%SystemRoot%\\System32\\...`).
+    """
+    if code_page is not None:
+        page = code_page()
+    else:
+        page = ctx.code_page if ctx.remote is not None else oem_code_page()
+    environ: Mapping[str, str] = {} if ctx.remote is not None else os.environ
+    argv = netstat_argv(environ)
     text = _run_text(ctx, argv, page)
     everything = _netstat_windows.parse(text)
     if not everything:
         # Windows always has sockets (RPC listens on 135): no row at all means
         # the output was not understood, which must not read as "port free".
         raise ToolError(argv, 0, f"no socket rows in its output: {text[:200]!r}")
-    return _add_names(ctx, on_port(everything, port), page)
+    return _add_names(ctx, on_port(everything, port), page, environ)
 
 
 def _run_text(ctx: Context, argv: Sequence[str], page: int | None) -> str:
@@ -136,11 +145,13 @@ def _run_text(ctx: Context, argv: Sequence[str], page: int | None) -> str:
     return decode_console(done.stdout, page)
 
 
-def _add_names(ctx: Context, sockets: list[Socket], page: int | None) -> list[Socket]:
+def _add_names(
+    ctx: Context, sockets: list[Socket], page: int | None, environ: Mapping[str, str]
+) -> list[Socket]:
     wanted = {s.pid for s in sockets if s.pid is not None and s.process is None}
     if not wanted:
         return sockets  # free port, or only PID 0/4: no need to start tasklist
-    names = _process_names(ctx, page)
+    names = _process_names(ctx, page, environ)
     return [_named(s, names) for s in sockets]
 
 
@@ -151,10 +162,10 @@ def _named(sock: Socket, names: Mapping[int, str]) -> Socket:
     return attrs.evolve(sock, process=name)
 
 
-def _process_names(ctx: Context, page: int | None) -> dict[int, str]:
+def _process_names(ctx: Context, page: int | None, environ: Mapping[str, str]) -> dict[int, str]:
     """Every process's name; {} when tasklist fails: the pids are still the answer."""
     try:
-        return _tasklist.parse(_run_text(ctx, tasklist_argv(os.environ), page))
+        return _tasklist.parse(_run_text(ctx, tasklist_argv(environ), page))
     except (OSError, ToolUnusableError, ParseError):
         # ToolError and ToolTimeoutError are OSErrors. A missing name is shown
         # as process None, as for a process that exited before tasklist ran.
