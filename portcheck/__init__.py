@@ -15,9 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._errors import (
+    AuthenticationError,
+    HostKeyError,
+    HostUnreachableError,
     NoToolError,
     ParseError,
     PortcheckError,
+    RemoteError,
+    RemoteTimeoutError,
     ToolError,
     ToolTimeoutError,
     UnsupportedError,
@@ -29,6 +34,7 @@ from ._version import __version__ as __version__
 if TYPE_CHECKING:
     from ._describe import PortReport, SocketRole, describe
     from ._ephemeral import EphemeralRange, ephemeral_range
+    from ._fleet import who_owns_across
     from ._wait import WaitTimeoutError, wait_until_free, wait_until_listening
 
 # Loaded on first use (PEP 562), so that `import portcheck` costs no more than
@@ -42,18 +48,24 @@ _LAZY = {
     "WaitTimeoutError": "_wait",
     "wait_until_free": "_wait",
     "wait_until_listening": "_wait",
+    "who_owns_across": "_fleet",
 }
 
 __all__ = [
+    "AuthenticationError",
     "Endpoint",
     "EphemeralRange",
     "Family",
+    "HostKeyError",
+    "HostUnreachableError",
     "IanaRange",
     "NoToolError",
     "ParseError",
     "PortReport",
     "PortcheckError",
     "Protocol",
+    "RemoteError",
+    "RemoteTimeoutError",
     "Role",
     "Socket",
     "SocketRole",
@@ -68,6 +80,7 @@ __all__ = [
     "wait_until_free",
     "wait_until_listening",
     "who_owns",
+    "who_owns_across",
 ]
 
 

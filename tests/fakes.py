@@ -15,12 +15,12 @@ class FakeRunner:
 
     `tools` maps a tool name to the absolute path it is "installed" at; a name
     missing from it is not installed. `replies` maps an exact argv tuple to
-    (exit status, stdout bytes, stderr bytes). Running an argv with no reply
-    fails the test loudly.
+    (exit status, stdout bytes, stderr bytes), or to an exception to raise
+    (a timeout). Running an argv with no reply fails the test loudly.
     """
 
     tools: dict[str, str] = attrs.field(factory=dict)
-    replies: dict[tuple[str, ...], tuple[int, bytes, bytes]] = attrs.field(factory=dict)
+    replies: dict[tuple[str, ...], tuple[int, bytes, bytes] | Exception] = attrs.field(factory=dict)
     calls: list[tuple[str, ...]] = attrs.field(factory=list)
 
     def which(self, name: str) -> str | None:
@@ -31,5 +31,8 @@ class FakeRunner:
         self.calls.append(key)
         if key not in self.replies:
             raise AssertionError(f"unexpected command {key!r}; known: {list(self.replies)!r}")
-        returncode, stdout, stderr = self.replies[key]
+        reply = self.replies[key]
+        if isinstance(reply, Exception):
+            raise reply
+        returncode, stdout, stderr = reply
         return Completed(argv=key, returncode=returncode, stdout=stdout, stderr=stderr)

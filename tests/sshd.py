@@ -91,6 +91,16 @@ class SshServer:
         """A client config whose key the server does not accept."""
         return self.directory / "ssh_config_bad_key"
 
+    @property
+    def unknown_host_config(self) -> Path:
+        """A client config whose known_hosts lacks the server's key."""
+        return self.directory / "ssh_config_unknown_host"
+
+    @property
+    def hanging_tool(self) -> str:
+        """A program on the server that prints nothing and sleeps for 20 s."""
+        return str(self.directory / "hang")
+
     def host(self, user: str = "root") -> str:
         return f"{user}@127.0.0.1:{self.port}"
 
@@ -136,13 +146,20 @@ class SshServer:
             f"AllowUsers root {self.user}\n"
             "AcceptEnv LANG LC_*\n"
         )
-        for name, key in (("ssh_config", "user_key"), ("ssh_config_bad_key", "other_key")):
+        (d / "empty_known_hosts").write_text("")
+        (d / "hang").write_text("#!/bin/sh\nexec sleep 20\n")
+        (d / "hang").chmod(0o755)
+        for name, key, known in (
+            ("ssh_config", "user_key", "known_hosts"),
+            ("ssh_config_bad_key", "other_key", "known_hosts"),
+            ("ssh_config_unknown_host", "user_key", "empty_known_hosts"),
+        ):
             (d / name).write_text(
                 "Host *\n"
                 f"  IdentityFile {d / key}\n"
                 "  IdentitiesOnly yes\n"
                 "  IdentityAgent none\n"
-                f"  UserKnownHostsFile {d / 'known_hosts'}\n"
+                f"  UserKnownHostsFile {d / known}\n"
                 "  GlobalKnownHostsFile /dev/null\n"
                 "  StrictHostKeyChecking yes\n"
             )
@@ -170,21 +187,22 @@ class SshServer:
         raise RuntimeError("sshd did not start listening within 10 s")
 
     def close_connections(self) -> None:
-        """End ssh's shared connections to this server (ControlMaster)."""
-        from portcheck._remote import forget_hosts, parse_host
-        from portcheck._ssh import SshRunner
+        """End ssh's shared connections to this server (ControlMaster), forget its probes."""
+        from portcheck._remote import forget_hosts
+        from portcheck._ssh import control_dir
 
         forget_hosts()
+        directory = control_dir()
+        if directory is None:
+            return
         for user in ("root", self.user):
-            target = parse_host(self.host(user))
-            os.environ["PORTCHECK_SSH_CONFIG"] = str(self.client_config)
-            try:
-                runner = SshRunner.connect(target, local=None, ssh=SSH, timeout=5)
-            finally:
-                del os.environ["PORTCHECK_SSH_CONFIG"]
-            argv = runner.argv("true")
-            argv[argv.index("--") : argv.index("--")] = ["-O", "exit"]
-            subprocess.run(argv, capture_output=True, timeout=10, check=False)
+            subprocess.run(
+                [SSH, "-F", str(self.client_config), "-o", f"ControlPath={directory}/%C",
+                 "-O", "exit", "-p", str(self.port), "-l", user, "--", "127.0.0.1"],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )  # fmt: skip
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):

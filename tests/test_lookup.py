@@ -29,6 +29,8 @@ def test_public_names() -> None:
         "parse", "who_owns",
         "EphemeralRange", "IanaRange", "PortReport", "Role", "SocketRole", "WaitTimeoutError",
         "describe", "ephemeral_range", "wait_until_free", "wait_until_listening",
+        "AuthenticationError", "HostKeyError", "HostUnreachableError", "RemoteError",
+        "RemoteTimeoutError", "who_owns_across",
     }  # fmt: skip
     for name in portcheck.__all__:
         assert getattr(portcheck, name) is not None
