@@ -48,6 +48,7 @@ def look_across(
     *,
     max_workers: int = 8,
     timeout: float = 10.0,
+    tool: str | None = None,
     runner: Runner | None = None,
 ) -> dict[str, HostResult]:
     """Each host's sockets on each of `ports` (one ssh connection per host), or its error."""
@@ -65,17 +66,19 @@ def look_across(
     if not unique:
         return {}
     with ThreadPoolExecutor(max_workers=min(max_workers, len(unique))) as pool:
-        futures = {h: pool.submit(_look, h, ports, timeout, runner) for h in unique}
+        futures = {h: pool.submit(_look, h, ports, timeout, tool, runner) for h in unique}
         return {h: f.result() for h, f in futures.items()}
 
 
-def _look(host: str, ports: Sequence[int], timeout: float, runner: Runner | None) -> HostResult:
+def _look(
+    host: str, ports: Sequence[int], timeout: float, tool: str | None, runner: Runner | None
+) -> HostResult:
     from ._lookup import lookup
     from ._remote import connect
 
     try:
         ctx = connect(host, timeout=timeout, runner=runner)
-        return {port: lookup(port, context=ctx) for port in ports}
+        return {port: lookup(port, tool=tool, context=ctx) for port in ports}
     except PortcheckError as exc:
         if exc.host is None:
             exc.host = host  # no ssh client here, say: still this host's answer

@@ -154,3 +154,24 @@ def test_a_remote_tool_that_hangs_is_a_remote_timeout(ssh_config: SshServer) -> 
     assert time.monotonic() - start < 10
     assert info.value.host == ssh_config.host()
     assert info.value.argv[0] == ssh_config.hanging_tool
+
+
+def test_command_with_hosts_over_ssh(
+    ssh_config: SshServer, hold: Callable[..., Held], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from portcheck._cli import main
+
+    held = hold([["tcp-listen", "127.0.0.1"]])
+    port = str(held.ports[0])
+    assert main([port, "--host", ssh_config.host(), "--json"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)["hosts"]
+    assert [s["pid"] for s in entry["ports"][0]["sockets"]] == held.pids
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        refused = f"127.0.0.1:{closed.getsockname()[1]}"
+    assert main([port, "--host", refused, "--host", ssh_config.host()]) == 2
+    out = capsys.readouterr().out
+    assert f"== {refused} ==\nerror: HostUnreachableError" in out
+    assert f"== {ssh_config.host()} ==\nPORT" in out
