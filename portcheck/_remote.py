@@ -27,7 +27,7 @@ import ipaddress
 import re
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
@@ -36,7 +36,7 @@ from ._records import Platform
 
 if TYPE_CHECKING:
     from ._backends.context import Context
-    from ._run import Runner
+    from ._run import Completed, Runner
     from ._ssh import SshRunner
 
 _USER = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}")
@@ -71,6 +71,13 @@ _UNAMES = {
 _SAFE_PATH = re.compile(r"/[A-Za-z0-9_.+/-]{1,200}")
 # How long a probe's answer is reused: as long as ssh keeps the connection.
 PROBE_TTL = 60.0
+
+
+class Prober(Protocol):
+    """What runs the probes: the ssh runner, or the Ansible plugins' runner."""
+
+    def run_probe(self, script: str, *, posix: bool) -> Completed:
+        """Run one of the constant probes below (POSIX ones through `/bin/sh -c`)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -203,7 +210,7 @@ def connect(
     ssh = SshRunner.connect(
         target, local=runner, ssh=find_ssh(runner), timeout=timeout, reuse=reuse
     )
-    info = _cached(target, ssh) if runner is None and reuse else probe(ssh)
+    info = _cached(target, ssh) if runner is None and reuse else probe(ssh, target.text)
     ssh.platform = info.platform
     ssh.tools = dict(info.tools)
     return Context(
@@ -224,7 +231,7 @@ def _cached(target: Target, ssh: SshRunner) -> HostInfo:
         found = _PROBED.get(key)
     if found is not None and now - found[0] < PROBE_TTL:
         return found[1]
-    info = probe(ssh)
+    info = probe(ssh, target.text)
     with _PROBED_LOCK:
         _PROBED[key] = (now, info)
     return info
@@ -236,19 +243,19 @@ def forget_hosts() -> None:
         _PROBED.clear()
 
 
-def probe(ssh: SshRunner) -> HostInfo:
-    """Ask the host what it is: the POSIX probe, then the Windows one."""
-    done = ssh.run_probe(POSIX_PROBE, posix=True)
+def probe(runner: Prober, host: str) -> HostInfo:
+    """Ask `host` what it is: the POSIX probe, then the Windows one."""
+    done = runner.run_probe(POSIX_PROBE, posix=True)
     text = done.stdout.decode("utf-8", errors="replace")
-    info = parse_posix_probe(ssh.target.text, text) if done.returncode == 0 else None
+    info = parse_posix_probe(host, text) if done.returncode == 0 else None
     if info is not None:
         return info
-    windows = ssh.run_probe(WINDOWS_PROBE, posix=False)
+    windows = runner.run_probe(WINDOWS_PROBE, posix=False)
     info = parse_windows_probe(windows.stdout.decode("ascii", errors="replace"))
     if info is not None:
         return info
     raise RemoteError(
-        ssh.target.text,
+        host,
         "cannot tell what system this is (neither uname -s nor cmd /c ver answered)",
         (done.stderr + windows.stderr).decode("utf-8", errors="replace"),
     )
