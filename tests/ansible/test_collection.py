@@ -111,6 +111,8 @@ def _playbook(
         "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
         "ANSIBLE_COLLECTIONS_PATH": str(COLLECTION),
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(tmp_path / "cp"),
+        # Ansible's shared connection outlives the playbook; let it go soon after.
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=5s",
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
