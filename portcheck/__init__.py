@@ -16,9 +16,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._errors import (
+    AuthenticationError,
+    HostKeyError,
+    HostUnreachableError,
     NoToolError,
     ParseError,
     PortcheckError,
+    RemoteError,
+    RemoteTimeoutError,
     ToolError,
     ToolTimeoutError,
     UnsupportedError,
@@ -30,6 +35,7 @@ from ._version import __version__ as __version__
 if TYPE_CHECKING:
     from ._describe import PortReport, SocketRole, describe
     from ._ephemeral import EphemeralRange, ephemeral_range
+    from ._fleet import who_owns_across
     from ._free import NoFreePortError, find_free_ports
     from ._free_port import FreePortResult, Outcome, OwnerOutcome, Refusal, free_port
     from ._reserved import ReservedRange
@@ -54,14 +60,18 @@ _LAZY = {
     "OwnerOutcome": "_free_port",
     "Refusal": "_free_port",
     "free_port": "_free_port",
+    "who_owns_across": "_fleet",
 }
 
 __all__ = [
+    "AuthenticationError",
     "Container",
     "Endpoint",
     "EphemeralRange",
     "Family",
     "FreePortResult",
+    "HostKeyError",
+    "HostUnreachableError",
     "IanaRange",
     "NoFreePortError",
     "NoToolError",
@@ -72,6 +82,8 @@ __all__ = [
     "PortcheckError",
     "Protocol",
     "Refusal",
+    "RemoteError",
+    "RemoteTimeoutError",
     "ReservedRange",
     "Role",
     "Socket",
@@ -91,6 +103,7 @@ __all__ = [
     "wait_until_free",
     "wait_until_listening",
     "who_owns",
+    "who_owns_across",
 ]
 
 

@@ -1,6 +1,7 @@
 """The `portcheck` command.
 
     portcheck PORT [PORT ...] [--json] [--explain | --raw] [--tool T] [--timeout S] [-q]
+    portcheck PORT [PORT ...] (--host H ... | --hosts FILE) [--json] [--workers N] ...
     portcheck wait PORT (--free | --listening) [--timeout S] [--interval S] ...
     portcheck find FIRST-LAST [-n N] [--udp | --both] [--random] [--allow-ephemeral] ...
     portcheck kill PORT [--force] [--managed] [--tree] [--strict] [--timeout S] [--dry-run] [--yes]
@@ -8,13 +9,14 @@
 
 Exit status of a lookup (and of --explain and --raw): 0 when a port is in use,
 1 when every port is free, 2 on an error (bad arguments, no usable tool, a tool
-that failed or timed out). `wait`: 0 when the condition holds, 1 when it timed
-out, 2 on an error. `find`: 0 when enough free ports were found, 1 when the
-range holds too few (those found are printed), 2 on an error. `list`: 0 on
-success (even when nothing listens), 2 on an error. `kill`: 0 when the port is
-free at the end, 1 when it is still in use (or after --dry-run), 2 on an error
-or without confirmation. Errors are one line on stderr; `--debug` adds the
-traceback.
+that failed or timed out). With --host/--hosts: 2 when any host could not be
+looked at, else 0 when a port is in use on any host, else 1. `wait`: 0 when
+the condition holds, 1 when it timed out, 2 on an error. `find`: 0 when
+enough free ports were found, 1 when the range holds too few (those found are
+printed), 2 on an error. `list`: 0 on success (even when nothing listens), 2
+on an error. `kill`: 0 when the port is free at the end, 1 when it is still in
+use (or after --dry-run), 2 on an error or without confirmation. Errors are
+one line on stderr; `--debug` adds the traceback.
 The `--json` documents are described in docs/json.md.
 """
 
@@ -55,6 +57,8 @@ examples:
   portcheck 5432 --tool ss       force one backend
   portcheck 8080 --raw           what the tools printed, to attach to a bug report
   if portcheck -q 8080; then echo "8080 is taken"; fi
+  portcheck 8080 --host web1 --host deploy@web2:2222   on other hosts, over ssh
+  portcheck 5432 --hosts fleet.txt --json              one host a line, # comments
   portcheck wait 8080 --free --timeout 30      (see: portcheck wait --help)
   portcheck find 8000-8999 -n 3                (see: portcheck find --help)
   portcheck kill 8080 --dry-run                (see: portcheck kill --help)
@@ -172,8 +176,57 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the platform, each tool's path, argv, version and raw output "
         "(and /proc/net lines on Linux), to send as a capture",
     )
+    parser.add_argument(
+        "--host",
+        dest="hosts",
+        metavar="HOST",
+        action="append",
+        default=[],
+        help="look on [user@]HOST[:port] over ssh instead of here (repeatable); "
+        "--timeout then bounds each host's whole look",
+    )
+    parser.add_argument(
+        "--hosts",
+        dest="hosts_file",
+        metavar="FILE",
+        help="look on every host listed in FILE, one a line (# starts a comment)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=8,
+        help="with --host/--hosts: hosts looked at in parallel (8)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return parser
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"not a number of workers (1-256): {text!r}")
+    return int(text)
+
+
+def read_hosts_file(path: str) -> list[str]:
+    """The hosts listed in `path`: one a line, blank lines and `#` comments skipped."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PortcheckError(f"cannot read the hosts file {path!r}: {exc}") from None
+    hosts = []
+    for lineno, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            from ._remote import parse_host
+
+            parse_host(text)
+        except ValueError as exc:
+            raise PortcheckError(f"{path}, line {lineno}: {exc}") from None
+        hosts.append(text)
+    return hosts
 
 
 def build_wait_parser() -> argparse.ArgumentParser:
@@ -309,6 +362,11 @@ def _message(exc: Exception) -> str:
 
 
 def _lookup_main(args: argparse.Namespace) -> int:
+    hosts = list(args.hosts)
+    if args.hosts_file is not None:
+        hosts += read_hosts_file(args.hosts_file)
+    if hosts or args.hosts_file is not None:
+        return _hosts_main(args, hosts)
     if args.raw:
         return _raw_main(args)
     if args.explain:
@@ -340,6 +398,38 @@ def _warn_hidden(sockets: Iterable[Socket]) -> None:
     warning = hidden_warning(sockets, privileged=is_root())
     if warning is not None:
         print(warning, file=sys.stderr)
+
+
+# --- portcheck PORT --host H [--host H ...] / --hosts FILE ---------------------
+
+
+def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
+    """Exit 2 when any host could not be looked at, else 0 when in use anywhere, else 1."""
+    from ._fleet import look_across
+    from ._remote import parse_host
+    from ._render.hosts import sections
+
+    if args.raw or args.explain:
+        raise PortcheckError("--explain and --raw look at this machine only, not with --host")
+    if not hosts:
+        raise PortcheckError(f"no host in {args.hosts_file!r}")
+    for host in hosts:
+        try:
+            parse_host(host)
+        except ValueError as exc:
+            raise PortcheckError(f"--host: {exc}") from None
+    results = look_across(
+        args.ports, hosts, max_workers=args.workers, timeout=args.timeout, tool=args.tool
+    )
+    if not args.quiet:
+        if args.json:
+            _print_json(documents.hosts_document(results))
+        else:
+            _print_lines(sections(results))
+    answers = [r for r in results.values() if not isinstance(r, PortcheckError)]
+    if len(answers) < len(results):
+        return EXIT_ERROR
+    return EXIT_IN_USE if any(any(r.values()) for r in answers) else EXIT_FREE
 
 
 # --- portcheck PORT --explain --------------------------------------------------

@@ -82,14 +82,19 @@ class PortReport:
         return explain(self)
 
 
-def describe(port: int, *, tool: str | None = None, timeout: float = 10.0) -> PortReport:
+def describe(
+    port: int, *, tool: str | None = None, timeout: float = 10.0, host: str | None = None
+) -> PortReport:
     """What `port` is, who holds it and each socket's role; see `PortReport`.
 
-    Runs `who_owns(port, tool=tool, timeout=timeout)` and reads this system's
-    ephemeral range, reserved ports and privileged ports; raises what
-    `who_owns` raises when it cannot look.
+    Runs `who_owns(port, tool=tool, timeout=timeout, host=host)` and reads the
+    ephemeral range of the system looked at (this one, or `host` over ssh);
+    on this machine also its reserved and privileged ports (not read over
+    ssh: `reserved` is then None and `privileged` False). Raises what
+    `who_owns` raises when it cannot look. The service names come from this
+    machine's services database.
     """
-    return describe_port(port, tool=tool, timeout=timeout)
+    return describe_port(port, tool=tool, timeout=timeout, host=host)
 
 
 def describe_port(
@@ -100,18 +105,32 @@ def describe_port(
     platform: str | Platform | None = None,
     runner: Runner | None = None,
     sockets: Sequence[Socket] | None = None,
+    host: str | None = None,
 ) -> PortReport:
     """`describe` with the platform and runner injectable; `sockets` skips the lookup."""
     port = check_port(port)
-    if sockets is None:
-        sockets = lookup(port, tool=tool, timeout=timeout, platform=platform, runner=runner)
-    where = Platform.current() if platform is None else Platform.of(platform)
-    if runner is None:
-        from ._run import SystemRunner
+    if host is not None:
+        from ._ephemeral import read_range
+        from ._remote import connect
 
-        runner = SystemRunner()
-    ephemeral = ephemeral_range(platform=where, runner=runner, timeout=timeout)
-    reserved = reserved_range_of(port, platform=where, runner=runner, timeout=timeout)
+        if platform is not None:
+            raise ValueError("platform is read from the host; give host or platform, not both")
+        ctx = connect(host, timeout=timeout, runner=runner)
+        if sockets is None:
+            sockets = lookup(port, tool=tool, timeout=timeout, context=ctx)
+        ephemeral = read_range(ctx.platform, ctx.runner, ctx.timeout, remote=True)
+        reserved, privileged = None, False
+    else:
+        if sockets is None:
+            sockets = lookup(port, tool=tool, timeout=timeout, platform=platform, runner=runner)
+        where = Platform.current() if platform is None else Platform.of(platform)
+        if runner is None:
+            from ._run import SystemRunner
+
+            runner = SystemRunner()
+        ephemeral = ephemeral_range(platform=where, runner=runner, timeout=timeout)
+        reserved = reserved_range_of(port, platform=where, runner=runner, timeout=timeout)
+        privileged = is_privileged(port, where)
     roles = tuple(SocketRole(socket=s, role=r) for s, r in zip(sockets, roles_of(sockets)))
     iana = IanaRange.of(port)
     return PortReport(
@@ -124,7 +143,7 @@ def describe_port(
         sockets=roles,
         reasons=_reasons(port, iana, roles),
         reserved=reserved,
-        privileged=is_privileged(port, where),
+        privileged=privileged,
     )
 
 

@@ -108,17 +108,28 @@ def ephemeral_range(
         from ._run import SystemRunner
 
         runner = SystemRunner()
-    found = _read(where, runner, timeout)
+    return read_range(where, runner, timeout)
+
+
+def read_range(
+    where: Platform, runner: Runner, timeout: float, *, remote: bool = False
+) -> EphemeralRange:
+    """The range of the system `runner` runs tools on (a host over ssh when `remote`)."""
+    found = _read(where, runner, timeout, remote=remote)
     if found is not None:
         return found
     first, last = DEFAULTS[where]
     return EphemeralRange(first=first, last=last, source="default", default=True)
 
 
-def _read(platform: Platform, runner: Runner, timeout: float) -> EphemeralRange | None:
+def _read(
+    platform: Platform, runner: Runner, timeout: float, *, remote: bool = False
+) -> EphemeralRange | None:
     from ._errors import PortcheckError
 
     try:
+        if platform is Platform.LINUX and remote:
+            return _read_remote_linux(runner, timeout)
         if platform is Platform.LINUX:
             return read_linux(LINUX_PATH)
         if platform is Platform.WINDOWS:
@@ -129,6 +140,15 @@ def _read(platform: Platform, runner: Runner, timeout: float) -> EphemeralRange 
         return _read_tool(runner, sysctl_argv(sysctl, platform), parse_pair, timeout)
     except (OSError, ValueError, PortcheckError):
         return None  # unreadable here: the caller falls back to the documented default
+
+
+def _read_remote_linux(runner: Runner, timeout: float) -> EphemeralRange | None:
+    """The host's Linux file, through its `cat`: a fixed read-only command over ssh."""
+    cat = runner.which("cat")
+    if cat is None:
+        return None
+    found = _read_tool(runner, (cat, LINUX_PATH), parse_pair, timeout)
+    return None if found is None else attrs.evolve(found, source=LINUX_PATH)
 
 
 def read_linux(path: str = LINUX_PATH) -> EphemeralRange:

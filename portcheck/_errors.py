@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
 
 # Error messages quote at most this much of a tool's output, so that a tool
 # printing megabytes of garbage cannot flood a log with it.
@@ -21,7 +17,20 @@ def _quote(text: str) -> str:
 
 
 class PortcheckError(Exception):
-    """Base class of every error portcheck raises on purpose."""
+    """Base class of every error portcheck raises on purpose.
+
+    `host` names the host looked at over ssh, None for this machine; the
+    message then starts with it.
+    """
+
+    host: str | None = None
+
+    def __str__(self) -> str:
+        return _on_host(self.host, super().__str__())
+
+
+def _on_host(host: str | None, message: str) -> str:
+    return message if host is None or message.startswith(f"{host}: ") else f"{host}: {message}"
 
 
 class NoToolError(PortcheckError, LookupError):
@@ -30,9 +39,10 @@ class NoToolError(PortcheckError, LookupError):
     `tried` maps each backend name to why it could not be used.
     """
 
-    def __init__(self, platform: str, tried: dict[str, str]) -> None:
+    def __init__(self, platform: str, tried: dict[str, str], *, host: str | None = None) -> None:
         self.platform = platform
         self.tried = dict(tried)
+        self.host = host
         reasons = "; ".join(f"{name}: {why}" for name, why in self.tried.items())
         super().__init__(f"no usable tool to list sockets on {platform} ({reasons})")
 
@@ -53,7 +63,7 @@ class ToolError(PortcheckError, OSError):
 
     def __str__(self) -> str:
         # OSError's own __str__ formats errno pairs; we pass a single message.
-        return str(self.args[0])
+        return _on_host(self.host, str(self.args[0]))
 
 
 class ToolTimeoutError(PortcheckError, TimeoutError):
@@ -67,7 +77,7 @@ class ToolTimeoutError(PortcheckError, TimeoutError):
         )
 
     def __str__(self) -> str:
-        return str(self.args[0])
+        return _on_host(self.host, str(self.args[0]))
 
 
 class ParseError(PortcheckError, ValueError):
@@ -82,3 +92,40 @@ class ParseError(PortcheckError, ValueError):
         super().__init__(
             f"cannot parse {tool} output, line {lineno}: {_quote(reason)}: {_quote(line)!r}"
         )
+
+
+class RemoteError(PortcheckError):
+    """ssh could not run a command on `host` (base of the remote errors below).
+
+    Raised as itself when ssh failed for a reason none of the subclasses
+    names; `stderr` is what ssh printed.
+    """
+
+    def __init__(self, host: str, message: str, stderr: str = "") -> None:
+        self.host = host
+        self.stderr = stderr
+        detail = _quote(stderr)
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+    def __str__(self) -> str:
+        return _on_host(self.host, str(self.args[0]))
+
+
+class HostUnreachableError(RemoteError, ConnectionError):
+    """The host could not be reached: no such name, connection refused or timed out."""
+
+
+class AuthenticationError(RemoteError, PermissionError):
+    """The host refused to let us in (no key or agent it accepts; ssh runs in batch mode)."""
+
+
+class HostKeyError(AuthenticationError):
+    """The host's key is unknown or does not match known_hosts: ssh refused to trust it."""
+
+
+class RemoteTimeoutError(ToolTimeoutError):
+    """Looking at the host took longer than the timeout; the ssh client was killed."""
+
+    def __init__(self, host: str, argv: Sequence[str], timeout: float) -> None:
+        super().__init__(argv, timeout)
+        self.host = host

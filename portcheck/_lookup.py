@@ -34,7 +34,9 @@ def parse(text: str, *, tool: str, platform: str | Platform) -> list[Socket]:
     return parser(tool, platform)(text)
 
 
-def who_owns(port: int, *, tool: str | None = None, timeout: float = 10.0) -> list[Socket]:
+def who_owns(
+    port: int, *, tool: str | None = None, timeout: float = 10.0, host: str | None = None
+) -> list[Socket]:
     """Every socket whose local port is `port`, one record per (socket, owning process).
 
     TCP and UDP, IPv4 and IPv6, in any state. An empty list means nothing uses
@@ -46,25 +48,39 @@ def who_owns(port: int, *, tool: str | None = None, timeout: float = 10.0) -> li
     without it the platform's backends are tried in order, falling through
     only when one is missing or unusable. `timeout` bounds each tool run, in
     seconds.
+
+    `host` (`"[user@]name[:port]"`, `"[user@][v6addr]:port"`) looks at that
+    host instead, over ssh with the system's OpenSSH client, using the host's
+    own tools: nothing is installed there. Its platform and the ssh user's
+    privileges there are read first; `timeout` then bounds the whole look at
+    the host. Errors name the host: `HostUnreachableError`,
+    `AuthenticationError` (`HostKeyError`), `RemoteTimeoutError`, and
+    `NoToolError` when the host has none of the tools.
     """
-    return lookup(port, tool=tool, timeout=timeout)
+    return lookup(port, tool=tool, timeout=timeout, host=host)
 
 
-def listening(*, tool: str | None = None, timeout: float = 10.0) -> list[Socket]:
-    """Every listening socket of this machine: TCP in LISTEN, UDP bound without a peer.
+def listening(
+    *, tool: str | None = None, timeout: float = 10.0, host: str | None = None
+) -> list[Socket]:
+    """Every listening socket of this machine (or of `host`, over ssh).
 
-    One record per (socket, owning process), with every owner, as `who_owns`
-    gives them; sockets whose owner is hidden are kept with `pid=None`. When
-    the lookup cannot see, an error is raised: never a partial list. `tool`
-    and `timeout` as for `who_owns`.
+    TCP sockets in LISTEN and UDP sockets bound with no peer (UDP has no
+    listen(); that is how UDP servers wait), IPv4 and IPv6, sorted as the tool
+    lists them. One record per (socket, owning process), with every owner, as
+    `who_owns` gives them; sockets whose owner is hidden are kept with
+    `pid=None`. When the lookup cannot see, an error is raised: never a
+    partial list. `tool`, `timeout` and `host` as for `who_owns`.
     """
-    found = lookup(None, tool=tool, timeout=timeout, scope="listening")
+    found = lookup(None, tool=tool, timeout=timeout, host=host, scope="listening")
     return [s for s in found if is_listening(s)]
 
 
-def sockets(*, tool: str | None = None, timeout: float = 10.0) -> list[Socket]:
-    """Every TCP and UDP socket of this machine, in any state, as `listening` lists them."""
-    return lookup(None, tool=tool, timeout=timeout, scope="all")
+def sockets(
+    *, tool: str | None = None, timeout: float = 10.0, host: str | None = None
+) -> list[Socket]:
+    """Every TCP and UDP socket of this machine (or of `host`), in any state."""
+    return lookup(None, tool=tool, timeout=timeout, host=host, scope="all")
 
 
 def lookup(
@@ -74,6 +90,8 @@ def lookup(
     timeout: float = 10.0,
     platform: str | Platform | None = None,
     runner: Runner | None = None,
+    host: str | None = None,
+    context: Context | None = None,
     wrap: Callable[[Context], Context] | None = None,
     observe: Observer | None = None,
     scope: str = "port",
@@ -88,6 +106,10 @@ def lookup(
     backends only listeners are wanted; `port` is then None (the port filter
     keeps all). With the default scope "port", a `port` that is not a port
     number, None included, raises before anything runs.
+
+    `host` looks over ssh (`runner` then starts ssh itself, for tests);
+    `context` is a context prepared by the caller (`_remote.connect`), to look
+    at one host for several ports. Either of them excludes `platform`.
     """
     if scope == "port":
         port = check_port(port)
@@ -96,8 +118,24 @@ def lookup(
             f"scope {scope!r} with port {port!r}: expected port None and all/listening"
         )
     check_seconds("timeout", timeout)
-    from ._backends import backends
-    from ._backends.context import ToolUnusableError, local_context, on_port
+    if (host is not None or context is not None) and platform is not None:
+        raise ValueError("platform is read from the host; give host or platform, not both")
+    if host is not None and context is None:
+        from ._remote import connect
+
+        context = connect(host, timeout=float(timeout), runner=runner)
+    if context is not None:
+        if scope == "listening":
+            import attrs
+
+            context = attrs.evolve(context, listening=True)
+        try:
+            return _first_answer(port, context, tool, wrap, observe)
+        except PortcheckError as exc:
+            if exc.host is None:
+                exc.host = context.remote  # a tool's failure there: say where
+            raise
+    from ._backends.context import local_context
 
     if runner is None:
         from ._run import SystemRunner
@@ -105,8 +143,21 @@ def lookup(
         runner = SystemRunner()
     where = Platform.current() if platform is None else Platform.of(platform)
     base = local_context(where, runner, float(timeout), listening=scope == "listening")
+    return _first_answer(port, base, tool, wrap, observe)
+
+
+def _first_answer(
+    port: int | None,
+    base: Context,
+    tool: str | None,
+    wrap: Callable[[Context], Context] | None,
+    observe: Observer | None,
+) -> list[Socket]:
+    from ._backends import backends
+    from ._backends.context import ToolUnusableError, on_port
+
     tried: dict[str, str] = {}
-    for backend in backends(where, tool):
+    for backend in backends(base.platform, tool, remote=base.remote is not None):
         ctx = base if wrap is None else wrap(base)
         try:
             found = backend(port, ctx)
@@ -122,4 +173,4 @@ def lookup(
         if observe is not None:
             observe(backend, ctx, None)
         return on_port(found, port)
-    raise NoToolError(where.value, tried)
+    raise NoToolError(base.platform.value, tried, host=base.remote)

@@ -66,15 +66,30 @@ def _search_dirs() -> list[str]:
     return dirs + [d for d in _EXTRA_DIRS if d not in dirs]
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(pass_env: tuple[str, ...] = ()) -> dict[str, str]:
     if sys.platform == "win32":
-        keep = ("SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP")
+        keep = ("SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP", *pass_env)
         return {k: v for k, v in os.environ.items() if k.upper() in keep}
-    return {"LC_ALL": "C", "LANG": "C", "PATH": _CHILD_PATH}
+    env = {"LC_ALL": "C", "LANG": "C", "PATH": _CHILD_PATH}
+    env.update((k, os.environ[k]) for k in pass_env if k in os.environ)
+    return env
 
 
+# What the ssh client needs beyond the minimal environment: the user's agent
+# and home (its config and keys). Passed to the ssh child only, never to the
+# local tools (see `SystemRunner.pass_env`).
+SSH_ENV = ("SSH_AUTH_SOCK", "HOME")
+
+
+@attrs.define
 class SystemRunner:
-    """Runs tools on this machine."""
+    """Runs tools on this machine.
+
+    `pass_env` names the variables of this process passed on to the child
+    besides the minimal environment; empty for the tools, `SSH_ENV` for ssh.
+    """
+
+    pass_env: tuple[str, ...] = ()
 
     def which(self, name: str) -> str | None:
         for directory in _search_dirs():
@@ -93,7 +108,7 @@ class SystemRunner:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_child_env(),
+            env=_child_env(self.pass_env),
             close_fds=True,
             # Own process group, so a timeout can kill the tool's children too.
             start_new_session=sys.platform != "win32",

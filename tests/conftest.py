@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.hold import Holders
+from tests.sshd import SshServer
+from tests.sshd import why_not as sshd_missing
 
 
 @pytest.fixture
@@ -15,3 +17,25 @@ def holders() -> Iterator[Holders]:
     started = Holders()
     yield started
     started.close()
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[SshServer]:
+    """A throwaway OpenSSH server on a loopback port (tests/sshd.py), for the whole session.
+
+    Skips when sshd is missing or the tests do not run as root (CI installs
+    openssh-server and runs as root).
+    """
+    reason = sshd_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    server = SshServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ssh_config(sshd: SshServer, monkeypatch: pytest.MonkeyPatch) -> SshServer:
+    """The test server, with PORTCHECK_SSH_CONFIG naming its client config for this test."""
+    monkeypatch.setenv("PORTCHECK_SSH_CONFIG", str(sshd.client_config))
+    return sshd

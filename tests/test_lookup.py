@@ -32,6 +32,8 @@ def test_public_names() -> None:
         "NoFreePortError", "ReservedRange", "find_free_ports",
         "free_port", "FreePortResult", "Outcome", "OwnerOutcome", "Refusal",
         "Container", "listening", "sockets",
+        "AuthenticationError", "HostKeyError", "HostUnreachableError", "RemoteError",
+        "RemoteTimeoutError", "who_owns_across",
     }  # fmt: skip
     for name in portcheck.__all__:
         assert getattr(portcheck, name) is not None

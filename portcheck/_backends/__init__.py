@@ -78,6 +78,14 @@ BACKENDS: dict[Platform, tuple[Backend, ...]] = {
     Platform.WINDOWS: (Backend("netstat", "windows", "lookup"),),
 }
 
+# Over ssh there is no local /proc describing the host: Linux starts with ss,
+# which reads every process there (root) and so names complete owners. The
+# one place that orders remote backends; the other platforms' are the same.
+REMOTE_BACKENDS: dict[Platform, tuple[Backend, ...]] = {
+    **BACKENDS,
+    Platform.LINUX: tuple(b for b in BACKENDS[Platform.LINUX] if b.name != "procfs"),
+}
+
 if TYPE_CHECKING:  # mypy checks that every function named above is a `Lookup`.
     from . import bsd, darwin, linux, windows
 
@@ -96,13 +104,16 @@ if TYPE_CHECKING:  # mypy checks that every function named above is a `Lookup`.
     )
 
 
-def backends(platform: Platform, tool: str | None = None) -> tuple[Backend, ...]:
-    """The backends to try on `platform`, in order; only `tool`'s when given."""
-    known = BACKENDS[platform]
+def backends(
+    platform: Platform, tool: str | None = None, *, remote: bool = False
+) -> tuple[Backend, ...]:
+    """The backends to try on `platform` (over ssh when `remote`), in order; only `tool`'s."""
+    known = (REMOTE_BACKENDS if remote else BACKENDS)[platform]
     if tool is None:
         return known
     chosen = tuple(b for b in known if b.name == tool)
     if not chosen:
         names = ", ".join(b.name for b in known)
-        raise UnsupportedError(f"no backend {tool!r} on {platform.value}; expected one of {names}")
+        where = f"{platform.value} over ssh" if remote else platform.value
+        raise UnsupportedError(f"no backend {tool!r} on {where}; expected one of {names}")
     return chosen

@@ -3,8 +3,8 @@
 A backend gets everything it needs from its `Context`, never from globals: the
 runner that starts tools, the time limit, the platform it looks at, whether
 this machine's /proc describes that system, and whether the caller is
-privileged there. A later backend that runs tools on a remote host over ssh
-needs only a different context.
+privileged there. A lookup on a remote host over ssh is the same backends
+with a different context (see `portcheck._remote`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ class Context:
     sockets there (root on POSIX). `listening` is True when only listening
     sockets are wanted (`portcheck.listening()`): a backend may then ask its
     tool for listeners only (`ss -l`, a state filter); the lookup filters
-    anyway, so a backend may ignore it.
+    anyway, so a backend may ignore it. `remote` names the host looked at over
+    ssh, None for this machine; `code_page` is a remote Windows host's OEM
+    code page (read once with `chcp`), None when unknown or not Windows.
     """
 
     runner: Runner
@@ -46,6 +48,8 @@ class Context:
     local_proc: bool
     privileged: bool
     listening: bool = False
+    remote: str | None = None
+    code_page: int | None = None
 
 
 def local_context(

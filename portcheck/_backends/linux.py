@@ -11,7 +11,9 @@
 Every answer's names, users and identities (command line, systemd unit,
 container) come from /proc (`procfs.enrich`, `procfs.with_owners`) where it
 describes the system looked at: tools truncate (lsof without +c, netstat) or
-mangle (ss drops `)`) names, and /proc/PID/comm is the kernel's own.
+mangle (ss drops `)`) names, and /proc/PID/comm is the kernel's own. Over ssh
+(`ctx.local_proc` False) the host's `ps` and `getent` name them instead
+(`posix.remote_owners`), and procfs cannot look.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .._parsers.proc_net import Entry
 from .._records import NoOwner, Socket
 from . import procfs as _procfs
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
-from .posix import LINUX_LSOF_FLAGS, lsof_argv, socket_key
+from .posix import LINUX_LSOF_FLAGS, lsof_argv, remote_owners, socket_key
 
 
 def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
@@ -71,7 +73,8 @@ def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
     done = run_checked(ctx, [ss, "-t", "-u", which, "-n", "-p", "-e", *where])
     rows = _ss.parse_rows(decode(done.stdout))
     if not ctx.local_proc:
-        return [sock for sock, _inode in rows]
+        # Over ssh: the host's ps names what its /proc would.
+        return remote_owners([sock for sock, _inode in rows], ctx)
     seen = _procfs.Seen()
     named: dict[int, list[Socket]] = {}
     sockets: list[Socket] = []
@@ -119,7 +122,13 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
         raise ToolUnusableError(f"{lsof} ignored -F (a BusyBox lsof?)")
     files = _lsof.parse_files(text)
     if not ctx.local_proc:
-        return [sock for sock, _device in files]
+        seen = remote_owners([sock for sock, _device in files], ctx)
+        if ctx.privileged:
+            return seen
+        # No /proc here (over ssh) and no root there: the host's netstat lists
+        # every socket, and those lsof could not see are another user's.
+        keys = {socket_key(s) for s in seen}
+        return seen + [s for s in lookup_netstat(port, ctx) if socket_key(s) not in keys]
     table = _procfs.socket_table(port, listening=ctx.listening)
     zones = _zones(table)
     inodes = {_inode(device) for _sock, device in files} - {0}
@@ -148,7 +157,7 @@ def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
         if port is None or r.socket.local.port == port
     ]
     if not ctx.local_proc:
-        return [r.socket for r in rows]
+        return remote_owners([r.socket for r in rows], ctx)
     # Holders of every socket with an inode: net-tools names one process per
     # socket, and this also finds owners netstat printed as `-` but /proc shows.
     holders = _procfs.find_owners({r.inode for r in rows if r.inode})

@@ -19,6 +19,7 @@ import attrs
 from .._errors import ToolError
 from .._parsers import lsof as _lsof
 from .._parsers import ps as _ps
+from .._parsers.owners import parse_passwd, parse_ps_owners
 from .._records import Socket
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 
@@ -136,3 +137,48 @@ def ps_name(ps: str, pid: int, ctx: Context) -> str | None:
     if done.returncode != 0 or not lines:
         return None
     return lines[0].strip().rsplit("/", 1)[-1] or None
+
+
+def remote_owners(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
+    """`sockets` with each owner's name and uid from the host's `ps`, users from `getent`.
+
+    Where no local /proc describes the host (over ssh): one `ps` call for
+    every owner's pid, one `getent passwd` for every uid, both with validated
+    integers only. The process's own uid, not the socket's (a server that
+    binds as root and then drops privileges holds a socket of uid 0). A pid
+    gone by then keeps the tool's data; without ps or getent the tool's data
+    stands.
+    """
+    found: dict[int, tuple[str, int]] = {}
+    pids = sorted({s.pid for s in sockets if s.pid is not None})
+    ps = ctx.runner.which("ps")
+    if pids and ps is not None:
+        argv = [ps, "-o", "pid=,uid=,comm=", "-p", ",".join(str(p) for p in pids)]
+        done = ctx.runner.run(argv, timeout=ctx.timeout)
+        found = parse_ps_owners(decode(done.stdout)) if done.returncode in (0, 1) else {}
+    named = [_owned(s, found) for s in sockets]
+    return with_user_names(named, ctx)
+
+
+def _owned(sock: Socket, found: dict[int, tuple[str, int]]) -> Socket:
+    info = found.get(sock.pid) if sock.pid is not None else None
+    if info is None:
+        return sock
+    return attrs.evolve(sock, process=info[0], uid=info[1], user=None)
+
+
+def with_user_names(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
+    """`sockets` with `user` named from `uid` by the host's `getent passwd`, where missing."""
+    uids = sorted({s.uid for s in sockets if s.uid is not None and s.user is None})
+    getent = ctx.runner.which("getent")
+    if not uids or getent is None:
+        return list(sockets)
+    done = ctx.runner.run([getent, "passwd", *(str(u) for u in uids)], timeout=ctx.timeout)
+    # getent exits 2 when some key is unknown; the lines it printed still hold.
+    names = parse_passwd(decode(done.stdout)) if done.returncode in (0, 2) else {}
+    return [
+        attrs.evolve(s, user=names[s.uid])
+        if s.user is None and s.uid is not None and s.uid in names
+        else s
+        for s in sockets
+    ]

@@ -121,8 +121,13 @@ def tasklist_argv(environ: Mapping[str, str]) -> tuple[str, ...]:
 def lookup(
     port: int | None, ctx: Context, *, code_page: Callable[[], int | None] | None = None
 ) -> list[Socket]:
-    """Sockets on local `port`, with process names; `code_page` replaces GetOEMCP in tests."""
-    page = (code_page or oem_code_page)()
+    """Sockets on local `port`, with process names; `code_page` replaces GetOEMCP in tests.
+
+    Over ssh (`ctx.remote`) the host's code page is the one its probe read
+    with `chcp`, and the tools' paths do not depend on this machine's
+    environment (the ssh runner sends them as `%SystemRoot%\\System32\\...`).
+    """
+    page = _page(ctx, code_page)
     return _add_names(ctx, on_port(_every_socket(ctx, page), port), page)
 
 
@@ -130,11 +135,22 @@ def every_socket(
     ctx: Context, *, code_page: Callable[[], int | None] | None = None
 ) -> list[Socket]:
     """Every socket `netstat -ano` lists, with pids but without names (one run)."""
-    return _every_socket(ctx, (code_page or oem_code_page)())
+    return _every_socket(ctx, _page(ctx, code_page))
+
+
+def _page(ctx: Context, code_page: Callable[[], int | None] | None) -> int | None:
+    if code_page is not None:
+        return code_page()
+    return ctx.code_page if ctx.remote is not None else oem_code_page()
+
+
+def _environ(ctx: Context) -> Mapping[str, str]:
+    """Where %SystemRoot% comes from: this machine's environment, or none over ssh."""
+    return {} if ctx.remote is not None else os.environ
 
 
 def _every_socket(ctx: Context, page: int | None) -> list[Socket]:
-    argv = netstat_argv(os.environ)
+    argv = netstat_argv(_environ(ctx))
     text = _run_text(ctx, argv, page)
     everything = _netstat_windows.parse(text)
     if not everything:
@@ -171,8 +187,8 @@ def excluded_ranges(
     cannot run, ToolError when it fails (the subcommand is missing before
     Windows Vista SP1), ParseError when its output is not the range table.
     """
-    argv = netsh_excluded_argv(os.environ, family, protocol)
-    text = _run_text(ctx, argv, (code_page or oem_code_page)())
+    argv = netsh_excluded_argv(_environ(ctx), family, protocol)
+    text = _run_text(ctx, argv, _page(ctx, code_page))
     return " ".join(("netsh", *argv[1:])), _netsh_excluded.parse(text)
 
 
@@ -214,7 +230,7 @@ def _process_names(
 ) -> tuple[dict[int, str], dict[int, tuple[str, ...]]]:
     """Every process's name and services; empty when tasklist fails: the pids still answer."""
     try:
-        text = _run_text(ctx, tasklist_argv(os.environ), page)
+        text = _run_text(ctx, tasklist_argv(_environ(ctx)), page)
         return _tasklist.parse(text), _tasklist.parse_services(text)
     except (OSError, ToolUnusableError, ParseError):
         # ToolError and ToolTimeoutError are OSErrors. A missing name is shown

@@ -18,6 +18,7 @@ from .._records import Socket
 
 if TYPE_CHECKING:
     from .._describe import PortReport
+    from .._fleet import HostResult
     from .._free import Search
     from .._free_port import FreePortResult
     from .._reserved import ReservedRange
@@ -49,6 +50,18 @@ def lookup_document(results: dict[int, list[Socket]]) -> dict[str, Any]:
             for port, sockets in results.items()
         ],
     }
+
+
+def hosts_document(results: dict[str, HostResult]) -> dict[str, Any]:
+    """`portcheck PORT ... --host H ... --json`: each host's ports, or its error."""
+    return {"schema": SCHEMA, "kind": "hosts", "hosts": [_host(h, r) for h, r in results.items()]}
+
+
+def _host(host: str, result: HostResult) -> dict[str, Any]:
+    if isinstance(result, Exception):
+        error = {"type": type(result).__name__, "message": str(result)}
+        return {"host": host, "ok": False, "error": error}
+    return {"host": host, "ok": True, "ports": lookup_document(result)["ports"]}
 
 
 def explain_document(reports: list[PortReport]) -> dict[str, Any]:

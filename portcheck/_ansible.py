@@ -1,0 +1,200 @@
+"""What the Ansible collection's action plugins do, without importing Ansible.
+
+The plugins (ansible/ansible_collections/portcheck/portcheck/plugins/action/)
+run on the controller. They hand this module one function, `execute(command)
+-> (status, stdout bytes, stderr bytes)`, that runs a command line on the
+target over Ansible's own connection (`_low_level_execute_command`, with
+become when the task asks for it). Everything else is portcheck's:
+
+- the same probe as over ssh (`portcheck._remote`): platform, `id -u`, tools;
+- the same backends, fallbacks and owner completion, through a
+  `CommandRunner`, which builds each command line exactly as the ssh runner
+  does (constant words, the port and integers; `env LC_ALL=C` and
+  `shlex.quote` on POSIX, the constant commands on Windows);
+- the same parsers.
+
+So the target needs neither Python nor portcheck, and nothing is changed
+there: every command is a read-only listing.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable, Union
+
+import attrs
+
+from ._backends.context import Context, decode
+from ._errors import RemoteError
+from ._records import NoOwner, Platform, Protocol, Socket
+from ._run import Completed
+
+# Runs one command line on the target: (exit status, stdout, stderr).
+Execute = Callable[[str], "tuple[int, bytes, bytes]"]
+Allowed = Union[Sequence[Union[int, str]], str]
+
+
+@attrs.define
+class CommandRunner:
+    """A `Runner` over a plugin's `execute`; `which` answers from the probe's tools."""
+
+    execute: Execute
+    host: str
+    platform: Platform | None = None
+    tools: dict[str, str] = attrs.field(factory=dict)
+
+    def which(self, name: str) -> str | None:
+        return self.tools.get(name)
+
+    def run(self, argv: Sequence[str], *, timeout: float) -> Completed:
+        from ._ssh import posix_command, windows_command
+
+        argv = tuple(argv)
+        if self.platform is None:
+            raise ValueError("the host has not been probed yet")
+        if self.platform is Platform.WINDOWS:
+            command = windows_command(argv)
+        else:
+            command = posix_command(argv, self.tools.get("env", "/usr/bin/env"))
+        status, stdout, stderr = self.execute(command)
+        return Completed(argv=argv, returncode=status, stdout=stdout, stderr=stderr)
+
+    def run_probe(self, script: str, *, posix: bool) -> Completed:
+        """Run a constant probe; Ansible already wraps POSIX commands in `/bin/sh -c`."""
+        command = "/bin/sh -c " + shlex.quote(script) if posix else script
+        status, stdout, stderr = self.execute(command)
+        return Completed(argv=(command,), returncode=status, stdout=stdout, stderr=stderr)
+
+
+def context(execute: Execute, host: str, timeout: float = 30.0) -> Context:
+    """Probe the target through `execute` and return the context of a lookup there."""
+    from ._remote import probe
+
+    runner = CommandRunner(execute=execute, host=host)
+    info = probe(runner, host)
+    runner.platform = info.platform
+    runner.tools = dict(info.tools)
+    return Context(
+        runner=runner,
+        timeout=timeout,
+        platform=info.platform,
+        local_proc=False,
+        privileged=info.privileged,
+        remote=host,
+        code_page=info.code_page,
+    )
+
+
+# --- who_owns ----------------------------------------------------------------------------
+
+
+def who_owns_result(port: int, execute: Execute, host: str) -> dict[str, Any]:
+    """The `portcheck.portcheck.who_owns` result: `sockets`, `in_use`, `hidden`."""
+    from ._lookup import lookup
+    from ._render.json import socket_to_dict
+
+    found = lookup(port, context=context(execute, host))
+    return {
+        "changed": False,
+        "port": port,
+        "sockets": [socket_to_dict(s) for s in found],
+        "in_use": bool(found),
+        # TIME_WAIT remnants name no owner because no process holds them.
+        "hidden": any(s.pid is None and s.no_owner is not NoOwner.TIME_WAIT for s in found),
+    }
+
+
+# --- listen_ports_facts ------------------------------------------------------------------
+
+
+def listeners(ctx: Context) -> list[Socket]:
+    """Every listening TCP socket and bound, unconnected UDP socket on the target.
+
+    Through the same backends and the one fallback loop as `portcheck.listening()`.
+    """
+    from ._lookup import lookup
+    from ._records import is_listening
+
+    return [s for s in lookup(None, context=ctx, scope="listening") if is_listening(s)]
+
+
+def start_times(ctx: Context, pids: Iterable[int]) -> dict[int, str]:
+    """pid -> start time as the target's `ps -o lstart=` prints it; {} on Windows or without ps."""
+    from ._parsers.owners import parse_ps_lstart
+
+    wanted = sorted(set(pids))
+    ps = ctx.runner.which("ps")
+    if not wanted or ps is None or ctx.platform is Platform.WINDOWS:
+        return {}
+    argv = [ps, "-o", "pid=,lstart=", "-p", ",".join(str(p) for p in wanted)]
+    done = ctx.runner.run(argv, timeout=ctx.timeout)
+    return parse_ps_lstart(decode(done.stdout)) if done.returncode in (0, 1) else {}
+
+
+def fact(sock: Socket, stime: str | None) -> dict[str, Any]:
+    """One listener as `community.general.listen_ports_facts` names it, plus portcheck's fields."""
+    from ._render.json import socket_to_dict
+
+    return {
+        **socket_to_dict(sock),
+        "address": sock.local.address,
+        "port": sock.local.port,
+        "protocol": sock.protocol.value,
+        "name": sock.process,
+        "pid": sock.pid,
+        "user": sock.user,
+        "stime": stime,
+    }
+
+
+def parse_allowed(allowed: Allowed) -> list[tuple[int, int]]:
+    """Ports and ranges (`22`, `"443"`, `"8000-8100"`) as (first, last) pairs; ValueError else.
+
+    A string is split at commas (`"22,443,8000-8100"`), as `portcheck list --allow` takes it.
+    """
+    if isinstance(allowed, str):
+        allowed = [part for part in allowed.split(",") if part.strip()]
+    if not isinstance(allowed, Sequence):
+        raise TypeError("allowed must be a list of ports and ranges such as 8000-8100")
+    ranges = []
+    for item in allowed:
+        text = str(item).strip() if not isinstance(item, bool) else ""
+        first, dash, last = text.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(f"not a port or a range of ports: {item!r}")
+        low, high = int(first), int(last) if dash else int(first)
+        if not 1 <= low <= high <= 65535:
+            raise ValueError(f"not a port or a range of ports (1-65535): {item!r}")
+        ranges.append((low, high))
+    return ranges
+
+
+def listen_ports_result(
+    execute: Execute, host: str, allowed: Allowed | None = None
+) -> dict[str, Any]:
+    """The `portcheck.portcheck.listen_ports_facts` result: facts, and `unexpected` if asked."""
+    ranges = parse_allowed(allowed) if allowed is not None else None
+    ctx = context(execute, host)
+    found = listeners(ctx)
+    stimes = start_times(ctx, (s.pid for s in found if s.pid is not None))
+    facts = [fact(s, stimes.get(s.pid) if s.pid is not None else None) for s in found]
+    tcp = [f for f, s in zip(facts, found) if s.protocol is Protocol.TCP]
+    udp = [f for f, s in zip(facts, found) if s.protocol is Protocol.UDP]
+    result: dict[str, Any] = {
+        "changed": False,
+        "ansible_facts": {"tcp_listen": tcp, "udp_listen": udp},
+    }
+    if ranges is not None:
+        result["unexpected"] = [
+            f for f in tcp + udp if not any(lo <= f["port"] <= hi for lo, hi in ranges)
+        ]
+    return result
+
+
+def failure(exc: Exception) -> str:
+    """The task's failure message for an error of portcheck's (it already names the host)."""
+    kind = type(exc).__name__
+    if isinstance(exc, RemoteError):
+        return f"{kind}: {exc}"
+    return f"portcheck could not look: {kind}: {exc}"

@@ -1,0 +1,192 @@
+"""The Ansible collection: a real ansible-playbook runs both plugins against this machine
+over the test sshd (tests/sshd.py), with no Python used on the target, and the playbook's
+assertions check what they return. Skipped where ansible-core is not installed (the test
+extra installs it where pip can)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.hold import Held, Holders
+from tests.sshd import SshServer
+
+COLLECTION = Path(__file__).resolve().parents[2] / "ansible"
+BIN = Path(sys.executable).parent
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="live tests run on Linux"),
+    pytest.mark.skipif(
+        not (BIN / "ansible-playbook").exists(),
+        reason="ansible-core is not installed for this Python (pip install -e '.[test]')",
+    ),
+]
+
+PLAYBOOK = """
+- hosts: targets
+  gather_facts: false
+  tasks:
+    - name: who holds the held port
+      portcheck.portcheck.who_owns:
+        port: {held}
+      register: owner
+    - ansible.builtin.assert:
+        that:
+          - owner.in_use
+          - owner is not changed
+          - (owner.sockets | map(attribute='pid') | list) == {pids}
+          - owner.hidden == {hidden}
+
+    - name: a free port, in check mode
+      portcheck.portcheck.who_owns:
+        port: {free}
+      check_mode: true
+      register: free
+    - ansible.builtin.assert:
+        that:
+          - not free.in_use
+          - (free.sockets | length) == 0
+          - free is not changed
+
+    - name: listeners as facts
+      portcheck.portcheck.listen_ports_facts:
+        allowed: [{held}]
+      register: facts
+    - ansible.builtin.set_fact:
+        mine: "{{{{ tcp_listen | selectattr('port', 'equalto', {held}) | list }}}}"
+    - ansible.builtin.assert:
+        that:
+          - (mine | map(attribute='pid') | list) == {pids}
+          - (mine | map(attribute='address') | list) == ['127.0.0.1']
+          - (mine | map(attribute='protocol') | list) == ['tcp']
+          - {held} not in (facts.unexpected | map(attribute='port') | list)
+          - (facts.unexpected | length) == (tcp_listen | length) + (udp_listen | length) - 1
+    - ansible.builtin.copy:
+        content: "{{{{ {{'facts': facts, 'tcp_listen': tcp_listen}} | to_json }}}}"
+        dest: "{out}"
+      delegate_to: localhost
+
+    - name: an allowlist that allows nothing fails only when asked to
+      portcheck.portcheck.listen_ports_facts:
+        allowed: []
+        fail_on_unexpected: true
+      register: strict
+      ignore_errors: true
+    - ansible.builtin.assert:
+        that:
+          - strict is failed
+          - "'unexpected listeners' in strict.msg"
+"""
+
+
+def _playbook(
+    sshd: SshServer, tmp_path: Path, user: str, held: Held, *, free: int, hidden: bool
+) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
+    out = tmp_path / "facts.json"
+    (tmp_path / "site.yml").write_text(
+        PLAYBOOK.format(held=held.ports[0], pids=held.pids, free=free, hidden=hidden, out=out)
+    )
+    (tmp_path / "hosts.ini").write_text(
+        "[targets]\n"
+        f"target ansible_host=127.0.0.1 ansible_port={sshd.port} ansible_user={user}"
+        f" ansible_ssh_common_args='-F {sshd.client_config}'"
+        # No Python on the target is ever used: point it at nothing.
+        " ansible_python_interpreter=/nonexistent/python\n"
+        "[controller]\n"
+        "localhost ansible_connection=local"
+        f" ansible_python_interpreter={sys.executable}\n"
+    )
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTION),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(tmp_path / "cp"),
+        # Ansible's shared connection outlives the playbook; let it go soon after.
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=5s",
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "LC_ALL": "C.UTF-8",
+    }
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(tmp_path / "hosts.ini"), "site.yml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    facts = json.loads(out.read_text()) if out.exists() else {}
+    return done, facts
+
+
+@pytest.fixture
+def hold(holders: Holders) -> Callable[..., Held]:
+    return holders.start
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_playbook_as_root(sshd: SshServer, hold: Callable[..., Held], tmp_path: Path) -> None:
+    held = hold([["tcp-listen", "127.0.0.1"]], user=sshd.user)
+    done, facts = _playbook(sshd, tmp_path, "root", held, free=_free_port(), hidden=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    [mine] = [f for f in facts["tcp_listen"] if f["port"] == held.ports[0]]  # type: ignore[attr-defined]
+    assert mine["user"] == sshd.user
+    assert mine["name"] == "python3" or mine["name"].startswith("python")
+    assert mine["stime"]  # ps -o lstart: "Sun Nov 30 16:12:01 2025"
+    assert mine["family"] == "ipv4"
+    assert mine["state"] == "LISTEN"
+
+
+def test_playbook_as_an_unprivileged_user_sees_hidden_owners(
+    sshd: SshServer, hold: Callable[..., Held], tmp_path: Path
+) -> None:
+    held = hold([["tcp-listen", "127.0.0.1"]])  # root's socket
+    hidden = Held(pids=[None], ports=held.ports, proc=held.proc)  # type: ignore[list-item]
+    done, facts = _playbook(sshd, tmp_path, sshd.user, hidden, free=_free_port(), hidden=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    [theirs] = [f for f in facts["tcp_listen"] if f["port"] == held.ports[0]]  # type: ignore[attr-defined]
+    assert theirs["pid"] is None
+    assert theirs["name"] is None
+    assert theirs["no_owner"] == "hidden"
+    assert theirs["stime"] is None
+    assert theirs["user"] == "root"
+
+
+def test_the_collection_builds(tmp_path: Path) -> None:
+    galaxy = BIN / "ansible-galaxy"
+    source = COLLECTION / "ansible_collections" / "portcheck" / "portcheck"
+    done = subprocess.run(
+        [str(galaxy), "collection", "build", str(source), "--output-path", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "HOME": str(tmp_path), "ANSIBLE_HOME": str(tmp_path / "ah")},
+    )
+    assert done.returncode == 0, done.stderr
+    [built] = tmp_path.glob("portcheck-portcheck-*.tar.gz")
+    with tarfile.open(built) as archive:
+        names = set(archive.getnames())
+    assert "plugins/action/who_owns.py" in names
+    assert "plugins/action/listen_ports_facts.py" in names
+    assert "MANIFEST.json" in names
+    shutil.rmtree(tmp_path / "ah", ignore_errors=True)
