@@ -48,16 +48,10 @@ class CommandRunner:
         return self.tools.get(name)
 
     def run(self, argv: Sequence[str], *, timeout: float) -> Completed:
-        from ._ssh import posix_command, windows_command
+        from ._ssh import remote_command
 
         argv = tuple(argv)
-        if self.platform is None:
-            raise ValueError("the host has not been probed yet")
-        if self.platform is Platform.WINDOWS:
-            command = windows_command(argv)
-        else:
-            command = posix_command(argv, self.tools.get("env", "/usr/bin/env"))
-        status, stdout, stderr = self.execute(command)
+        status, stdout, stderr = self.execute(remote_command(self.platform, self.tools, argv))
         return Completed(argv=argv, returncode=status, stdout=stdout, stderr=stderr)
 
     def run_probe(self, script: str, *, posix: bool) -> Completed:

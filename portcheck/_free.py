@@ -3,7 +3,7 @@
 A port is returned when, in this order of checks:
 
 1. no socket of the protocol(s) uses it, in ONE listing of every socket
-   (`_backends.listing`), not one lookup per port;
+   (`portcheck.sockets()`'s, through the same backends), not one lookup per port;
 2. it is not reserved (`_reserved`: Windows' excluded ranges, Linux's
    `ip_local_reserved_ports`);
 3. it is not privileged for this process (below 1024, or Linux's
@@ -226,13 +226,12 @@ def _static_reasons(
     timeout: float,
 ) -> dict[int, str]:
     """port -> why it is skipped, for the checks read once: use, reservation, privilege, range."""
-    from ._backends.context import local_context
-    from ._backends.listing import every_socket
     from ._ephemeral import ephemeral_range
+    from ._lookup import lookup
     from ._reserved import privileged_limit, reserved_ranges
 
-    ctx = local_context(platform, runner, timeout)
-    used = {s.local.port for s in every_socket(ctx) if s.protocol in protocols}
+    listed = lookup(None, platform=platform, runner=runner, timeout=timeout, scope="all")
+    used = {s.local.port for s in listed if s.protocol in protocols}
     reserved = reserved_ranges(protocols, platform=platform, runner=runner, timeout=timeout)
     ephemeral = ephemeral_range(platform=platform, runner=runner, timeout=timeout)
     privileged_below = privileged_limit(platform)

@@ -41,7 +41,7 @@ import shlex
 import stat
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -237,13 +237,7 @@ class SshRunner:
 
     def run(self, argv: Sequence[str], *, timeout: float) -> Completed:
         argv = tuple(argv)
-        if self.platform is None:
-            raise ValueError("the host has not been probed yet")
-        if self.platform is Platform.WINDOWS:
-            command = windows_command(argv)
-        else:
-            command = posix_command(argv, self.tools.get("env", "/usr/bin/env"))
-        done = self._run(command, argv, timeout)
+        done = self._run(remote_command(self.platform, self.tools, argv), argv, timeout)
         return Completed(
             argv=argv, returncode=done.returncode, stdout=done.stdout, stderr=done.stderr
         )
@@ -276,3 +270,12 @@ def ssh_failure(host: str, stderr: str) -> RemoteError:
     if any(text in stderr for text in _UNREACHABLE):
         return HostUnreachableError(host, "ssh could not reach the host", stderr)
     return RemoteError(host, "ssh failed (exit status 255)", stderr)
+
+
+def remote_command(platform: Platform | None, tools: Mapping[str, str], argv: Sequence[str]) -> str:
+    """The one command line sent to a probed host for `argv` (POSIX or Windows form)."""
+    if platform is None:
+        raise ValueError("the host has not been probed yet")
+    if platform is Platform.WINDOWS:
+        return windows_command(argv)
+    return posix_command(argv, tools.get("env", "/usr/bin/env"))

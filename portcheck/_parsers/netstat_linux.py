@@ -23,7 +23,7 @@ from .._errors import ParseError
 from .._records import Endpoint, Family, Protocol, Socket
 from . import addr as _addr
 from .states import state_from_word
-from .text import lines
+from .text import joined_rows
 
 # Version of this parser's output, recorded in each golden file it produced
 # (tests/golden.py). Raise it with any deliberate change of the records it returns.
@@ -89,17 +89,9 @@ def _rows(text: str) -> Iterator[tuple[int, str]]:
     names to 20 characters, too short for a protocol, two queues and two
     addresses.
     """
-    current: str | None = None
-    start = 0
-    for lineno, line in enumerate(lines(text), 1):
-        if current is not None and _OWNED.search(current) and not _ROW_START.match(line):
-            current += "\n" + line
-            continue
-        if current is not None:
-            yield start, current
-        current, start = line, lineno
-    if current is not None:
-        yield start, current
+    return joined_rows(
+        text, lambda row, line: bool(_OWNED.search(row)) and not _ROW_START.match(line)
+    )
 
 
 def _parse_row(fields: list[str]) -> Row:

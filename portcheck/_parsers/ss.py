@@ -26,7 +26,7 @@ from .._errors import ParseError
 from .._records import Endpoint, Family, Protocol, Socket, State
 from . import addr as _addr
 from .states import state_from_word
-from .text import lines
+from .text import joined_rows
 
 # Version of this parser's output, recorded in each golden file it produced
 # (tests/golden.py). Raise it with any deliberate change of the records it returns.
@@ -114,17 +114,7 @@ def _rows(text: str) -> Iterator[tuple[int, str]]:
     A line continues the row before it when that row's `users:(` list is still
     open (a name cut by a newline) and the line does not start a row itself.
     """
-    current: str | None = None
-    start = 0
-    for lineno, line in enumerate(lines(text), 1):
-        if current is not None and _users_open(current) and not _ROW_START.match(line):
-            current += "\n" + line
-            continue
-        if current is not None:
-            yield start, current
-        current, start = line, lineno
-    if current is not None:
-        yield start, current
+    return joined_rows(text, lambda row, line: _users_open(row) and not _ROW_START.match(line))
 
 
 def _users_open(row: str) -> bool:

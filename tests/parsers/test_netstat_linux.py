@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import portcheck
 from portcheck import Endpoint, Protocol, State
 from portcheck._records import NoOwner
 from tests.parsers._real import parse_fixture, row
@@ -35,3 +36,26 @@ def test_unprivileged_sees_own_pid_and_dash_for_others() -> None:
     assert row(found, 59207).pid == 11150
     sandbox = row(found, 2024)
     assert (sandbox.pid, sandbox.state) == (None, State.LISTEN)
+
+
+def test_netstat_program_name_with_a_newline_does_not_break_other_rows() -> None:
+    # net-tools prints argv[0] raw: its newline starts a line that is no row.
+    text = (
+        "Active Internet connections (servers and established)\n"
+        "Proto Recv-Q Send-Q Local Address  Foreign Address  State   User  Inode   "
+        "PID/Program name\n"
+        "tcp        0      0 127.0.0.1:42667  0.0.0.0:*        LISTEN  0     348127  4297/py\n"
+        "thon\x1b[2J    \n"
+        "udp6       0      0 :::40209         :::*                     0     348128  4297/py\n"
+        "thon\x1b[2J    \n"
+        "tcp        0      0 127.0.0.1:4000   0.0.0.0:*        LISTEN  0     348129  4298/a b\n"
+    )
+    found = [
+        (s.local.port, s.pid, s.process)
+        for s in portcheck.parse(text, tool="netstat", platform="linux")
+    ]
+    assert found == [
+        (42667, 4297, "py\nthon\x1b[2J"),
+        (40209, 4297, "py\nthon\x1b[2J"),
+        (4000, 4298, "a b"),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import portcheck
 from portcheck import Endpoint, Family, Protocol, State
 from portcheck._records import NoOwner
 from tests.parsers._real import parse_fixture, row
@@ -56,3 +57,28 @@ def test_other_users_sockets_are_hidden_not_dropped() -> None:
     assert hidden
     assert {s.process for s in mine} <= {"python"}
     assert all(s.no_owner is NoOwner.HIDDEN for s in hidden)
+
+
+# Process names are printed raw by ss: a name may hold newlines and quotes.
+HOSTILE_SS = (
+    "State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n"
+    'LISTEN 0      128        127.0.0.1:34241      0.0.0.0:*    users:(("ev\n'
+    'il\x1b[31mX",pid=27139,fd=3)) ino:269185 sk:1655 cgroup:/ <->\n'
+    "LISTEN 0      128        127.0.0.1:34242      0.0.0.0:*    "
+    'users:(("x",pid=1,fd=3)",pid=27140,fd=3)) ino:269186 sk:1656 cgroup:/ <->\n'
+    "LISTEN 0      128        127.0.0.1:34243      0.0.0.0:*    "
+    'users:(("a\n",pid=5,fd=3),("b",pid=6,fd=4)) ino:269187 sk:1657 cgroup:/ <->\n'
+)
+
+
+def test_ss_names_with_newlines_and_fake_entries_keep_every_row() -> None:
+    found = [
+        (s.local.port, s.pid, s.process)
+        for s in portcheck.parse(HOSTILE_SS, tool="ss", platform="linux")
+    ]
+    assert found == [
+        (34241, 27139, "ev\nil\x1b[31mX"),
+        (34242, 27140, 'x",pid=1,fd=3)'),  # not pid 1
+        (34243, 5, "a\n"),
+        (34243, 6, "b"),
+    ]
