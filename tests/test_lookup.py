@@ -209,3 +209,18 @@ def test_netstat_program_names_with_spaces_and_hidden_owners() -> None:
     assert (sshd.pid, sshd.process, sshd.state) == (812, "sshd: /usr/sbin", portcheck.State.LISTEN)
     assert (hidden.pid, hidden.process, hidden.family) == (None, None, Family.IPV6)
     assert (avahi.pid, avahi.process, avahi.state) == (641, "avahi-daemon: r", None)
+
+
+def test_the_default_backend_order_of_every_platform() -> None:
+    # Written out: reordering the table (say, a tool before procfs on Linux) must fail here.
+    from portcheck._backends import BACKENDS
+    from portcheck._records import Platform
+
+    assert {p.value: [b.name for b in BACKENDS[p]] for p in Platform} == {
+        "linux": ["procfs", "ss", "lsof", "netstat"],
+        "darwin": ["lsof", "netstat"],
+        "freebsd": ["sockstat", "lsof", "netstat"],
+        "netbsd": ["sockstat", "netstat"],
+        "openbsd": ["fstat", "netstat"],
+        "windows": ["netstat"],
+    }

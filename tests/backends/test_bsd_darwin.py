@@ -535,3 +535,20 @@ def test_openbsd_fstat_without_netstat(privileged: None, monkeypatch: pytest.Mon
     with pytest.raises(NoToolError) as info:
         lookup(80, platform="openbsd", runner=openbsd_runner(capture(HTTPD_FSTAT), None))
     assert list(info.value.tried) == ["fstat", "netstat"]
+
+
+def test_darwin_lsof_exit_1_with_output_is_never_free(unprivileged: None) -> None:
+    # lsof failing with output is no "nothing matched": the next backend looks.
+    tcp = capture(SYNTHETIC / "darwin" / "macos-14--netstat-anv-p-tcp.out")
+    udp = capture(SYNTHETIC / "darwin" / "macos-15--netstat-anv-p-udp.out")
+    runner = FakeRunner(
+        tools={"lsof": LSOF, "netstat": NETSTAT},
+        replies={
+            lsof_argv(5000): (1, b"p448\ncControlCe\n", b"lsof: unexpected failure\n"),
+            (NETSTAT, "-anv", "-p", "tcp"): (0, tcp, b""),
+            (NETSTAT, "-anv", "-p", "udp"): (0, udp, b""),
+        },
+    )
+    found = lookup(5000, platform="darwin", runner=runner)
+    assert runner.calls[:2] == [lsof_argv(5000), (NETSTAT, "-anv", "-p", "tcp")]
+    assert (5000, 448) in {(s.local.port, s.pid) for s in found}

@@ -204,3 +204,41 @@ def test_inet_diag_reader_takes_any_bytes(data: bytes) -> None:
     assert sock.remote is None or 0 <= sock.remote.port <= 65535
     assert sock.state is None
     assert inode >= 0
+
+
+# The kernel's TCP state numbers (include/net/tcp_states.h), written out here
+# rather than read from the code under test. 12 is TCP_NEW_SYN_RECV.
+KERNEL_STATES = [
+    (1, State.ESTABLISHED),
+    (2, State.SYN_SENT),
+    (3, State.SYN_RECV),
+    (4, State.FIN_WAIT1),
+    (5, State.FIN_WAIT2),
+    (6, State.TIME_WAIT),
+    (7, State.CLOSE),
+    (8, State.CLOSE_WAIT),
+    (9, State.LAST_ACK),
+    (10, State.LISTEN),
+    (11, State.CLOSING),
+    (12, State.SYN_RECV),
+    (13, State.UNKNOWN),  # a state added after this table: never an error
+]
+
+
+@pytest.mark.parametrize(("code", "state"), KERNEL_STATES)
+def test_every_kernel_state_code_from_proc_net(code: int, state: State) -> None:
+    line = (
+        f"   0: 0100007F:1F90 0200007F:C350 {code:02X} 00000000:00000000 00:00000000 "
+        "00000000  1000        0 777 1 0 100 0 0 10 0\n"
+    )
+    [entry] = parse_table(line, "tcp")
+    assert entry.socket.state is state
+
+
+@pytest.mark.parametrize(("code", "state"), KERNEL_STATES)
+def test_every_kernel_state_code_from_sock_diag(code: int, state: State) -> None:
+    message = struct.pack("=BBBB", socket.AF_INET, code, 0, 0)
+    message += struct.pack("!HH16s16s", 8080, 50000, bytes([127, 0, 0, 1]) + bytes(12), bytes(16))
+    message += struct.pack("=III", 0, 0, 0) + struct.pack("=IIIII", 0, 0, 0, 1000, 4242)
+    sock, _inode = _sockdiag.parse_message(message, Protocol.TCP)
+    assert sock.state is state

@@ -1,0 +1,73 @@
+"""The Linux backends' own rules, with real sockets of this process and replayed tool output."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portcheck._errors import ToolError
+from portcheck._lookup import lookup
+from tests.fakes import FakeRunner
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+SS = "/usr/bin/ss"
+LSOF = "/usr/bin/lsof"
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, int]]:
+    """(port, inode) of a TCP listener held by this process."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        inode = os.fstat(sock.fileno()).st_ino
+        yield sock.getsockname()[1], inode
+
+
+def _ss_argv(port: int) -> tuple[str, ...]:
+    return (SS, "-t", "-u", "-a", "-n", "-p", "-e", "sport", "=", f":{port}")
+
+
+def test_names_come_from_proc_pid_comm(listener: tuple[int, int]) -> None:
+    # ss cuts and mangles names; the kernel's own (/proc/PID/comm) is reported.
+    port, inode = listener
+    row = (
+        f"tcp LISTEN 0 128 127.0.0.1:{port} 0.0.0.0:* "
+        f'users:(("not-my-name",pid={os.getpid()},fd=3)) ino:{inode} sk:1 <->\n'
+    )
+    runner = FakeRunner(tools={"ss": SS}, replies={_ss_argv(port): (0, row.encode(), b"")})
+    [sock] = lookup(port, tool="ss", platform="linux", runner=runner)
+    assert sock.pid == os.getpid()
+    assert sock.process == Path("/proc/self/comm").read_text().rstrip("\n")
+    assert sock.process != "not-my-name"
+
+
+LSOF_ARGV = (LSOF, "-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnTd", "-i")
+
+
+def test_lsof_exit_1_with_output_is_an_error_never_free(listener: tuple[int, int]) -> None:
+    # Status 1 is lsof's "nothing matched" only when it printed nothing at all.
+    port, _inode = listener
+    argv = (*LSOF_ARGV, f":{port}")
+    runner = FakeRunner(
+        tools={"lsof": LSOF}, replies={argv: (1, b"p1\ncx\n", b"lsof: WARNING: can't stat()\n")}
+    )
+    with pytest.raises(ToolError) as info:
+        lookup(port, tool="lsof", platform="linux", runner=runner)
+    assert info.value.returncode == 1
+
+
+def test_lsof_exit_1_with_nothing_printed_still_reports_the_kernels_socket(
+    listener: tuple[int, int],
+) -> None:
+    # lsof saw nothing (another pid namespace): the kernel's table still shows it in use.
+    port, _inode = listener
+    runner = FakeRunner(tools={"lsof": LSOF}, replies={(*LSOF_ARGV, f":{port}"): (1, b"", b"")})
+    found = lookup(port, tool="lsof", platform="linux", runner=runner)
+    assert [(s.local.port, s.pid) for s in found] == [(port, None)]
