@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Sequence
-from typing import Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
 
@@ -30,9 +30,11 @@ from ._errors import RemoteError
 from ._records import NoOwner, Platform, Protocol, Socket
 from ._run import Completed
 
+if TYPE_CHECKING:
+    from ._listing import Allowed
+
 # Runs one command line on the target: (exit status, stdout, stderr).
 Execute = Callable[[str], "tuple[int, bytes, bytes]"]
-Allowed = Union[Sequence[Union[int, str]], str]
 
 
 @attrs.define
@@ -142,32 +144,14 @@ def fact(sock: Socket, stime: str | None) -> dict[str, Any]:
     }
 
 
-def parse_allowed(allowed: Allowed) -> list[tuple[int, int]]:
-    """Ports and ranges (`22`, `"443"`, `"8000-8100"`) as (first, last) pairs; ValueError else.
-
-    A string is split at commas (`"22,443,8000-8100"`), as `portcheck list --allow` takes it.
-    """
-    if isinstance(allowed, str):
-        allowed = [part for part in allowed.split(",") if part.strip()]
-    if not isinstance(allowed, Sequence):
-        raise TypeError("allowed must be a list of ports and ranges such as 8000-8100")
-    ranges = []
-    for item in allowed:
-        text = str(item).strip() if not isinstance(item, bool) else ""
-        first, dash, last = text.partition("-")
-        if not first.isdigit() or (dash and not last.isdigit()):
-            raise ValueError(f"not a port or a range of ports: {item!r}")
-        low, high = int(first), int(last) if dash else int(first)
-        if not 1 <= low <= high <= 65535:
-            raise ValueError(f"not a port or a range of ports (1-65535): {item!r}")
-        ranges.append((low, high))
-    return ranges
-
-
 def listen_ports_result(
-    execute: Execute, host: str, allowed: Allowed | None = None
+    execute: Execute,
+    host: str,
+    allowed: Allowed | None = None,  # see _listing.parse_allowed
 ) -> dict[str, Any]:
     """The `portcheck.portcheck.listen_ports_facts` result: facts, and `unexpected` if asked."""
+    from ._listing import is_allowed, parse_allowed
+
     ranges = parse_allowed(allowed) if allowed is not None else None
     ctx = context(execute, host)
     found = listeners(ctx)
@@ -180,9 +164,7 @@ def listen_ports_result(
         "ansible_facts": {"tcp_listen": tcp, "udp_listen": udp},
     }
     if ranges is not None:
-        result["unexpected"] = [
-            f for f in tcp + udp if not any(lo <= f["port"] <= hi for lo, hi in ranges)
-        ]
+        result["unexpected"] = [f for f in tcp + udp if not is_allowed(f["port"], ranges)]
     return result
 
 

@@ -46,6 +46,7 @@ JSON_SCHEMA = documents.SCHEMA
 
 EXIT_IN_USE, EXIT_FREE, EXIT_ERROR = 0, 1, 2
 EXIT_OK, EXIT_TIMEOUT = 0, 1
+EXIT_UNEXPECTED = 1  # `list --allow`: something listens that the allowlist does not expect
 EXIT_TOO_FEW = 1  # `find`: the range holds fewer free ports than asked
 EXIT_INTERRUPTED = 130
 
@@ -725,10 +726,26 @@ def build_list_parser() -> argparse.ArgumentParser:
     only.add_argument("--tcp", action="store_true", help="TCP sockets only")
     only.add_argument("--udp", action="store_true", help="UDP sockets only")
     parser.add_argument(
+        "--allow",
+        type=_allowed,
+        metavar="PORTS",
+        help="ports and ranges expected to listen (22,443,8000-8100): print only the "
+        "others, and exit 1 when there are any",
+    )
+    parser.add_argument(
         "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
     )
     _common(parser)
     return parser
+
+
+def _allowed(text: str) -> list[tuple[int, int]]:
+    from ._listing import parse_allowed
+
+    try:
+        return parse_allowed(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _list_main(args: argparse.Namespace) -> int:
@@ -745,11 +762,18 @@ def _list_main(args: argparse.Namespace) -> int:
     if args.tcp or args.udp:
         protocol = Protocol.TCP if args.tcp else Protocol.UDP
         found = [s for s in found if s.protocol is protocol]
+    if args.allow is not None:
+        from ._listing import unexpected
+
+        found = unexpected(found, args.allow)
     if not args.quiet:
         scope = "all" if args.all else "exposed" if args.exposed else "listening"
         if args.json:
             _print_json(documents.list_document(found, scope=scope))
         else:
-            _print_lines(listing(found, connections=args.all) or [f"no {scope} sockets"])
+            none = "no listener outside the allowed ports" if args.allow else f"no {scope} sockets"
+            _print_lines(listing(found, connections=args.all) or [none])
         _warn_hidden(found)
+    if args.allow is not None and found:
+        return EXIT_UNEXPECTED
     return EXIT_OK

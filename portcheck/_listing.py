@@ -1,9 +1,11 @@
-"""What the listing command keeps: listeners reachable from other hosts (`--exposed`)."""
+"""What the listing keeps: listeners reachable from other hosts (`--exposed`), and the
+ones an allowlist does not expect (`--allow`, and the Ansible plugin's `allowed`)."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Union
 
 from ._records import Socket
 
@@ -22,3 +24,38 @@ def is_loopback(address: str) -> bool:
 def exposed(sockets: Iterable[Socket]) -> list[Socket]:
     """The sockets not bound to a loopback address: the audit's question."""
     return [s for s in sockets if not is_loopback(s.local.address)]
+
+
+Allowed = Union[Sequence[Union[int, str]], str]
+
+
+def parse_allowed(allowed: Allowed) -> list[tuple[int, int]]:
+    """Ports and ranges (`22`, `"443"`, `"8000-8100"`) as (first, last) pairs; ValueError else.
+
+    A string is split at commas (`"22,443,8000-8100"`), as `portcheck list --allow` takes it.
+    """
+    if isinstance(allowed, str):
+        allowed = [part for part in allowed.split(",") if part.strip()]
+    if not isinstance(allowed, Sequence):
+        raise TypeError("allowed must be a list of ports and ranges such as 8000-8100")
+    ranges = []
+    for item in allowed:
+        text = str(item).strip() if not isinstance(item, bool) else ""
+        first, dash, last = text.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(f"not a port or a range of ports: {item!r}")
+        low, high = int(first), int(last) if dash else int(first)
+        if not 1 <= low <= high <= 65535:
+            raise ValueError(f"not a port or a range of ports (1-65535): {item!r}")
+        ranges.append((low, high))
+    return ranges
+
+
+def is_allowed(port: int, ranges: Sequence[tuple[int, int]]) -> bool:
+    """True when `port` lies in one of the (first, last) `ranges`."""
+    return any(low <= port <= high for low, high in ranges)
+
+
+def unexpected(sockets: Iterable[Socket], ranges: Sequence[tuple[int, int]]) -> list[Socket]:
+    """The sockets whose local port no range allows: a compliance audit's finding."""
+    return [s for s in sockets if not is_allowed(s.local.port, ranges)]

@@ -8,7 +8,8 @@ import shlex
 
 import pytest
 
-from portcheck._ansible import listen_ports_result, parse_allowed, who_owns_result
+from portcheck._ansible import listen_ports_result, who_owns_result
+from portcheck._listing import parse_allowed
 from portcheck._remote import POSIX_PROBE
 
 PROBE = "/bin/sh -c " + shlex.quote(POSIX_PROBE)
@@ -99,4 +100,4 @@ def test_allowed_ports_and_ranges(
 @pytest.mark.parametrize("allowed", [["0"], ["70000"], ["100-50"], ["ssh"], ["1-"], [True], ["-5"]])
 def test_bad_allowed_entries_are_refused(allowed: list[object]) -> None:
     with pytest.raises(ValueError, match="not a port"):
-        parse_allowed(allowed)  # type: ignore[arg-type]
+        parse_allowed(allowed)  # type: ignore[arg-type,unused-ignore]

@@ -140,3 +140,26 @@ def test_container_label_and_explain_phrase() -> None:
 )
 def test_safe(text: str, shown: str) -> None:
     assert safe(text) == shown
+
+
+def test_list_allow_prints_only_the_unexpected_and_exits_1(
+    machine: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["list", "--allow", "53,5000-6000", "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert [s["local"]["port"] for s in document["sockets"]] == [80]
+
+
+def test_list_allow_with_everything_expected_exits_0(
+    machine: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["list", "--allow", "53,80,5353"]) == 0
+    assert capsys.readouterr().out == "no listener outside the allowed ports\n"
+
+
+@pytest.mark.parametrize("bad", ["80-70", "http", "0", "70000", "1,,x"])
+def test_list_allow_refuses_what_is_no_port(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["list", "--allow", bad])
+    assert exit_.value.code == 2
+    assert "--allow" in capsys.readouterr().err
