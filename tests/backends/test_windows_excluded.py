@@ -45,6 +45,9 @@ def reply(name: str) -> tuple[int, bytes, bytes]:
     return (0, (SYNTHETIC / name).read_bytes(), b"")
 
 
+TASKLIST = ("C:\\Windows\\System32\\tasklist.exe", "/SVC", "/FO", "CSV", "/NH")
+
+
 def windows_runner(**extra: tuple[int, bytes, bytes]) -> FakeRunner:
     replies = {
         NETSTAT: reply("../../windows/windows-10-en--netstat-ano.out"),
@@ -53,6 +56,8 @@ def windows_runner(**extra: tuple[int, bytes, bytes]) -> FakeRunner:
         excluded("ipv4", "udp"): reply(EMPTY),
         excluded("ipv6", "udp"): reply(EMPTY),
         DYNAMIC: (0, DYNAMIC_REPLY, b""),
+        # The listing is `portcheck.sockets()`'s: names come with it.
+        TASKLIST: (0, b'"svchost.exe","1100","N/A"\r\n', b""),
     }
     return FakeRunner(replies=replies)
 
@@ -156,8 +161,15 @@ def test_find_skips_excluded_ranges_and_used_ports() -> None:
         "ephemeral": 0,
         "bind_refused": 0,
     }
-    # One netstat listing for the whole range, then netsh for TCP on IPv4 and IPv6.
-    assert runner.calls == [NETSTAT, excluded("ipv4", "tcp"), excluded("ipv6", "tcp"), DYNAMIC]
+    # One listing for the whole range (netstat, and tasklist for its names),
+    # then netsh for TCP on IPv4 and IPv6.
+    assert runner.calls == [
+        NETSTAT,
+        TASKLIST,
+        excluded("ipv4", "tcp"),
+        excluded("ipv6", "tcp"),
+        DYNAMIC,
+    ]
 
 
 def test_find_inside_an_excluded_range_finds_nothing() -> None:
