@@ -183,3 +183,12 @@ def test_command_with_hosts_over_ssh(
     out = capsys.readouterr().out
     assert f"== {refused} ==\nerror: HostUnreachableError" in out
     assert f"== {ssh_config.host()} ==\nPORT" in out
+
+
+def test_listening_and_sockets_over_ssh(ssh_config: SshServer, hold: Callable[..., Held]) -> None:
+    held = hold([["tcp-listen", "127.0.0.1"], ["udp", "::1"]])
+    listening = portcheck.listening(host=ssh_config.host())
+    mine = {(s.protocol.value, s.local.port, s.pid) for s in listening if s.pid in held.pids}
+    assert mine == {("tcp", held.ports[0], held.pids[0]), ("udp", held.ports[1], held.pids[0])}
+    every = portcheck.sockets(host=ssh_config.host())
+    assert {s.local.port for s in every if s.pid in held.pids} == set(held.ports)
