@@ -8,10 +8,8 @@ exactly them.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
-import pwd
 import signal
 import socket
 import subprocess
@@ -31,6 +29,7 @@ from portcheck._render.json import socket_to_dict
 from portcheck._render.table import table
 from portcheck._render.words import safe
 from portcheck._run import SystemRunner
+from tests.as_nobody import run_as_nobody
 from tests.live.conftest import IS_ROOT, _installed
 
 pytestmark = [
@@ -202,42 +201,19 @@ def test_reuseaddr_udp_of_root_beside_ours_is_kept_hidden(
 def _nobody_binds_then_looks(
     port: int, backend: str | None, inherited: int
 ) -> list[dict[str, Any]]:
-    """In a forked child: drop to nobody, bind UDP 127.0.0.1:port too, then look it up."""
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child
-        code = 0
-        try:
-            os.close(read_end)
-            os.close(inherited)  # root's socket stays root's alone
-            nobody = pwd.getpwnam("nobody")
-            os.setgroups([])
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-            # setuid() hid this process's own /proc/PID/fd from itself; a process
-            # started as nobody would see its descriptors.
-            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as own:
-                own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                own.bind(("127.0.0.1", port))
-                found = [
-                    s
-                    for s in portcheck.who_owns(port, tool=backend)
-                    if s.local.address == "127.0.0.1" and s.protocol.value == "udp"
-                ]
-                payload = json.dumps([socket_to_dict(s) for s in found])
-        except BaseException as exc:  # noqa: BLE001 - the child reports anything to the parent
-            payload = json.dumps({"error": repr(exc)})
-            code = 1
-        with os.fdopen(write_end, "w") as out:
-            out.write(payload)
-        os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end) as inp:
-        payload = inp.read()
-    os.waitpid(child, 0)
-    result = json.loads(payload)
-    assert isinstance(result, list), result
+    """As nobody (root's socket closed in the child): bind UDP 127.0.0.1:port too, look it up."""
+
+    def bind_and_look() -> list[dict[str, Any]]:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as own:
+            own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            own.bind(("127.0.0.1", port))
+            return [
+                socket_to_dict(s)
+                for s in portcheck.who_owns(port, tool=backend)
+                if s.local.address == "127.0.0.1" and s.protocol.value == "udp"
+            ]
+
+    result: list[dict[str, Any]] = run_as_nobody(bind_and_look, close=[inherited], dumpable=True)
     return result
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
-import pwd
 import socket
 import sys
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ import pytest
 import portcheck
 from portcheck import _free
 from portcheck._reserved import LINUX_RESERVED, LINUX_UNPRIVILEGED_START
+from tests.as_nobody import run_as_nobody
 from tests.hold import Holders
 
 pytestmark = [
@@ -132,38 +131,18 @@ def test_a_reserved_port_is_skipped_and_explained() -> None:
 
 def _as_nobody(port: int) -> dict[str, Any]:
     """describe(port) and a search of [port, port] in a forked child running as `nobody`."""
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child
-        code = 0
-        try:
-            os.close(read_end)
-            nobody = pwd.getpwnam("nobody")
-            os.setgroups([])
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-            report = portcheck.describe(port)
-            found = _free.search(port, port, allow_ephemeral=True)
-            payload = json.dumps(
-                {
-                    "privileged": report.privileged,
-                    "explain": report.explain(),
-                    "ports": list(found.ports),
-                    "skipped": found.skipped,
-                }
-            )
-        except BaseException as exc:  # noqa: BLE001 - the child reports anything to the parent
-            payload = json.dumps({"error": repr(exc)})
-            code = 1
-        with os.fdopen(write_end, "w") as out:
-            out.write(payload)
-        os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end) as inp:
-        payload = inp.read()
-    os.waitpid(child, 0)
-    result: dict[str, Any] = json.loads(payload)
-    assert "error" not in result, result
+
+    def look() -> dict[str, Any]:
+        report = portcheck.describe(port)
+        found = _free.search(port, port, allow_ephemeral=True)
+        return {
+            "privileged": report.privileged,
+            "explain": report.explain(),
+            "ports": list(found.ports),
+            "skipped": found.skipped,
+        }
+
+    result: dict[str, Any] = run_as_nobody(look)
     return result
 
 

@@ -8,9 +8,9 @@ are chosen by the kernel.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
-import pwd
 import select
 import signal
 import socket
@@ -29,6 +29,7 @@ from portcheck import Outcome, Refusal
 from portcheck._free_port import Options, run
 from portcheck._records import Family, Protocol, Socket, State
 from portcheck._stoppers import LinuxStopper
+from tests.as_nobody import run_as_nobody
 
 pytestmark = [
     pytest.mark.live,
@@ -316,28 +317,17 @@ def test_a_non_root_user_against_roots_listener(targets: Targets) -> None:
 
 def _kill_as_nobody(port: int) -> tuple[int, str]:
     """`portcheck kill PORT --yes --json` run in a forked child that dropped to nobody."""
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child
-        code = 2
-        try:
-            os.close(read_end)
-            nobody = pwd.getpwnam("nobody")
-            os.setgroups([])
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-            sys.stdout = os.fdopen(write_end, "w")
-            from portcheck._cli import main
 
+    def kill() -> tuple[int, str]:
+        from portcheck._cli import main
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
             code = main(["kill", str(port), "--yes", "--json"])
-            sys.stdout.flush()
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end) as inp:
-        output = inp.read()
-    _, status = os.waitpid(child, 0)
-    return os.waitstatus_to_exitcode(status), output
+        return code, out.getvalue()
+
+    code, output = run_as_nobody(kill)
+    return int(code), str(output)
 
 
 def _gone(pids: list[int], timeout: float = 5.0) -> None:

@@ -8,7 +8,6 @@ unprivileged `nobody` through a forked child.
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import subprocess
@@ -21,6 +20,7 @@ import portcheck
 from portcheck import Protocol, Socket
 from portcheck._render.json import socket_to_dict
 from portcheck._run import SystemRunner
+from tests.as_nobody import run_as_nobody
 from tests.hold import Holders
 
 pytestmark = [
@@ -58,28 +58,9 @@ def _ss_listeners(user: str | None = None) -> list[dict[str, Any]]:
 
 def _as_nobody(tool: str) -> list[dict[str, Any]]:
     """listening() run in a forked child that dropped to `nobody`."""
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child
-        code = 0
-        try:
-            os.close(read_end)
-            nobody = pwd.getpwnam("nobody")
-            os.setgroups([])
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-            payload = json.dumps([socket_to_dict(s) for s in portcheck.listening(tool=tool)])
-        except BaseException as exc:  # noqa: BLE001 - the child reports anything to the parent
-            payload, code = json.dumps({"error": repr(exc)}), 1
-        with os.fdopen(write_end, "w") as out:
-            out.write(payload)
-        os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end) as inp:
-        payload = inp.read()
-    os.waitpid(child, 0)
-    result = json.loads(payload)
-    assert isinstance(result, list), result
+    result: list[dict[str, Any]] = run_as_nobody(
+        lambda: [socket_to_dict(s) for s in portcheck.listening(tool=tool)]
+    )
     return result
 
 

@@ -21,6 +21,7 @@ import pytest
 
 import portcheck
 from portcheck import Family, Protocol, State
+from tests.as_nobody import run_as_nobody
 from tests.hold import Held, Holders
 from tests.live.conftest import IS_ROOT
 
@@ -144,33 +145,13 @@ def test_socket_of_another_user_looked_up_without_privileges(
 
 
 def _lookup_as_nobody(port: int, backend: str | None) -> list[dict[str, Any]]:
-    """who_owns run in a forked child that dropped to `nobody` (no re-import needed)."""
+    """who_owns run in a forked child that dropped to `nobody`."""
     from portcheck._render.json import socket_to_dict
 
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child
-        code = 0
-        try:
-            os.close(read_end)
-            nobody = pwd.getpwnam("nobody")
-            os.setgroups([])
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-            found = portcheck.who_owns(port, tool=backend)
-            payload = json.dumps([socket_to_dict(s) for s in found])
-        except BaseException as exc:  # noqa: BLE001 - the child reports anything to the parent
-            payload = json.dumps({"error": repr(exc)})
-            code = 1
-        with os.fdopen(write_end, "w") as out:
-            out.write(payload)
-        os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end) as inp:
-        payload = inp.read()
-    os.waitpid(child, 0)
-    result = json.loads(payload)
-    assert isinstance(result, list), result
+    def look() -> list[dict[str, Any]]:
+        return [socket_to_dict(s) for s in portcheck.who_owns(port, tool=backend)]
+
+    result: list[dict[str, Any]] = run_as_nobody(look)
     return result
 
 
