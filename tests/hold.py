@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -64,3 +66,36 @@ class Holders:
     def close(self) -> None:
         for held in self.started:
             held.kill()
+
+
+@attrs.define
+class Reporters:
+    """Child scripts that print one JSON line once ready, each in its own session.
+
+    `close()` kills each one's whole process group (forked workers too).
+    """
+
+    procs: list[subprocess.Popen[str]] = attrs.field(factory=list)
+
+    def start(self, script: Path, *args: str) -> tuple[dict[str, Any], subprocess.Popen[str]]:
+        """Start `python script *args` and return its report and its process."""
+        proc = subprocess.Popen(
+            [sys.executable, str(script), *args],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, f"{script.name} {args} died before reporting"
+        report: dict[str, Any] = json.loads(line)
+        return report, proc
+
+    def close(self) -> None:
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()

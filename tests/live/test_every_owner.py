@@ -7,10 +7,8 @@ exactly them.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +28,7 @@ from portcheck._render.table import table
 from portcheck._render.words import safe
 from portcheck._run import SystemRunner
 from tests.as_nobody import run_as_nobody
+from tests.hold import Reporters
 from tests.live.conftest import IS_ROOT, _installed
 
 pytestmark = [
@@ -40,33 +39,12 @@ pytestmark = [
 SCENARIO = Path(__file__).resolve().parent.parent / "scenario.py"
 
 
-class Started:
-    """Scenario processes started by one test, each in its own session, killed after it."""
+class Started(Reporters):
+    """Scenario processes (tests/scenario.py) started by one test, killed after it."""
 
-    def __init__(self) -> None:
-        self.procs: list[subprocess.Popen[str]] = []
-
-    def start(self, *args: str) -> dict[str, Any]:
-        proc = subprocess.Popen(
-            [sys.executable, str(SCENARIO), *args],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.procs.append(proc)
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, f"scenario {args} died before reporting"
-        report: dict[str, Any] = json.loads(line)
+    def scenario(self, *args: str) -> dict[str, Any]:
+        report, _proc = self.start(SCENARIO, *args)
         return report
-
-    def close(self) -> None:
-        for proc in self.procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
 
 
 @pytest.fixture
@@ -88,7 +66,7 @@ def _pids(
 def test_prefork_workers_whose_parent_exited_are_all_named(
     backend: str | None, started: Started
 ) -> None:
-    report = started.start("prefork")
+    report = started.scenario("prefork")
     started.procs[-1].wait(timeout=10)  # the parent has exited: only the workers hold it
     listening = _pids(report["port"], backend, lambda s: s.state is State.LISTEN)
     assert listening == report["pids"]  # all 3 workers, not 1
@@ -98,8 +76,8 @@ def test_socket_passed_over_scm_rights_names_sender_and_receiver(
     backend: str | None, started: Started
 ) -> None:
     path = os.path.join(tempfile.mkdtemp(prefix="pc-scm-"), "sock")
-    receiver = started.start("scm-receiver", path)
-    sender = started.start("scm-sender", path)
+    receiver = started.scenario("scm-receiver", path)
+    sender = started.scenario("scm-sender", path)
     found = _pids(sender["port"], backend, lambda s: s.local.address == "127.0.0.1")
     assert found == sorted(receiver["pids"] + sender["pids"])
 
@@ -141,7 +119,7 @@ def test_hostile_names_break_nothing(backend: str | None, started: Started, name
     bystander.bind(("127.0.0.1", 0))
     bystander.listen()
     with bystander:
-        report = started.start("named", name)
+        report = started.scenario("named", name)
         [own] = portcheck.who_owns(report["port"], tool=backend)
         assert own.pid == report["pids"][0]
         assert own.pid != 1

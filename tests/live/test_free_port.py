@@ -30,6 +30,7 @@ from portcheck._free_port import Options, run
 from portcheck._records import Family, Protocol, Socket, State
 from portcheck._stoppers import LinuxStopper
 from tests.as_nobody import run_as_nobody
+from tests.hold import Reporters
 
 pytestmark = [
     pytest.mark.live,
@@ -48,31 +49,12 @@ class Target:
     proc: subprocess.Popen[str] = attrs.field(repr=False)
 
 
-class Targets:
-    def __init__(self) -> None:
-        self.started: list[subprocess.Popen[str]] = []
+class Targets(Reporters):
+    """Processes of tests/live/kill_targets.py started by one test, killed after it."""
 
-    def start(self, mode: str) -> Target:
-        proc = subprocess.Popen(
-            [sys.executable, str(TARGETS), mode],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.started.append(proc)
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line, f"{mode} target died before reporting"
-        report = json.loads(line)
+    def target(self, mode: str) -> Target:
+        report, proc = self.start(TARGETS, mode)
         return Target(report["port"], report["pids"], proc)
-
-    def close(self) -> None:
-        for proc in self.started:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
 
 
 @pytest.fixture
@@ -106,7 +88,7 @@ def kill_cli(
 
 
 def test_a_single_listener_is_stopped_by_sigterm(targets: Targets) -> None:
-    t = targets.start("listen")
+    t = targets.target("listen")
     result = portcheck.free_port(t.port, timeout=10)
     [owner] = result.owners
     assert (owner.pid, owner.outcome, owner.signals) == (t.pids[0], Outcome.SIGNALLED, ("SIGTERM",))
@@ -118,7 +100,7 @@ def test_a_single_listener_is_stopped_by_sigterm(targets: Targets) -> None:
 
 
 def test_sigterm_ignored_is_not_freed_without_force(targets: Targets) -> None:
-    t = targets.start("ignore-term")
+    t = targets.target("ignore-term")
     result = portcheck.free_port(t.port, timeout=0.5)
     [owner] = result.owners
     assert owner.outcome is Outcome.STILL_ALIVE
@@ -128,7 +110,7 @@ def test_sigterm_ignored_is_not_freed_without_force(targets: Targets) -> None:
 
 
 def test_sigterm_ignored_is_killed_with_force(targets: Targets) -> None:
-    t = targets.start("ignore-term")
+    t = targets.target("ignore-term")
     result = portcheck.free_port(t.port, timeout=0.5, force=True)
     [owner] = result.owners
     assert owner.outcome is Outcome.KILLED
@@ -138,7 +120,7 @@ def test_sigterm_ignored_is_killed_with_force(targets: Targets) -> None:
 
 
 def test_prefork_workers_whose_parent_exited_are_all_stopped(targets: Targets) -> None:
-    t = targets.start("orphans")
+    t = targets.target("orphans")
     t.proc.wait(timeout=5)  # the parent exited; its two workers keep the socket
     assert all(alive(pid) for pid in t.pids)
     result = portcheck.free_port(t.port)
@@ -149,7 +131,7 @@ def test_prefork_workers_whose_parent_exited_are_all_stopped(targets: Targets) -
 
 
 def test_a_socket_shared_over_scm_rights_has_both_holders_stopped(targets: Targets) -> None:
-    t = targets.start("scm-rights")
+    t = targets.target("scm-rights")
     result = portcheck.free_port(t.port)
     assert sorted(o.pid for o in result.owners if o.pid) == sorted(t.pids)
     assert {o.outcome for o in result.owners} == {Outcome.SIGNALLED}
@@ -158,7 +140,7 @@ def test_a_socket_shared_over_scm_rights_has_both_holders_stopped(targets: Targe
 
 
 def test_tree_adds_the_children(targets: Targets) -> None:
-    t = targets.start("tree")
+    t = targets.target("tree")
     holder, child = t.pids
     without = portcheck.free_port(t.port, dry_run=True)
     assert [o.pid for o in without.owners] == [holder]
@@ -172,7 +154,7 @@ def test_tree_adds_the_children(targets: Targets) -> None:
 
 
 def test_dry_run_stops_nothing(targets: Targets) -> None:
-    t = targets.start("listen")
+    t = targets.target("listen")
     result = portcheck.free_port(t.port, dry_run=True)
     [owner] = result.owners
     assert owner.outcome is Outcome.DRY_RUN
@@ -211,8 +193,8 @@ def test_pid_reuse_guard_does_not_signal_a_pid_that_no_longer_holds_the_port(
 ) -> None:
     # A record naming a live process that does not hold the port: what a
     # lookup sees when the owner exits and its pid is reused before the signal.
-    held = targets.start("listen")
-    bystander = targets.start("listen")
+    held = targets.target("listen")
+    bystander = targets.target("listen")
     stale = Socket(
         protocol=Protocol.TCP,
         family=Family.IPV4,
@@ -231,7 +213,7 @@ def test_pid_reuse_guard_does_not_signal_a_pid_that_no_longer_holds_the_port(
 
 
 def test_without_pidfd_the_fallback_still_stops_the_owner(targets: Targets) -> None:
-    t = targets.start("listen")
+    t = targets.target("listen")
     stopper = LinuxStopper(use_pidfd=False)
     result = run(t.port, Options(timeout=5), stopper=stopper)
     assert [o.outcome for o in result.owners] == [Outcome.SIGNALLED]
@@ -239,7 +221,7 @@ def test_without_pidfd_the_fallback_still_stops_the_owner(targets: Targets) -> N
 
 
 def test_supervised_holder_that_respawns_is_reported(targets: Targets) -> None:
-    t = targets.start("supervised")
+    t = targets.target("supervised")
     [first] = t.pids
     result = portcheck.free_port(t.port)
     assert [o.outcome for o in result.owners] == [Outcome.SIGNALLED]
@@ -253,7 +235,7 @@ def test_supervised_holder_that_respawns_is_reported(targets: Targets) -> None:
 
 
 def test_no_terminal_without_yes_is_an_error_and_stops_nothing(targets: Targets) -> None:
-    t = targets.start("listen")
+    t = targets.target("listen")
     done = kill_cli(str(t.port))
     assert done.returncode == 2
     assert "pass --yes" in done.stderr
@@ -263,7 +245,7 @@ def test_no_terminal_without_yes_is_an_error_and_stops_nothing(targets: Targets)
 
 @pytest.mark.parametrize(("answer", "status"), [(b"n\n", 2), (b"\n", 2), (b"y\n", 0)])
 def test_a_terminal_is_asked(targets: Targets, answer: bytes, status: int) -> None:
-    t = targets.start("listen")
+    t = targets.target("listen")
     primary, secondary = os.openpty()
     try:
         proc = subprocess.Popen(
@@ -303,7 +285,7 @@ def _read_until(fd: int, marker: bytes, timeout: float = 20.0) -> bytes:
 
 @pytest.mark.skipif(not IS_ROOT, reason="needs root: a root listener and a switch to nobody")
 def test_a_non_root_user_against_roots_listener(targets: Targets) -> None:
-    t = targets.start("listen")
+    t = targets.target("listen")
     status, output = _kill_as_nobody(t.port)
     assert status == 1, output
     document = json.loads(output)
@@ -406,7 +388,7 @@ def test_an_owner_in_a_systemd_unit_is_not_stopped_without_managed(
     targets: Targets, unit_cgroups: tuple[str, list[Path]]
 ) -> None:
     name, cgroups = unit_cgroups
-    t = targets.start("listen")
+    t = targets.target("listen")
     for where in cgroups:
         try:
             (where / "cgroup.procs").write_text(f"{t.pids[0]}\n")
