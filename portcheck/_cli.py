@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable, NoReturn
@@ -49,6 +50,7 @@ EXIT_OK, EXIT_TIMEOUT = 0, 1
 EXIT_UNEXPECTED = 1  # `list --allow`: something listens that the allowlist does not expect
 EXIT_TOO_FEW = 1  # `find`: the range holds fewer free ports than asked
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool cut off by `head`
 
 _EPILOG = """\
 examples:
@@ -343,6 +345,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("portcheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader left (`portcheck list | head`): nothing to say, and nowhere
+        # to say it. stdout is pointed at devnull so that Python's own flush at
+        # exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the command's promise: one line, no traceback
         if debug:
             import traceback

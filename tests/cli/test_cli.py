@@ -660,3 +660,17 @@ def test_python_dash_m_wait_free_times_out_exit_1() -> None:
     assert done.returncode == 1
     assert f"port {port} was not free after 0.3 s; last seen: " in done.stderr
     assert str(os.getpid()) in done.stdout
+
+
+def test_a_reader_that_leaves_ends_the_command_quietly() -> None:
+    # `portcheck ... | head`: once the reader is gone, writing fails with EPIPE.
+    # `true` exits at once, long before the lookups are done and printed.
+    done = subprocess.run(
+        ["/bin/sh", "-c", f"'{sys.executable}' -m portcheck 1 2 3 | true"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert "BrokenPipeError" not in done.stderr
+    assert "Traceback" not in done.stderr
