@@ -207,6 +207,7 @@ class LinuxStopper:
 
     def signal(self, handle: Handle, *, force: bool) -> None:
         signum = signal.SIGKILL if force else signal.SIGTERM
+        _check_one_process(handle.pid)
         if handle.pidfd is not None:
             signal.pidfd_send_signal(handle.pidfd, signum)  # type: ignore[attr-defined,unused-ignore]
         else:
@@ -305,9 +306,11 @@ class PosixStopper:
         return self._parents().get(handle.pid)
 
     def signal(self, handle: Handle, *, force: bool) -> None:
+        _check_one_process(handle.pid)
         self.kill(handle.pid, signal.SIGKILL if force else signal.SIGTERM)
 
     def alive(self, handle: Handle) -> bool:
+        _check_one_process(handle.pid)
         try:
             self.kill(handle.pid, 0)
         except ProcessLookupError:
@@ -429,3 +432,9 @@ def stopper_for(platform: Platform, runner: Runner, *, tree: bool, timeout: floa
     if platform is Platform.WINDOWS:
         return WindowsStopper(runner, tree=tree, timeout=timeout)
     return PosixStopper(runner, timeout=timeout)
+
+
+def _check_one_process(pid: int) -> None:
+    """Refuse pids that kill(2) reads as groups (0: the caller's; -N: group N; -1: all)."""
+    if pid <= 0:
+        raise ValueError(f"refusing to signal pid {pid}: it names a process group, not a process")

@@ -450,3 +450,15 @@ def test_linux_stopper_namespace_init_from_nspid(tmp_path: Path) -> None:
     # /proc/self/ns/pid unreadable here: pid 1 is taken for the machine's init.
     assert stopper.machine_init(1)
     assert not stopper.machine_init(77)
+
+
+@pytest.mark.parametrize("pid", [0, -1, -4242])
+def test_no_stopper_signals_a_process_group(pid: int) -> None:
+    # kill(0), kill(-1) and kill(-N) signal groups: refused before any call.
+    from portcheck import _stoppers
+
+    sent: list[tuple[int, int]] = []
+    stopper = _stoppers.PosixStopper(FakeRunner(), kill=lambda p, s: sent.append((p, s)))
+    with pytest.raises(ValueError, match="process group"):
+        stopper.signal(_stoppers.Handle(pid=pid), force=True)
+    assert sent == []
