@@ -65,21 +65,10 @@ class CommandRunner:
 
 def context(execute: Execute, host: str, timeout: float = 30.0) -> Context:
     """Probe the target through `execute` and return the context of a lookup there."""
-    from ._remote import probe
+    from ._remote import host_context, probe
 
     runner = CommandRunner(execute=execute, host=host)
-    info = probe(runner, host)
-    runner.platform = info.platform
-    runner.tools = dict(info.tools)
-    return Context(
-        runner=runner,
-        timeout=timeout,
-        platform=info.platform,
-        local_proc=False,
-        privileged=info.privileged,
-        remote=host,
-        code_page=info.code_page,
-    )
+    return host_context(runner, probe(runner, host), host, timeout)
 
 
 # --- who_owns ----------------------------------------------------------------------------

@@ -237,3 +237,10 @@ def is_listening(sock: Socket, protocol: Protocol | None = None) -> bool:
     if sock.protocol is Protocol.TCP:
         return sock.state is State.LISTEN
     return sock.remote is None
+
+
+def socket_key(sock: Socket) -> tuple[object, ...]:
+    """What tells one socket from another, owners aside: (protocol, family, local
+    address, local port, remote). Two tools' views are merged on it, and records
+    of one socket held by several processes share it (group them with the state)."""
+    return (sock.protocol, sock.family, sock.local.address, sock.local.port, sock.remote)

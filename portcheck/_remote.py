@@ -33,10 +33,11 @@ import attrs
 
 from ._errors import RemoteError, UnsupportedError
 from ._records import Platform
+from ._run import Runner
 
 if TYPE_CHECKING:
     from ._backends.context import Context
-    from ._run import Completed, Runner
+    from ._run import Completed
     from ._ssh import SshRunner
 
 _USER = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}")
@@ -78,6 +79,13 @@ class Prober(Protocol):
 
     def run_probe(self, script: str, *, posix: bool) -> Completed:
         """Run one of the constant probes below (POSIX ones through `/bin/sh -c`)."""
+
+
+class HostRunner(Prober, Runner, Protocol):
+    """A runner for one host that learns, from the probe, its platform and tools' paths."""
+
+    platform: Platform | None
+    tools: dict[str, str]
 
 
 @attrs.frozen(kw_only=True)
@@ -203,7 +211,6 @@ def connect(
     seconds when `runner` is None (the system's ssh) and `reuse` is True;
     `reuse=False` also opens a new ssh connection for every run.
     """
-    from ._backends.context import Context
     from ._ssh import SshRunner, find_ssh
 
     target = parse_host(text)
@@ -211,15 +218,22 @@ def connect(
         target, local=runner, ssh=find_ssh(runner), timeout=timeout, reuse=reuse
     )
     info = _cached(target, ssh) if runner is None and reuse else probe(ssh, target.text)
-    ssh.platform = info.platform
-    ssh.tools = dict(info.tools)
+    return host_context(ssh, info, target.text, timeout)
+
+
+def host_context(runner: HostRunner, info: HostInfo, host: str, timeout: float) -> Context:
+    """The context of a lookup on a probed host, whatever carries the commands there."""
+    from ._backends.context import Context
+
+    runner.platform = info.platform
+    runner.tools = dict(info.tools)
     return Context(
-        runner=ssh,
+        runner=runner,
         timeout=timeout,
         platform=info.platform,
         local_proc=False,
         privileged=info.privileged,
-        remote=target.text,
+        remote=host,
         code_page=info.code_page,
     )
 

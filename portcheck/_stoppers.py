@@ -153,13 +153,13 @@ class LinuxStopper:
         return False
 
     def descendants(self, pids: Iterable[int]) -> dict[int, int]:
+        from ._backends.procfs import all_pids
+
         parents: dict[int, int] = {}
-        with os.scandir(self.proc) as it:
-            for entry in it:
-                if entry.name.isdigit():
-                    stat = self._stat(int(entry.name))
-                    if stat is not None:
-                        parents[int(entry.name)] = stat[1]
+        for pid in all_pids(self.proc):
+            stat = self._stat(pid)
+            if stat is not None:
+                parents[pid] = stat[1]
         return _descendants(parents, pids)
 
     def grab(self, pid: int) -> Handle | None:
@@ -175,31 +175,15 @@ class LinuxStopper:
             return Handle(pid) if self._running(pid) else None
 
     def holder_check(self, port: int, look: Callable[[], list[Socket]]) -> Callable[[int], bool]:
-        from ._backends.procfs import socket_table
+        from ._backends.procfs import held, socket_table
 
-        targets = {f"socket:[{e.inode}]" for e in socket_table(port, self.proc) if e.inode}
+        targets = {f"socket:[{e.inode}]": e.inode for e in socket_table(port, self.proc) if e.inode}
 
         def holds(pid: int) -> bool:
-            return self._holds(pid, targets)
+            # PermissionError propagates: "cannot confirm" is not "does not hold".
+            return bool(held(pid, targets, self.proc))
 
         return holds
-
-    def _holds(self, pid: int, targets: set[str]) -> bool:
-        try:
-            fd_dir = os.open(f"{self.proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
-        except FileNotFoundError:
-            return False
-        # PermissionError propagates: "cannot confirm" is not "does not hold".
-        try:
-            for name in os.listdir(fd_dir):
-                try:
-                    if os.readlink(name, dir_fd=fd_dir) in targets:
-                        return True
-                except OSError:
-                    continue
-        finally:
-            os.close(fd_dir)
-        return False
 
     def parent(self, handle: Handle) -> int | None:
         stat = self._stat(handle.pid)

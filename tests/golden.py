@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import portcheck
-from portcheck._parsers import TOOLS, parser_module
+from portcheck._parsers import TOOLS, parser
 from portcheck._render.json import socket_to_dict
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -94,7 +94,7 @@ def parsed(capture: Path) -> list[dict[str, Any]]:
 
 def document(capture: Path) -> dict[str, Any]:
     """The golden document the current parser makes of `capture`."""
-    entry = parser_module(tool_of(capture), platform_of(capture))
+    entry = parser(tool_of(capture), platform_of(capture))
     return {
         "parser": entry.module,
         "format_version": entry.format_version,

@@ -21,10 +21,10 @@ from .._errors import ToolError
 from .._parsers import fstat as _fstat
 from .._parsers import netstat_bsd as _netstat_bsd
 from .._parsers import sockstat as _sockstat
-from .._records import NoOwner, Platform, Protocol, Socket
+from .._records import NoOwner, Platform, Protocol, Socket, socket_key
 from .._run import Completed
 from .context import Context, ToolUnusableError, decode, on_port, tool_path
-from .posix import full_names, lsof_sockets, netstat_an, socket_key, with_commands
+from .posix import full_names, lsof_sockets, netstat_an, with_commands
 
 _PORT = "PORT"  # placeholder in the flag lists below, replaced by the port number
 # Newest first: FreeBSD grew `-P` (protocols) in 10 and `-s` (state) in 12, so

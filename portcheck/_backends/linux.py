@@ -25,10 +25,10 @@ from .._parsers import lsof as _lsof
 from .._parsers import netstat_linux as _netstat_linux
 from .._parsers import ss as _ss
 from .._parsers.proc_net import Entry
-from .._records import NoOwner, Socket
+from .._records import NoOwner, Socket, socket_key
 from . import procfs as _procfs
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
-from .posix import LINUX_LSOF_FLAGS, lsof_argv, remote_owners, socket_key
+from .posix import LINUX_LSOF_FLAGS, lsof_argv, remote_owners
 
 
 def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:

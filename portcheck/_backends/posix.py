@@ -20,7 +20,7 @@ from .._errors import ToolError
 from .._parsers import lsof as _lsof
 from .._parsers import ps as _ps
 from .._parsers.owners import parse_passwd, parse_ps_owners
-from .._records import Socket
+from .._records import Socket, socket_key
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 
 LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "-i")
@@ -38,11 +38,6 @@ def lsof_argv(path: str, port: int | None, flags: Sequence[str] = LSOF_FLAGS) ->
     if port is None:
         return [path, *flags, "TCP", "-i", "UDP"]
     return [path, *flags, f":{port}"]
-
-
-def socket_key(sock: Socket) -> tuple[object, ...]:
-    """What tells one socket from another, owners aside: to merge two tools' views."""
-    return (sock.protocol, sock.family, sock.local.address, sock.local.port, sock.remote)
 
 
 def lsof_sockets(port: int | None, ctx: Context, *, confirm: Lookup) -> list[Socket]:

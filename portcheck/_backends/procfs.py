@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import pwd
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import attrs
 
@@ -185,7 +185,7 @@ def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
     if not inodes:
         return owners
     targets = {f"socket:[{inode}]": inode for inode in inodes}
-    pids = sorted(_all_pids(proc))
+    pids = sorted(all_pids(proc))
     workers = min(_SCAN_THREADS, os.cpu_count() or 1, max(1, len(pids) // _PIDS_PER_THREAD))
     if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -218,19 +218,23 @@ def holders_among(pids: Iterable[int], inode: int, proc: str = PROC) -> list[int
     return [pid for pid in pids if _held(pid, target, proc)]
 
 
-def _all_pids(proc: str) -> Iterator[int]:
+def all_pids(proc: str = PROC) -> Iterator[int]:
     with os.scandir(proc) as it:
         for entry in it:
             if entry.name.isdigit():
                 yield int(entry.name)
 
 
-def _held(pid: int, targets: dict[str, int], proc: str) -> set[int]:
-    """The target inodes among `pid`'s descriptors; none if it is gone or not readable."""
+def held(pid: int, targets: Mapping[str, int], proc: str = PROC) -> set[int]:
+    """The inodes of `targets` (`socket:[INODE]` -> INODE) among `pid`'s descriptors.
+
+    Empty when the process is gone; PermissionError when this user may not
+    read its descriptors ("cannot tell" is not "holds none").
+    """
     try:
         fd_dir = os.open(f"{proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return set()  # gone, or another user's process without privileges
+    except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+        return set()
     found: set[int] = set()
     try:
         for name in os.listdir(fd_dir):
@@ -241,11 +245,19 @@ def _held(pid: int, targets: dict[str, int], proc: str) -> set[int]:
             inode = targets.get(link)
             if inode is not None:
                 found.add(inode)
-    except OSError:
-        return set()
+    except (FileNotFoundError, ProcessLookupError):
+        return set()  # exited while read
     finally:
         os.close(fd_dir)
     return found
+
+
+def _held(pid: int, targets: Mapping[str, int], proc: str) -> set[int]:
+    """`held`, for scans: a process this user may not read holds nothing it can see."""
+    try:
+        return held(pid, targets, proc)
+    except OSError:
+        return set()
 
 
 def enrich(sock: Socket, seen: Seen | None = None) -> Socket:

@@ -47,7 +47,7 @@ class LazyParse:
         return version
 
 
-PARSERS: dict[tuple[Platform, str], Parse] = {
+PARSERS: dict[tuple[Platform, str], LazyParse] = {
     (Platform.LINUX, "lsof"): LazyParse("lsof"),
     (Platform.LINUX, "ss"): LazyParse("ss"),
     (Platform.LINUX, "netstat"): LazyParse("netstat_linux"),
@@ -87,8 +87,9 @@ if TYPE_CHECKING:  # mypy checks that every module named above has a `Parse`.
     )
 
 
-def parser(tool: str, platform: str | Platform) -> Parse:
-    """The parser for `tool` output captured on `platform`, or UnsupportedError."""
+def parser(tool: str, platform: str | Platform) -> LazyParse:
+    """The parser for `tool` output captured on `platform` (its module named, for golden
+    files), or UnsupportedError."""
     where = Platform.of(platform)
     if tool not in TOOLS:
         raise UnsupportedError(f"unknown tool {tool!r}; expected one of {', '.join(TOOLS)}")
@@ -99,12 +100,4 @@ def parser(tool: str, platform: str | Platform) -> Parse:
             f"parsing {tool} output from {where.value} is not supported yet"
             + (f" (supported there: {', '.join(supported)})" if supported else "")
         )
-    return found
-
-
-def parser_module(tool: str, platform: str | Platform) -> LazyParse:
-    """The parser entry of `tool` on `platform`, naming its module (for golden files)."""
-    found = parser(tool, platform)
-    if not isinstance(found, LazyParse):  # every entry of PARSERS is one
-        raise TypeError(f"no module behind the {tool} parser")
     return found

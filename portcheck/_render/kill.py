@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .words import ERROR, owners, safe
+from .words import ERROR, named, owners, safe
 
 if TYPE_CHECKING:
     from .._free_port import FreePortResult, OwnerOutcome
@@ -24,10 +24,8 @@ def who(owner: OwnerOutcome) -> str:
     """`python3 (pid 4242, user alice)`, control characters escaped."""
     if owner.pid is None:
         return f"{len(owner.sockets)} socket(s) whose owner is hidden from you"
-    user = f", user {safe(owner.user)}" if owner.user else ""
-    child = f", child of {owner.child_of}" if owner.child_of is not None else ""
-    name = safe(owner.process) if owner.process else "an unnamed process"
-    return f"{name} (pid {owner.pid}{user}{child})"
+    child = [f"child of {owner.child_of}"] if owner.child_of is not None else []
+    return named(owner.process, owner.pid, owner.user, *child)
 
 
 def plan(result: FreePortResult) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._records import Family, NoOwner, Socket
+from .._records import socket_key as records_socket_key
 from . import words
 from .words import safe
 
@@ -87,19 +88,8 @@ def listing(sockets: list[Socket], *, connections: bool = False) -> list[str]:
 
 
 def socket_key(sock: Socket) -> tuple[object, ...]:
-    """What tells one socket from another, owners aside: group records by it.
-
-    (protocol, family, local address, local port, remote, state). Two
-    records with the same key are one socket held by two processes.
-    """
-    return (
-        sock.protocol,
-        sock.family,
-        sock.local.address,
-        sock.local.port,
-        sock.remote,
-        sock.state,
-    )
+    """The listing's group of records: one socket (its state too), whoever holds it."""
+    return (*records_socket_key(sock), sock.state)
 
 
 def _port_order(sock: Socket) -> tuple[object, ...]:

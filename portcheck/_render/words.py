@@ -51,8 +51,16 @@ def owner(sock: Socket, wording: Wording = SENTENCE) -> str:
         if sock.no_owner is NoOwner.NOT_SHOWN:
             return wording.not_shown
         return wording.no_process if sock.state is State.TIME_WAIT else wording.hidden
-    user = f", {wording.user_label}{safe(sock.user)}" if wording.show_user and sock.user else ""
-    return f"{safe(sock.process or 'an unnamed process')} (pid {sock.pid}{user})"
+    user = sock.user if wording.show_user else None
+    return named(sock.process, sock.pid, user, user_label=wording.user_label)
+
+
+def named(
+    process: str | None, pid: int, user: str | None, *more: str, user_label: str = "user "
+) -> str:
+    """`nginx (pid 812, user www-data, ...more)`, escaped: a process named in words."""
+    details = [f"pid {pid}", *([f"{user_label}{safe(user)}"] if user else []), *more]
+    return f"{safe(process or 'an unnamed process')} ({', '.join(details)})"
 
 
 def owners(sockets: Iterable[Socket], wording: Wording = SENTENCE) -> list[str]:
