@@ -30,8 +30,8 @@ from collections.abc import Callable
 
 import portcheck
 from portcheck._lookup import lookup
-from portcheck._remote import connect
-from portcheck._ssh import control_dir
+from portcheck._remote.probe import connect
+from portcheck._remote.ssh import control_dir
 from tests.sshd import SSH, SshServer
 
 

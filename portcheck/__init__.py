@@ -19,6 +19,7 @@ from ._errors import (
     AuthenticationError,
     HostKeyError,
     HostUnreachableError,
+    NoFreePortError,
     NoToolError,
     ParseError,
     PortcheckError,
@@ -27,40 +28,51 @@ from ._errors import (
     ToolError,
     ToolTimeoutError,
     UnsupportedError,
+    WaitTimeoutError,
 )
 from ._lookup import listening, parse, sockets, who_owns
-from ._records import Container, Endpoint, Family, IanaRange, Protocol, Role, Socket, State
+from ._records import (
+    Container,
+    Endpoint,
+    Family,
+    IanaRange,
+    NoOwner,
+    Platform,
+    Protocol,
+    Role,
+    Socket,
+    State,
+)
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from ._describe import PortReport, SocketRole, describe
-    from ._ephemeral import EphemeralRange, ephemeral_range
-    from ._fleet import who_owns_across
-    from ._free import NoFreePortError, find_free_ports
-    from ._free_port import FreePortResult, Outcome, OwnerOutcome, Refusal, free_port
-    from ._reserved import ReservedRange
-    from ._wait import WaitTimeoutError, wait_until_free, wait_until_listening
+    from ._kill.engine import stop_owners
+    from ._kill.results import Outcome, OwnerOutcome, Refusal, StopResult
+    from ._ports.describe import PortReport, SocketRole, describe
+    from ._ports.ephemeral import EphemeralRange, ephemeral_range
+    from ._ports.find import find_free_ports
+    from ._ports.reserved import ReservedRange
+    from ._remote.fleet import who_owns_across
+    from ._wait import wait_until_free, wait_until_listening
 
 # Loaded on first use (PEP 562), so that `import portcheck` costs no more than
 # the lookup itself needs: each attrs class defined at import costs time.
 _LAZY = {
-    "EphemeralRange": "_ephemeral",
-    "ephemeral_range": "_ephemeral",
-    "PortReport": "_describe",
-    "SocketRole": "_describe",
-    "describe": "_describe",
-    "WaitTimeoutError": "_wait",
+    "EphemeralRange": "_ports.ephemeral",
+    "ephemeral_range": "_ports.ephemeral",
+    "PortReport": "_ports.describe",
+    "SocketRole": "_ports.describe",
+    "describe": "_ports.describe",
     "wait_until_free": "_wait",
     "wait_until_listening": "_wait",
-    "NoFreePortError": "_free",
-    "find_free_ports": "_free",
-    "ReservedRange": "_reserved",
-    "FreePortResult": "_free_port",
-    "Outcome": "_free_port",
-    "OwnerOutcome": "_free_port",
-    "Refusal": "_free_port",
-    "free_port": "_free_port",
-    "who_owns_across": "_fleet",
+    "find_free_ports": "_ports.find",
+    "ReservedRange": "_ports.reserved",
+    "StopResult": "_kill.results",
+    "Outcome": "_kill.results",
+    "OwnerOutcome": "_kill.results",
+    "Refusal": "_kill.results",
+    "stop_owners": "_kill.engine",
+    "who_owns_across": "_remote.fleet",
 }
 
 __all__ = [
@@ -69,15 +81,16 @@ __all__ = [
     "Endpoint",
     "EphemeralRange",
     "Family",
-    "FreePortResult",
     "HostKeyError",
     "HostUnreachableError",
     "IanaRange",
     "NoFreePortError",
+    "NoOwner",
     "NoToolError",
     "Outcome",
     "OwnerOutcome",
     "ParseError",
+    "Platform",
     "PortReport",
     "PortcheckError",
     "Protocol",
@@ -89,6 +102,7 @@ __all__ = [
     "Socket",
     "SocketRole",
     "State",
+    "StopResult",
     "ToolError",
     "ToolTimeoutError",
     "UnsupportedError",
@@ -96,10 +110,10 @@ __all__ = [
     "describe",
     "ephemeral_range",
     "find_free_ports",
-    "free_port",
     "listening",
     "parse",
     "sockets",
+    "stop_owners",
     "wait_until_free",
     "wait_until_listening",
     "who_owns",
@@ -119,4 +133,5 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    # The public names only: not the helpers this module imports for itself.
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})

@@ -31,17 +31,18 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 import attrs
 
-from ._checks import check_seconds
 from ._errors import PortcheckError
 from ._lookup import who_owns
 from ._records import Protocol, Socket
 from ._render import json as documents
 from ._render.table import table
 from ._render.words import hidden_warning, safe
+from ._validate import check_seconds
 
 if TYPE_CHECKING:
-    from ._free_port import FreePortResult
-    from ._wait import Poll, WaitTimeoutError
+    from ._kill.results import StopResult
+    from ._errors import WaitTimeoutError
+    from ._wait import Poll
 
 JSON_SCHEMA = documents.SCHEMA
 
@@ -223,7 +224,7 @@ def read_hosts_file(path: str) -> list[str]:
         if not text:
             continue
         try:
-            from ._remote import parse_host
+            from ._remote.hosts import parse_host
 
             parse_host(text)
         except ValueError as exc:
@@ -416,8 +417,8 @@ def _warn_hidden(sockets: Iterable[Socket]) -> None:
 
 def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
     """Exit 2 when any host could not be looked at, else 0 when in use anywhere, else 1."""
-    from ._fleet import look_across
-    from ._remote import parse_host
+    from ._remote.fleet import look_across
+    from ._remote.hosts import parse_host
     from ._render.hosts import sections
 
     if args.raw or args.explain:
@@ -447,7 +448,7 @@ def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
 
 
 def _explain_main(args: argparse.Namespace) -> int:
-    from ._describe import describe
+    from ._ports.describe import describe
 
     reports = [describe(port, tool=args.tool, timeout=args.timeout) for port in args.ports]
     if not args.quiet:
@@ -485,7 +486,8 @@ def _raw_main(args: argparse.Namespace) -> int:
 
 def _wait_main(args: argparse.Namespace) -> int:
     from ._render.progress import Progress
-    from ._wait import WaitTimeoutError, free_condition, listening, listening_condition, wait_for
+    from ._errors import WaitTimeoutError
+    from ._wait import free_condition, listening, listening_condition, wait_for
 
     if args.free and (args.tcp or args.udp):
         raise PortcheckError("--tcp and --udp go with --listening, not --free")
@@ -565,7 +567,8 @@ def _wait_report(
 
 
 def _find_main(args: argparse.Namespace) -> int:
-    from ._free import search
+    from ._context import context_for
+    from ._ports.find import search
 
     first, last = args.range
     if args.count > last - first + 1:
@@ -578,7 +581,7 @@ def _find_main(args: argparse.Namespace) -> int:
         protocol="both" if args.both else "udp" if args.udp else "tcp",
         random=args.random,
         allow_ephemeral=args.allow_ephemeral,
-        timeout=args.timeout,
+        context=context_for(timeout=args.timeout),
     )
     if not args.quiet:
         if args.json:
@@ -647,11 +650,13 @@ def build_kill_parser() -> argparse.ArgumentParser:
 
 
 def _kill_main(args: argparse.Namespace) -> int:
-    from ._free_port import Options, Outcome, run
+    from ._kill.engine import run
+    from ._kill.policy import Options
+    from ._kill.results import Outcome
     from ._render import kill
 
     options = Options(
-        timeout=args.timeout,
+        grace=args.timeout,
         force=args.force,
         managed=args.managed,
         tree=args.tree,
@@ -704,7 +709,7 @@ def _confirm(lines: list[str], count: int) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _kill_report(args: argparse.Namespace, result: FreePortResult) -> None:
+def _kill_report(args: argparse.Namespace, result: StopResult) -> None:
     from ._render import kill
 
     if args.quiet:
@@ -750,7 +755,7 @@ def build_list_parser() -> argparse.ArgumentParser:
 
 
 def _allowed(text: str) -> list[tuple[int, int]]:
-    from ._listing import parse_allowed
+    from ._filters import parse_allowed
 
     try:
         return parse_allowed(text)
@@ -759,7 +764,7 @@ def _allowed(text: str) -> list[tuple[int, int]]:
 
 
 def _list_main(args: argparse.Namespace) -> int:
-    from ._listing import exposed
+    from ._filters import exposed
     from ._lookup import listening, sockets
     from ._render.table import listing
 
@@ -773,7 +778,7 @@ def _list_main(args: argparse.Namespace) -> int:
         protocol = Protocol.TCP if args.tcp else Protocol.UDP
         found = [s for s in found if s.protocol is protocol]
     if args.allow is not None:
-        from ._listing import unexpected
+        from ._filters import unexpected
 
         found = unexpected(found, args.allow)
     if not args.quiet:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._records import Socket
 
 # Error messages quote at most this much of a tool's output, so that a tool
 # printing megabytes of garbage cannot flood a log with it.
@@ -129,3 +133,63 @@ class RemoteTimeoutError(ToolTimeoutError):
     def __init__(self, host: str, argv: Sequence[str], timeout: float) -> None:
         super().__init__(argv, timeout)
         self.host = host
+
+
+class WaitTimeoutError(PortcheckError, TimeoutError):
+    """`wait_until_free` or `wait_until_listening` gave up: the condition never held.
+
+    `port`, `condition` ("free" or "listening"), `timeout` (seconds) and
+    `owners`, the sockets seen on the port at the last look (for "free": what
+    still holds it; for "listening": whatever was there instead of a listener,
+    often nothing).
+    """
+
+    def __init__(self, port: int, condition: str, timeout: float, owners: Sequence[Socket]) -> None:
+        self.port = port
+        self.condition = condition
+        self.timeout = timeout
+        self.owners = list(owners)
+        from ._words import ERROR
+        from ._words import owners as in_words
+
+        seen = "; ".join(in_words(self.owners, ERROR))
+        super().__init__(
+            f"port {port} was not {condition} after {timeout:g} s"
+            + (f"; last seen: {seen}" if self.owners else "")
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+_SKIP_WORDS = {
+    "in_use": "in use",
+    "reserved": "reserved",
+    "privileged": "privileged",
+    "ephemeral": "in the ephemeral range",
+    "bind_refused": "refused a bind",
+}
+
+
+class NoFreePortError(PortcheckError, LookupError):
+    """The range holds fewer free ports than wanted.
+
+    `found` are the free ports it does hold (fewer than `wanted`), `first`
+    and `last` the range searched, and `skipped` counts the other ports of
+    the range by the reason they were passed over: "in_use", "reserved",
+    "privileged", "ephemeral", "bind_refused".
+    """
+
+    def __init__(
+        self, first: int, last: int, wanted: int, found: Sequence[int], skipped: dict[str, int]
+    ) -> None:
+        self.first = first
+        self.last = last
+        self.wanted = wanted
+        self.found = list(found)
+        self.skipped = dict(skipped)
+        why = ", ".join(f"{n} {_SKIP_WORDS[k]}" for k, n in self.skipped.items() if n)
+        super().__init__(
+            f"found {len(self.found)} free port{'s' if len(self.found) != 1 else ''} "
+            f"of {wanted} wanted in {first}-{last}" + (f" ({why})" if why else "")
+        )

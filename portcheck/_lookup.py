@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from ._checks import check_port, check_seconds
 from ._errors import NoToolError, PortcheckError
 from ._records import Platform, Socket, is_listening
+from ._validate import check_port, check_seconds
 
 if TYPE_CHECKING:
     from ._backends import Backend
@@ -121,7 +121,7 @@ def lookup(
     if (host is not None or context is not None) and platform is not None:
         raise ValueError("platform is read from the host; give host or platform, not both")
     if host is not None and context is None:
-        from ._remote import connect
+        from ._remote.probe import connect
 
         context = connect(host, timeout=float(timeout), runner=runner)
     if context is not None:

@@ -15,46 +15,20 @@ from typing import TYPE_CHECKING, Callable
 
 import attrs
 
-from ._checks import check_port, check_seconds
-from ._errors import PortcheckError
+from ._errors import WaitTimeoutError
 from ._lookup import lookup
 from ._records import Protocol, Socket, State, is_listening
-from ._render.words import ERROR
-from ._render.words import owners as owners_in_words
+from ._validate import check_port, check_protocol, check_seconds
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ._run import Runner
+    from ._backends.context import Context
 
 # Each look is bounded by this (or by the time left, if longer), so that a
 # hanging tool cannot stretch a wait far past its deadline.
 _LOOK_TIMEOUT = 10.0
 _MIN_LOOK_TIMEOUT = 1.0
-
-
-class WaitTimeoutError(PortcheckError, TimeoutError):
-    """`wait_until_free` or `wait_until_listening` gave up: the condition never held.
-
-    `port`, `condition` ("free" or "listening"), `timeout` (seconds) and
-    `owners`, the sockets seen on the port at the last look (for "free": what
-    still holds it; for "listening": whatever was there instead of a listener,
-    often nothing).
-    """
-
-    def __init__(self, port: int, condition: str, timeout: float, owners: Sequence[Socket]) -> None:
-        self.port = port
-        self.condition = condition
-        self.timeout = timeout
-        self.owners = list(owners)
-        seen = "; ".join(owners_in_words(self.owners, ERROR))
-        super().__init__(
-            f"port {port} was not {condition} after {timeout:g} s"
-            + (f"; last seen: {seen}" if self.owners else "")
-        )
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @attrs.frozen(kw_only=True)
@@ -109,26 +83,29 @@ def wait_until_listening(
     timeout: float = 30.0,
     interval: float = 0.25,
     tool: str | None = None,
-    protocol: Protocol | None = None,
+    protocol: str | Protocol | None = None,
 ) -> list[Socket]:
     """Return the listening sockets on `port` once there is one, or raise `WaitTimeoutError`.
 
     Gives up after `timeout` seconds, looking every `interval` seconds.
     Listening means a TCP socket in LISTEN or a UDP socket bound with no peer;
-    `protocol` restricts that to `Protocol.TCP` or `Protocol.UDP`. A listener
+    `protocol` restricts that to "tcp" or "udp" (or `Protocol.TCP`/`UDP`;
+    None or "both" accept either). A listener
     whose owner is hidden counts (`pid` is then None). A port in use only by
     connections, or by nothing, is not listening; the error's `owners` holds
     what was there at the last look.
     """
+    protocols = check_protocol(protocol)
+    one = protocols[0] if len(protocols) == 1 else None
     found = wait_for(
         port,
-        listening_condition(protocol),
+        listening_condition(one),
         "listening",
         timeout=timeout,
         interval=interval,
         tool=tool,
     )
-    return listening(found.sockets, protocol)
+    return listening(found.sockets, one)
 
 
 def wait_for(
@@ -139,8 +116,7 @@ def wait_for(
     timeout: float,
     interval: float,
     tool: str | None = None,
-    platform: str | None = None,
-    runner: Runner | None = None,
+    context: Context | None = None,
     progress: Callable[[Poll], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -149,17 +125,22 @@ def wait_for(
 
     The engine of both public waits, with everything injectable for tests and
     the command's progress line. `progress` is called after every look that
-    did not satisfy the condition.
+    did not satisfy the condition. `timeout` bounds the whole wait; each look
+    gets the time left (at least 1 s, at most 10 s) as its own tool limit.
     """
     port = check_port(port)
     check_seconds("timeout", timeout, allow_zero=True)
     check_seconds("interval", interval)
+    if context is None:
+        from ._context import context_for
+
+        context = context_for()
     start = clock()
     deadline = start + timeout
     polls = 0
     while True:
         look = max(min(_LOOK_TIMEOUT, deadline - clock()), _MIN_LOOK_TIMEOUT)
-        sockets = lookup(port, tool=tool, timeout=look, platform=platform, runner=runner)
+        sockets = lookup(port, tool=tool, context=attrs.evolve(context, timeout=look))
         polls += 1
         now = clock()
         if done(sockets):

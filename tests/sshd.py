@@ -193,8 +193,8 @@ class SshServer:
 
     def close_connections(self) -> None:
         """End ssh's shared connections to this server (ControlMaster), forget its probes."""
-        from portcheck._remote import forget_hosts
-        from portcheck._ssh import control_dir
+        from portcheck._remote.probe import forget_hosts
+        from portcheck._remote.ssh import control_dir
 
         forget_hosts()
         directory = control_dir()

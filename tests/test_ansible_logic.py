@@ -1,4 +1,4 @@
-"""The Ansible plugins' logic (portcheck._ansible) without Ansible: a fake `execute` replays
+"""The Ansible plugins' logic (portcheck._remote.ansible) without Ansible: a fake `execute` replays
 what the target prints, so the facts, the allowlist and hidden owners are checked on any
 Python, ansible-core installed or not."""
 
@@ -8,9 +8,9 @@ import shlex
 
 import pytest
 
-from portcheck._ansible import listen_ports_result, who_owns_result
-from portcheck._listing import parse_allowed
-from portcheck._remote import POSIX_PROBE
+from portcheck._filters import parse_allowed
+from portcheck._remote.ansible import listen_ports_result, who_owns_result
+from portcheck._remote.probe import POSIX_PROBE
 
 PROBE = "/bin/sh -c " + shlex.quote(POSIX_PROBE)
 PROBE_OUT = (

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 import portcheck
-from portcheck import _describe, _free, _reserved
-from portcheck._ephemeral import EphemeralRange
+from portcheck._ports import describe as _describe
+from portcheck._ports import find as _free
+from portcheck._ports import reserved as _reserved
+from portcheck._ports.ephemeral import EphemeralRange
+from portcheck._ports.reserved import ReservedRange
 from portcheck._records import Platform, Protocol
 from portcheck._render import json as documents
-from portcheck._reserved import ReservedRange
 from tests.fakes import FakeRunner
 
 # --- arguments ----------------------------------------------------------------------

@@ -17,12 +17,12 @@ import attrs
 import pytest
 
 from portcheck import Outcome, Refusal
-from portcheck._free_port import Options, run
+from portcheck._kill.engine import Options, run
+from portcheck._kill.stoppers import Handle, LinuxStopper, PosixStopper, WindowsStopper
 from portcheck._records import Container, Endpoint, Family, NoOwner, Protocol, Socket, State
 from portcheck._render import json as documents
 from portcheck._render import kill
 from portcheck._render.words import safe
-from portcheck._stoppers import Handle, LinuxStopper, PosixStopper, WindowsStopper
 from tests.fakes import FakeRunner
 
 PORT = 8080
@@ -455,7 +455,7 @@ def test_linux_stopper_namespace_init_from_nspid(tmp_path: Path) -> None:
 @pytest.mark.parametrize("pid", [0, -1, -4242])
 def test_no_stopper_signals_a_process_group(pid: int) -> None:
     # kill(0), kill(-1) and kill(-N) signal groups: refused before any call.
-    from portcheck import _stoppers
+    from portcheck._kill import stoppers as _stoppers
 
     sent: list[tuple[int, int]] = []
     stopper = _stoppers.PosixStopper(FakeRunner(), kill=lambda p, s: sent.append((p, s)))

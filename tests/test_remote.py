@@ -23,16 +23,12 @@ from portcheck._errors import (
     UnsupportedError,
 )
 from portcheck._lookup import lookup
+from portcheck._parsers.host_probe import parse_posix_probe, parse_windows_probe
 from portcheck._records import NoOwner, Platform
-from portcheck._remote import (
-    POSIX_PROBE,
-    WINDOWS_PROBE,
-    Target,
-    parse_host,
-    parse_posix_probe,
-    parse_windows_probe,
-)
-from portcheck._ssh import SshRunner, posix_command, ssh_failure, windows_command
+from portcheck._remote.commands import posix_command, windows_command
+from portcheck._remote.hosts import Target, parse_host
+from portcheck._remote.probe import POSIX_PROBE, WINDOWS_PROBE
+from portcheck._remote.ssh import SshRunner, ssh_failure
 from tests.fakes import FakeRunner
 
 SSH = "/usr/bin/ssh"
@@ -151,7 +147,7 @@ def test_a_bad_host_fails_before_anything_runs() -> None:
 def _runner(
     monkeypatch: pytest.MonkeyPatch, text: str = "alice@web1:2222", **kwargs: bool
 ) -> SshRunner:
-    monkeypatch.setattr("portcheck._ssh.control_dir", lambda: "/tmp/pc-ssh")
+    monkeypatch.setattr("portcheck._remote.ssh.control_dir", lambda: "/tmp/pc-ssh")
     monkeypatch.delenv("PORTCHECK_SSH_CONFIG", raising=False)
     return SshRunner.connect(parse_host(text), local=FakeRunner(), ssh=SSH, timeout=7.5, **kwargs)
 
@@ -177,7 +173,7 @@ def test_exact_ssh_argv(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_ssh_argv_without_reuse_or_user_and_with_a_config(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("portcheck._ssh.control_dir", lambda: "/tmp/pc-ssh")
+    monkeypatch.setattr("portcheck._remote.ssh.control_dir", lambda: "/tmp/pc-ssh")
     monkeypatch.setenv("PORTCHECK_SSH_CONFIG", "/etc/fleet/ssh_config")
     runner = SshRunner.connect(
         parse_host("[::1]"), local=FakeRunner(), ssh=SSH, timeout=1, reuse=False
@@ -205,7 +201,7 @@ def test_control_directory_is_private(monkeypatch: pytest.MonkeyPatch, tmp_path:
     import os
     import pathlib
 
-    from portcheck._ssh import control_dir
+    from portcheck._remote.ssh import control_dir
 
     assert isinstance(tmp_path, pathlib.Path)
     monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
@@ -306,7 +302,7 @@ def _remote_lookup(
     monkeypatch: pytest.MonkeyPatch, replies: dict[str, tuple[int, bytes, bytes] | Exception]
 ) -> tuple[FakeRunner, list[portcheck.Socket]]:
     """A lookup of port 8080 on alice@web1:2222 where ssh answers `replies` per command."""
-    monkeypatch.setattr("portcheck._ssh.control_dir", lambda: "/tmp/pc-ssh")
+    monkeypatch.setattr("portcheck._remote.ssh.control_dir", lambda: "/tmp/pc-ssh")
     monkeypatch.delenv("PORTCHECK_SSH_CONFIG", raising=False)
     shape = SshRunner.connect(parse_host("alice@web1:2222"), local=None, ssh=SSH, timeout=5)
     fake = FakeRunner(

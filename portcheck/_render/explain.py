@@ -8,8 +8,8 @@ from .._records import IanaRange, Protocol, Role
 from .words import held_by, owner, safe
 
 if TYPE_CHECKING:
-    from .._describe import PortReport, SocketRole
-    from .._reserved import ReservedRange
+    from .._ports.describe import PortReport, SocketRole
+    from .._ports.reserved import ReservedRange
 
 _RANGE_WORDS = {
     IanaRange.SYSTEM: "a well-known (system) port, 0-1023",

@@ -8,7 +8,7 @@ from .table import table
 from .words import safe
 
 if TYPE_CHECKING:
-    from .._fleet import HostResult
+    from .._remote.fleet import HostResult
 
 
 def sections(results: dict[str, HostResult]) -> list[str]:

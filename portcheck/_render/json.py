@@ -17,11 +17,11 @@ import attrs
 from .._records import Socket
 
 if TYPE_CHECKING:
-    from .._describe import PortReport
-    from .._fleet import HostResult
-    from .._free import Search
-    from .._free_port import FreePortResult
-    from .._reserved import ReservedRange
+    from .._kill.results import StopResult
+    from .._ports.describe import PortReport
+    from .._ports.find import Search
+    from .._ports.reserved import ReservedRange
+    from .._remote.fleet import HostResult
 
 SCHEMA = 1
 
@@ -151,7 +151,7 @@ def find_document(found: Search) -> dict[str, Any]:
     }
 
 
-def kill_document(result: FreePortResult) -> dict[str, Any]:
+def kill_document(result: StopResult) -> dict[str, Any]:
     """`portcheck kill PORT --json`: each owner, what was done, and whether the port is free."""
     return {
         "schema": SCHEMA,

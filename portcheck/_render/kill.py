@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .words import ERROR, named, owners, safe
 
 if TYPE_CHECKING:
-    from .._free_port import FreePortResult, OwnerOutcome
+    from .._kill.results import OwnerOutcome, StopResult
 
 _VERB = {
     "signalled": "stopped",
@@ -28,7 +28,7 @@ def who(owner: OwnerOutcome) -> str:
     return named(owner.process, owner.pid, owner.user, *child)
 
 
-def plan(result: FreePortResult) -> list[str]:
+def plan(result: StopResult) -> list[str]:
     """Who a run will stop and who it will not, for the confirmation question."""
     go = [o for o in result.owners if o.outcome.value == "dry_run"]
     stay = [o for o in result.owners if o.outcome.value != "dry_run"]
@@ -42,7 +42,7 @@ def plan(result: FreePortResult) -> list[str]:
     return lines
 
 
-def report(result: FreePortResult) -> list[str]:
+def report(result: StopResult) -> list[str]:
     """One line per owner (with the command to use instead, if any), notes, the verdict."""
     width = max((len(_VERB[o.outcome.value]) for o in result.owners), default=0)
     lines = [
@@ -62,7 +62,7 @@ def _hint(owner: OwnerOutcome) -> str:
     return f"; the right tool: {safe(owner.hint)}"
 
 
-def verdict(result: FreePortResult) -> str:
+def verdict(result: StopResult) -> str:
     """The last line: free, or still in use and by whom."""
     if result.free:
         return f"port {result.port} is free"

@@ -12,11 +12,11 @@ import pytest
 
 from portcheck._backends import windows as _windows
 from portcheck._backends.context import local_context
-from portcheck._describe import describe_port
 from portcheck._errors import ToolError
-from portcheck._free import search
+from portcheck._ports.describe import describe_port
+from portcheck._ports.find import search
+from portcheck._ports.reserved import ReservedRange, reserved_ranges
 from portcheck._records import Family, Platform, Protocol
-from portcheck._reserved import ReservedRange, reserved_ranges
 from tests import golden
 from tests.fakes import FakeRunner
 

@@ -15,7 +15,7 @@ import pytest
 import portcheck
 from portcheck import Endpoint, Family, Protocol, State
 from portcheck._cli import main
-from portcheck._describe import service_name
+from portcheck._ports.describe import service_name
 from portcheck._records import Platform
 from portcheck._run import SystemRunner
 from portcheck._wait import wait_for
@@ -219,16 +219,16 @@ def fixed_range(monkeypatch: pytest.MonkeyPatch) -> None:
     from portcheck import EphemeralRange
 
     found = EphemeralRange(first=32768, last=60999, source="test")
-    monkeypatch.setattr("portcheck._describe.ephemeral_range", lambda **_: found)
+    monkeypatch.setattr("portcheck._ports.describe.ephemeral_range", lambda **_: found)
 
 
 @pytest.fixture
 def described(monkeypatch: pytest.MonkeyPatch, fixed_range: None) -> list[portcheck.Socket]:
     found: list[portcheck.Socket] = []
-    monkeypatch.setattr("portcheck._describe.lookup", lambda port, **_: list(found))
+    monkeypatch.setattr("portcheck._ports.describe.lookup", lambda port, **_: list(found))
     # Not this machine's reserved list or privileges: tests/test_free.py covers those.
-    monkeypatch.setattr("portcheck._describe.reserved_range_of", lambda port, **_: None)
-    monkeypatch.setattr("portcheck._describe.is_privileged", lambda port, platform: False)
+    monkeypatch.setattr("portcheck._ports.describe.reserved_range_of", lambda port, **_: None)
+    monkeypatch.setattr("portcheck._ports.describe.is_privileged", lambda port, platform: False)
     return found
 
 

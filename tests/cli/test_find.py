@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from portcheck import _free
+from portcheck._ports import find as _free
 from portcheck._cli import main
 
 

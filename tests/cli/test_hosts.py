@@ -11,7 +11,7 @@ import pytest
 from portcheck import Endpoint, Family, HostUnreachableError, Protocol, Socket, State
 from portcheck._cli import main
 from portcheck._errors import PortcheckError
-from portcheck._fleet import HostResult
+from portcheck._remote.fleet import HostResult
 
 NGINX = Socket(
     protocol=Protocol.TCP,
@@ -41,7 +41,7 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> dict[str, HostResult]:
             return result
         return {p: result.get(p, []) for p in ports}
 
-    monkeypatch.setattr("portcheck._fleet._look", look)
+    monkeypatch.setattr("portcheck._remote.fleet._look", look)
     return table
 
 

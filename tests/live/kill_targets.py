@@ -1,4 +1,4 @@
-"""Processes for the `free_port` live tests, run as `python kill_targets.py MODE`.
+"""Processes for the `stop_owners` live tests, run as `python kill_targets.py MODE`.
 
 Each binds a TCP listener on 127.0.0.1 at a port the kernel chooses, prints one
 JSON line {"port": N, "pids": [...]} (the processes that hold it) and waits.

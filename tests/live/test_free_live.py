@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 import portcheck
-from portcheck import _free
-from portcheck._reserved import LINUX_RESERVED, LINUX_UNPRIVILEGED_START
+from portcheck._ports import find as _free
+from portcheck._ports.reserved import LINUX_RESERVED, LINUX_UNPRIVILEGED_START
 from tests.as_nobody import run_as_nobody
 from tests.hold import Holders
 

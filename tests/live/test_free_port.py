@@ -26,9 +26,9 @@ import pytest
 
 import portcheck
 from portcheck import Outcome, Refusal
-from portcheck._free_port import Options, run
+from portcheck._kill.engine import Options, run
+from portcheck._kill.stoppers import LinuxStopper
 from portcheck._records import Family, Protocol, Socket, State
-from portcheck._stoppers import LinuxStopper
 from tests.as_nobody import run_as_nobody
 from tests.hold import Reporters
 
@@ -89,7 +89,7 @@ def kill_cli(
 
 def test_a_single_listener_is_stopped_by_sigterm(targets: Targets) -> None:
     t = targets.target("listen")
-    result = portcheck.free_port(t.port, timeout=10)
+    result = portcheck.stop_owners(t.port, timeout=10)
     [owner] = result.owners
     assert (owner.pid, owner.outcome, owner.signals) == (t.pids[0], Outcome.SIGNALLED, ("SIGTERM",))
     assert result.free
@@ -101,7 +101,7 @@ def test_a_single_listener_is_stopped_by_sigterm(targets: Targets) -> None:
 
 def test_sigterm_ignored_is_not_freed_without_force(targets: Targets) -> None:
     t = targets.target("ignore-term")
-    result = portcheck.free_port(t.port, timeout=0.5)
+    result = portcheck.stop_owners(t.port, timeout=0.5)
     [owner] = result.owners
     assert owner.outcome is Outcome.STILL_ALIVE
     assert not result.free
@@ -111,7 +111,7 @@ def test_sigterm_ignored_is_not_freed_without_force(targets: Targets) -> None:
 
 def test_sigterm_ignored_is_killed_with_force(targets: Targets) -> None:
     t = targets.target("ignore-term")
-    result = portcheck.free_port(t.port, timeout=0.5, force=True)
+    result = portcheck.stop_owners(t.port, timeout=0.5, force=True)
     [owner] = result.owners
     assert owner.outcome is Outcome.KILLED
     assert owner.signals == ("SIGTERM", "SIGKILL")
@@ -123,7 +123,7 @@ def test_prefork_workers_whose_parent_exited_are_all_stopped(targets: Targets) -
     t = targets.target("orphans")
     t.proc.wait(timeout=5)  # the parent exited; its two workers keep the socket
     assert all(alive(pid) for pid in t.pids)
-    result = portcheck.free_port(t.port)
+    result = portcheck.stop_owners(t.port)
     assert sorted(o.pid for o in result.owners if o.pid) == sorted(t.pids)
     assert {o.outcome for o in result.owners} == {Outcome.SIGNALLED}
     assert result.free
@@ -132,7 +132,7 @@ def test_prefork_workers_whose_parent_exited_are_all_stopped(targets: Targets) -
 
 def test_a_socket_shared_over_scm_rights_has_both_holders_stopped(targets: Targets) -> None:
     t = targets.target("scm-rights")
-    result = portcheck.free_port(t.port)
+    result = portcheck.stop_owners(t.port)
     assert sorted(o.pid for o in result.owners if o.pid) == sorted(t.pids)
     assert {o.outcome for o in result.owners} == {Outcome.SIGNALLED}
     assert result.free
@@ -142,9 +142,9 @@ def test_a_socket_shared_over_scm_rights_has_both_holders_stopped(targets: Targe
 def test_tree_adds_the_children(targets: Targets) -> None:
     t = targets.target("tree")
     holder, child = t.pids
-    without = portcheck.free_port(t.port, dry_run=True)
+    without = portcheck.stop_owners(t.port, dry_run=True)
     assert [o.pid for o in without.owners] == [holder]
-    result = portcheck.free_port(t.port, tree=True)
+    result = portcheck.stop_owners(t.port, tree=True)
     by_pid = {o.pid: o for o in result.owners}
     assert by_pid[child].child_of == holder
     assert by_pid[child].outcome is Outcome.SIGNALLED
@@ -155,7 +155,7 @@ def test_tree_adds_the_children(targets: Targets) -> None:
 
 def test_dry_run_stops_nothing(targets: Targets) -> None:
     t = targets.target("listen")
-    result = portcheck.free_port(t.port, dry_run=True)
+    result = portcheck.stop_owners(t.port, dry_run=True)
     [owner] = result.owners
     assert owner.outcome is Outcome.DRY_RUN
     assert not result.free
@@ -171,7 +171,7 @@ def test_the_calling_process_is_refused() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
-        result = portcheck.free_port(sock.getsockname()[1])
+        result = portcheck.stop_owners(sock.getsockname()[1])
     [owner] = result.owners
     assert (owner.pid, owner.refusal) == (os.getpid(), Refusal.SELF)
     assert not result.free
@@ -223,7 +223,7 @@ def test_without_pidfd_the_fallback_still_stops_the_owner(targets: Targets) -> N
 def test_supervised_holder_that_respawns_is_reported(targets: Targets) -> None:
     t = targets.target("supervised")
     [first] = t.pids
-    result = portcheck.free_port(t.port)
+    result = portcheck.stop_owners(t.port)
     assert [o.outcome for o in result.owners] == [Outcome.SIGNALLED]
     assert not result.free
     assert result.respawned
@@ -400,7 +400,7 @@ def test_an_owner_in_a_systemd_unit_is_not_stopped_without_managed(
             f"who_owns gives units {seen.units!r} for a process in cgroup {name}"
             " (service identity not available here)"
         )
-    result = portcheck.free_port(t.port)
+    result = portcheck.stop_owners(t.port)
     [owner] = result.owners
     assert (owner.outcome, owner.refusal) == (Outcome.REFUSED, Refusal.MANAGED)
     assert owner.hint == f"systemctl stop {name}"
@@ -411,7 +411,7 @@ def test_an_owner_in_a_systemd_unit_is_not_stopped_without_managed(
     assert f"instead: systemctl stop {name}" in done.stdout
     time.sleep(0.2)
     assert alive(t.pids[0])
-    stopped = portcheck.free_port(t.port, managed=True)
+    stopped = portcheck.stop_owners(t.port, managed=True)
     assert [o.outcome for o in stopped.owners] == [Outcome.SIGNALLED]
     assert any("--managed" in n and f"systemctl stop {name}" in n for n in stopped.notes)
     assert stopped.free

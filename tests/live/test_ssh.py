@@ -22,8 +22,8 @@ import portcheck
 from portcheck import Socket
 from portcheck._lookup import lookup
 from portcheck._records import NoOwner
-from portcheck._remote import connect
-from portcheck._ssh import SshRunner
+from portcheck._remote.probe import connect
+from portcheck._remote.ssh import SshRunner
 from tests.hold import Held, Holders
 from tests.sshd import SshServer
 

@@ -27,7 +27,7 @@ class ActionModule(ActionBase):
         _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         if portcheck is None:
             raise AnsibleActionFail("the portcheck Python package is missing on the controller")
-        from portcheck._ansible import failure, listen_ports_result
+        from portcheck._remote.ansible import failure, listen_ports_result
         from portcheck._errors import PortcheckError
 
         host = str((task_vars or {}).get("inventory_hostname", "target"))

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ._checks import check_port
-from ._ephemeral import EphemeralRange, ephemeral_range
-from ._lookup import lookup
-from ._records import IanaRange, Platform, Protocol, Role, Socket, is_listening
-from ._render.words import REASON, owners
-from ._reserved import ReservedRange, is_privileged, reserved_range_of
+from .._lookup import lookup
+from .._records import IanaRange, Protocol, Role, Socket, is_listening
+from .._validate import check_port
+from .._words import REASON, owners
+from .ephemeral import EphemeralRange, read_range
+from .reserved import ReservedRange, is_privileged, reserved_range_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ._run import Runner
+    from .._backends.context import Context
 
 
 @attrs.frozen(kw_only=True)
@@ -77,7 +77,7 @@ class PortReport:
 
     def explain(self) -> str:
         """The report in a few sentences, as `portcheck PORT --explain` prints it."""
-        from ._render.explain import explain
+        from .._render.explain import explain
 
         return explain(self)
 
@@ -92,45 +92,28 @@ def describe(
     on this machine also its reserved and privileged ports (not read over
     ssh: `reserved` is then None and `privileged` False). Raises what
     `who_owns` raises when it cannot look. The service names come from this
-    machine's services database.
+    machine's services database. `timeout` bounds each tool run (the whole
+    look at `host`), in seconds.
     """
-    return describe_port(port, tool=tool, timeout=timeout, host=host)
-
-
-def describe_port(
-    port: int,
-    *,
-    tool: str | None = None,
-    timeout: float = 10.0,
-    platform: str | Platform | None = None,
-    runner: Runner | None = None,
-    sockets: Sequence[Socket] | None = None,
-    host: str | None = None,
-) -> PortReport:
-    """`describe` with the platform and runner injectable; `sockets` skips the lookup."""
     port = check_port(port)
-    if host is not None:
-        from ._ephemeral import read_range
-        from ._remote import connect
+    from .._context import context_for
 
-        if platform is not None:
-            raise ValueError("platform is read from the host; give host or platform, not both")
-        ctx = connect(host, timeout=timeout, runner=runner)
-        if sockets is None:
-            sockets = lookup(port, tool=tool, timeout=timeout, context=ctx)
-        ephemeral = read_range(ctx.platform, ctx.runner, ctx.timeout, remote=True)
+    return report(port, context_for(host=host, timeout=timeout), tool=tool)
+
+
+def report(
+    port: int, ctx: Context, *, tool: str | None = None, sockets: Sequence[Socket] | None = None
+) -> PortReport:
+    """`describe` in the context `ctx`; `sockets` skips the lookup (already done)."""
+    port = check_port(port)
+    if sockets is None:
+        sockets = lookup(port, tool=tool, context=ctx)
+    ephemeral = read_range(ctx)
+    if ctx.remote is not None:
         reserved, privileged = None, False
     else:
-        if sockets is None:
-            sockets = lookup(port, tool=tool, timeout=timeout, platform=platform, runner=runner)
-        where = Platform.current() if platform is None else Platform.of(platform)
-        if runner is None:
-            from ._run import SystemRunner
-
-            runner = SystemRunner()
-        ephemeral = ephemeral_range(platform=where, runner=runner, timeout=timeout)
-        reserved = reserved_range_of(port, platform=where, runner=runner, timeout=timeout)
-        privileged = is_privileged(port, where)
+        reserved = reserved_range_of(port, ctx)
+        privileged = is_privileged(port, ctx.platform)
     roles = tuple(SocketRole(socket=s, role=r) for s, r in zip(sockets, roles_of(sockets)))
     iana = IanaRange.of(port)
     return PortReport(

@@ -12,12 +12,12 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Union
 
-from ._checks import check_port, check_seconds
-from ._errors import PortcheckError
+from .._errors import PortcheckError
+from .._validate import check_port, check_seconds
 
 if TYPE_CHECKING:
-    from ._records import Socket
-    from ._run import Runner
+    from .._records import Socket
+    from .._run import Runner
 
 # What one host gave: the sockets of each port asked, or why it could not look.
 HostResult = Union["dict[int, list[Socket]]", PortcheckError]
@@ -52,7 +52,7 @@ def look_across(
     runner: Runner | None = None,
 ) -> dict[str, HostResult]:
     """Each host's sockets on each of `ports` (one ssh connection per host), or its error."""
-    from ._remote import parse_host
+    from .hosts import parse_host
 
     ports = [check_port(p) for p in ports]
     check_seconds("timeout", timeout)
@@ -73,8 +73,8 @@ def look_across(
 def _look(
     host: str, ports: Sequence[int], timeout: float, tool: str | None, runner: Runner | None
 ) -> HostResult:
-    from ._lookup import lookup
-    from ._remote import connect
+    from .._lookup import lookup
+    from .probe import connect
 
     try:
         ctx = connect(host, timeout=timeout, runner=runner)

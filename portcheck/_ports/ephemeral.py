@@ -19,15 +19,16 @@ platform's documented default is used and marked as such.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Callable
 
 import attrs
 
-from ._records import Platform
+from .._parsers.port_ranges import parse_netsh, parse_pair
+from .._records import Platform
 
 if TYPE_CHECKING:
-    from ._run import Runner
+    from .._backends.context import Context
+    from .._run import Runner
 
 LINUX_PATH = "/proc/sys/net/ipv4/ip_local_port_range"
 
@@ -50,7 +51,6 @@ _SYSCTL_NAMES: dict[Platform, tuple[str, str]] = {
     Platform.OPENBSD: ("net.inet.ip.porthifirst", "net.inet.ip.porthilast"),
 }
 _NETSH_ARGS = ("int", "ipv4", "show", "dynamicport", "tcp")
-_LABELLED_NUMBER = re.compile(r"^\s*\S.*?\s*:\s*(\d+)\s*$")
 
 
 @attrs.frozen(kw_only=True)
@@ -74,58 +74,31 @@ class EphemeralRange:
         return f"{self.first}-{self.last}"
 
 
-def parse_pair(text: str) -> tuple[int, int]:
-    """The two port numbers of the Linux file or of `sysctl -n A B` (whitespace-separated)."""
-    fields = text.split()
-    if len(fields) != 2 or not all(f.isdigit() for f in fields):
-        raise ValueError(f"expected two port numbers, got {text.strip()!r}")
-    return _checked(int(fields[0]), int(fields[1]))
+def ephemeral_range(*, timeout: float = 5.0, host: str | None = None) -> EphemeralRange:
+    """The ephemeral port range of this system (or of `host`, over ssh).
+
+    The platform's documented default stands in when it cannot be read
+    (`default` is then True). `timeout` bounds the one tool run it may need
+    (`sysctl`, `netsh`; the whole look at `host`), in seconds.
+    """
+    from .._context import context_for
+
+    return read_range(context_for(host=host, timeout=timeout))
 
 
-def parse_netsh(text: str) -> tuple[int, int]:
-    """(first, last) from `netsh int ipv4 show dynamicport tcp`, in any display language."""
-    numbers = [int(m.group(1)) for m in map(_LABELLED_NUMBER.match, text.splitlines()) if m]
-    if len(numbers) < 2:
-        raise ValueError(f"expected 'start : N' and 'count : N' lines, got {text.strip()!r}")
-    start, count = numbers[0], numbers[1]
-    if count < 1:
-        raise ValueError(f"a dynamic port range of {count} ports")
-    return _checked(start, start + count - 1)
-
-
-def _checked(first: int, last: int) -> tuple[int, int]:
-    if not 1 <= first <= last <= 65535:
-        raise ValueError(f"not a port range: {first}-{last}")
-    return first, last
-
-
-def ephemeral_range(
-    *, platform: str | Platform | None = None, runner: Runner | None = None, timeout: float = 5.0
-) -> EphemeralRange:
-    """This system's ephemeral port range, or the platform's default when unreadable."""
-    where = Platform.current() if platform is None else Platform.of(platform)
-    if runner is None:
-        from ._run import SystemRunner
-
-        runner = SystemRunner()
-    return read_range(where, runner, timeout)
-
-
-def read_range(
-    where: Platform, runner: Runner, timeout: float, *, remote: bool = False
-) -> EphemeralRange:
-    """The range of the system `runner` runs tools on (a host over ssh when `remote`)."""
-    found = _read(where, runner, timeout, remote=remote)
+def read_range(ctx: Context) -> EphemeralRange:
+    """The range of the system `ctx` looks at (a host over ssh when `ctx.remote`)."""
+    found = _read(ctx.platform, ctx.runner, ctx.timeout, remote=ctx.remote is not None)
     if found is not None:
         return found
-    first, last = DEFAULTS[where]
+    first, last = DEFAULTS[ctx.platform]
     return EphemeralRange(first=first, last=last, source="default", default=True)
 
 
 def _read(
     platform: Platform, runner: Runner, timeout: float, *, remote: bool = False
 ) -> EphemeralRange | None:
-    from ._errors import PortcheckError
+    from .._errors import PortcheckError
 
     try:
         if platform is Platform.LINUX and remote:
@@ -168,7 +141,7 @@ def netsh_argv() -> tuple[str, ...]:
     import ntpath
     import os
 
-    from ._backends.windows import system32
+    from .._backends.windows import system32
 
     return (ntpath.join(system32(os.environ), "netsh.exe"), *_NETSH_ARGS)
 

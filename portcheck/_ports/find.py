@@ -27,55 +27,18 @@ from typing import TYPE_CHECKING, Callable
 
 import attrs
 
-from ._checks import check_port, check_seconds
-from ._errors import PortcheckError
-from ._records import Platform, Protocol
+from .._errors import NoFreePortError
+from .._records import Protocol
+from .._validate import check_port, check_protocol
 
 if TYPE_CHECKING:
-    from ._run import Runner
+    from .._backends.context import Context
 
-PROTOCOLS: dict[str, tuple[Protocol, ...]] = {
-    "tcp": (Protocol.TCP,),
-    "udp": (Protocol.UDP,),
-    "both": (Protocol.TCP, Protocol.UDP),
-}
 # Why a port of the range was not returned, in the order the checks run; a
 # port is counted under the first that applies.
 SKIP_REASONS = ("in_use", "reserved", "privileged", "ephemeral", "bind_refused")
-_SKIP_WORDS = {
-    "in_use": "in use",
-    "reserved": "reserved",
-    "privileged": "privileged",
-    "ephemeral": "in the ephemeral range",
-    "bind_refused": "refused a bind",
-}
-
 # (port, protocols) -> True when the port binds for every protocol.
 CanBind = Callable[[int, Sequence[Protocol]], bool]
-
-
-class NoFreePortError(PortcheckError, LookupError):
-    """The range holds fewer free ports than wanted.
-
-    `found` are the free ports it does hold (fewer than `wanted`), `first`
-    and `last` the range searched, and `skipped` counts the other ports of
-    the range by the reason they were passed over: "in_use", "reserved",
-    "privileged", "ephemeral", "bind_refused".
-    """
-
-    def __init__(
-        self, first: int, last: int, wanted: int, found: Sequence[int], skipped: dict[str, int]
-    ) -> None:
-        self.first = first
-        self.last = last
-        self.wanted = wanted
-        self.found = list(found)
-        self.skipped = dict(skipped)
-        why = ", ".join(f"{n} {_SKIP_WORDS[k]}" for k, n in self.skipped.items() if n)
-        super().__init__(
-            f"found {len(self.found)} free port{'s' if len(self.found) != 1 else ''} "
-            f"of {wanted} wanted in {first}-{last}" + (f" ({why})" if why else "")
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -107,6 +70,7 @@ def find_free_ports(
     protocol: str = "tcp",
     random: bool = False,
     allow_ephemeral: bool = False,
+    timeout: float = 10.0,
 ) -> list[int]:
     """`count` ports of `start`-`end` (inclusive) that nothing uses and this process can bind.
 
@@ -122,8 +86,11 @@ def find_free_ports(
     port before you bind it. When any port will do, bind port 0 instead.
     Raises `NoFreePortError` (with `.found`) when the range holds fewer than
     `count`, TypeError/ValueError for bad arguments, and what `who_owns`
-    raises when the sockets cannot be listed.
+    raises when the sockets cannot be listed. `timeout` bounds each tool run
+    of the one listing of sockets, in seconds.
     """
+    from .._context import context_for
+
     found = search(
         start,
         end,
@@ -131,6 +98,7 @@ def find_free_ports(
         protocol=protocol,
         random=random,
         allow_ephemeral=allow_ephemeral,
+        context=context_for(timeout=timeout),
     )
     if not found.enough:
         raise found.error()
@@ -145,27 +113,17 @@ def search(
     protocol: str = "tcp",
     random: bool = False,
     allow_ephemeral: bool = False,
-    timeout: float = 10.0,
-    platform: str | Platform | None = None,
-    runner: Runner | None = None,
+    context: Context,
     can_bind: CanBind | None = None,
 ) -> Search:
-    """`find_free_ports` returning what it found, without raising when too few.
+    """`find_free_ports` in `context`, returning what it found, without raising when too few.
 
-    `platform`, `runner` and `can_bind` replace this machine's in tests.
+    `can_bind` replaces the real bind check in tests.
     """
     first, last, protocols = _checked(
         start, end, count=count, protocol=protocol, random=random, flag=allow_ephemeral
     )
-    check_seconds("timeout", timeout)
-    where = Platform.current() if platform is None else Platform.of(platform)
-    if runner is None:
-        from ._run import SystemRunner
-
-        runner = SystemRunner()
-    reasons = _static_reasons(
-        first, last, protocols=protocols, platform=where, runner=runner, timeout=float(timeout)
-    )
+    reasons = _static_reasons(first, last, protocols=protocols, ctx=context)
     if allow_ephemeral:
         reasons = {p: r for p, r in reasons.items() if r != "ephemeral"}
     candidates = [p for p in range(first, last + 1) if p not in reasons]
@@ -205,36 +163,26 @@ def _checked(
         raise TypeError(f"count must be an int, not {type(count).__name__} ({count!r})")
     if not 1 <= count <= last - first + 1:
         raise ValueError(f"count must be between 1 and {last - first + 1} (the range's size)")
-    if not isinstance(protocol, str):
-        raise TypeError(f"protocol must be a str, not {type(protocol).__name__}")
-    key = protocol.value if isinstance(protocol, Protocol) else protocol
-    if key not in PROTOCOLS:
-        raise ValueError(f"protocol must be 'tcp', 'udp' or 'both', not {protocol!r}")
+    protocols = check_protocol(protocol)
     for name, value in (("random", random), ("allow_ephemeral", flag)):
         if not isinstance(value, bool):
             raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
-    return first, last, PROTOCOLS[key]
+    return first, last, protocols
 
 
 def _static_reasons(
-    first: int,
-    last: int,
-    *,
-    protocols: Sequence[Protocol],
-    platform: Platform,
-    runner: Runner,
-    timeout: float,
+    first: int, last: int, *, protocols: Sequence[Protocol], ctx: Context
 ) -> dict[int, str]:
     """port -> why it is skipped, for the checks read once: use, reservation, privilege, range."""
-    from ._ephemeral import ephemeral_range
-    from ._lookup import lookup
-    from ._reserved import privileged_limit, reserved_ranges
+    from .._lookup import lookup
+    from .ephemeral import read_range
+    from .reserved import privileged_limit, reserved_ranges
 
-    listed = lookup(None, platform=platform, runner=runner, timeout=timeout, scope="all")
+    listed = lookup(None, context=ctx, scope="all")
     used = {s.local.port for s in listed if s.protocol in protocols}
-    reserved = reserved_ranges(protocols, platform=platform, runner=runner, timeout=timeout)
-    ephemeral = ephemeral_range(platform=platform, runner=runner, timeout=timeout)
-    privileged_below = privileged_limit(platform)
+    reserved = reserved_ranges(protocols, ctx)
+    ephemeral = read_range(ctx)
+    privileged_below = privileged_limit(ctx.platform)
     reasons: dict[int, str] = {}
     for port in range(first, last + 1):
         if port in used:

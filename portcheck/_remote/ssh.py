@@ -34,19 +34,17 @@ own error naming the host. A run past the host's deadline raises
 from __future__ import annotations
 
 import math
-import ntpath
 import os
-import re
 import shlex
 import stat
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 
-from ._errors import (
+from .._errors import (
     AuthenticationError,
     HostKeyError,
     HostUnreachableError,
@@ -55,26 +53,16 @@ from ._errors import (
     RemoteTimeoutError,
     ToolTimeoutError,
 )
-from ._records import Platform
-from ._run import SSH_ENV, Completed, SystemRunner
+from .._records import Platform
+from .._run import SSH_ENV, Completed, SystemRunner
+from .commands import remote_command
 
 if TYPE_CHECKING:
-    from ._remote import Target
-    from ._run import Runner
+    from .._run import Runner
+    from .hosts import Target
 
 CONTROL_PERSIST = 60
 CONFIG_VARIABLE = "PORTCHECK_SSH_CONFIG"
-# Every word sent to a POSIX host: constant flags, paths the probe found,
-# the port and integers. No quote, space, `$`, `;`, `*`, `~` or newline.
-_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]{1,200}")
-# The only commands sent to a Windows host, by executable and arguments.
-_WINDOWS_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
-    {
-        ("netstat.exe", "-ano"),
-        ("tasklist.exe", "/SVC", "/FO", "CSV", "/NH"),
-        ("netsh.exe", "int", "ipv4", "show", "dynamicport", "tcp"),
-    }
-)
 _HOST_KEY = ("Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED")
 _AUTH = ("Permission denied", "Too many authentication failures", "Authentication failed")
 _UNREACHABLE = (
@@ -167,26 +155,6 @@ def config_file() -> str | None:
     return path
 
 
-def posix_command(argv: Sequence[str], env: str = "/usr/bin/env") -> str:
-    """The command line for a POSIX host: `env LC_ALL=C argv...`, each word checked and quoted."""
-    words = [env, "LC_ALL=C", *argv]
-    for word in words:
-        if not _WORD.fullmatch(word):
-            raise ValueError(f"refusing to send {word!r} to a remote host")
-    if not argv or not argv[0].startswith("/"):
-        raise ValueError("remote tools run by absolute path only")
-    return " ".join(shlex.quote(w) for w in words)
-
-
-def windows_command(argv: Sequence[str]) -> str:
-    """The command line for a Windows host (cmd.exe): one of the constant commands only."""
-    words = (ntpath.basename(argv[0]).lower(), *argv[1:]) if argv else ()
-    if words not in _WINDOWS_COMMANDS:
-        raise ValueError(f"refusing to send {' '.join(argv)!r} to a Windows host")
-    # `cmd /c` so that %SystemRoot% is expanded under PowerShell too.
-    return "cmd /c %SystemRoot%\\System32\\" + " ".join(words)
-
-
 @attrs.define
 class SshRunner:
     """A `Runner` that runs each tool on `target` over ssh (see the module docstring).
@@ -270,12 +238,3 @@ def ssh_failure(host: str, stderr: str) -> RemoteError:
     if any(text in stderr for text in _UNREACHABLE):
         return HostUnreachableError(host, "ssh could not reach the host", stderr)
     return RemoteError(host, "ssh failed (exit status 255)", stderr)
-
-
-def remote_command(platform: Platform | None, tools: Mapping[str, str], argv: Sequence[str]) -> str:
-    """The one command line sent to a probed host for `argv` (POSIX or Windows form)."""
-    if platform is None:
-        raise ValueError("the host has not been probed yet")
-    if platform is Platform.WINDOWS:
-        return windows_command(argv)
-    return posix_command(argv, tools.get("env", "/usr/bin/env"))

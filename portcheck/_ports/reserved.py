@@ -17,23 +17,23 @@ Two reasons a free port may still not be yours:
   NetBSD, OpenBSD: below 1024 need root. macOS (10.14 and later) and
   Windows: none.
 
-Reading is done here, parsing in pure functions (`parse_linux_list`, and
+Reading is done here, parsing in pure functions (`_parsers.port_ranges`, and
 `_parsers.netsh_excluded` for Windows). Only this machine is read.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import attrs
 
-from ._errors import PortcheckError
-from ._records import Family, Platform, Protocol
+from .._errors import PortcheckError
+from .._parsers.port_ranges import parse_linux_list
+from .._records import Family, Platform, Protocol
 
 if TYPE_CHECKING:
-    from ._run import Runner
+    from .._backends.context import Context
 
 LINUX_RESERVED = "/proc/sys/net/ipv4/ip_local_reserved_ports"
 LINUX_UNPRIVILEGED_START = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
@@ -41,8 +41,6 @@ LINUX_UNPRIVILEGED_START = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
 DEFAULT_UNPRIVILEGED_START = 1024
 # Linux capability number of CAP_NET_BIND_SERVICE (linux/capability.h).
 _CAP_NET_BIND_SERVICE = 10
-# One item of the Linux list: a port or a range; ASCII digits only.
-_LIST_ITEM = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$", re.ASCII)
 
 
 @attrs.frozen(kw_only=True)
@@ -73,60 +71,30 @@ class ReservedRange:
         return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
 
 
-def parse_linux_list(text: str) -> list[tuple[int, int]]:
-    """(first, last) pairs of `ip_local_reserved_ports` text: ``8080,9000-9010``; [] if empty.
-
-    ValueError for anything else than ports and ascending ranges of ports.
-    """
-    pairs: list[tuple[int, int]] = []
-    text = text.strip()
-    if not text:
-        return pairs
-    for item in text.split(","):
-        match = _LIST_ITEM.match(item)
-        if match is None:
-            raise ValueError(f"not a port or range of ports: {item.strip()!r} in {text!r}")
-        first = int(match.group(1))
-        last = first if match.group(2) is None else int(match.group(2))
-        if not 0 <= first <= last <= 65535:
-            raise ValueError(f"not a range of ports: {item.strip()!r} in {text!r}")
-        if last >= 1:  # port 0 is never bound by number: nothing to reserve
-            pairs.append((max(first, 1), last))
-    return pairs
-
-
-def reserved_ranges(
-    protocols: Iterable[Protocol],
-    *,
-    platform: Platform,
-    runner: Runner,
-    timeout: float,
-) -> list[ReservedRange]:
-    """The ranges reserved for any of `protocols` on this machine, read as `platform` does.
+def reserved_ranges(protocols: Iterable[Protocol], ctx: Context) -> list[ReservedRange]:
+    """The ranges reserved for any of `protocols` on this machine, read as `ctx.platform` does.
 
     A list that cannot be read is left out: on Linux the list only steers
     the kernel's automatic choice (an explicit bind works anyway), and on
     Windows `find_free_ports` binds every candidate, which an excluded range
     refuses, so nothing is returned that cannot be bound.
     """
-    return list(_each_reserved(tuple(protocols), platform, runner, timeout))
+    return list(_each_reserved(tuple(protocols), ctx))
 
 
-def reserved_range_of(
-    port: int, *, platform: Platform, runner: Runner, timeout: float
-) -> ReservedRange | None:
+def reserved_range_of(port: int, ctx: Context) -> ReservedRange | None:
     """The first reserved range (TCP first, then UDP) that holds `port`, or None."""
-    every = _each_reserved((Protocol.TCP, Protocol.UDP), platform, runner, timeout)
+    every = _each_reserved((Protocol.TCP, Protocol.UDP), ctx)
     return next((r for r in every if port in r), None)
 
 
-def _each_reserved(
-    protocols: tuple[Protocol, ...], platform: Platform, runner: Runner, timeout: float
-) -> Iterator[ReservedRange]:
-    if platform is Platform.LINUX and Platform.current() is Platform.LINUX:
+def _each_reserved(protocols: tuple[Protocol, ...], ctx: Context) -> Iterator[ReservedRange]:
+    if ctx.remote is not None:
+        return  # only this machine's lists are read
+    if ctx.local_proc:
         yield from _linux_reserved(LINUX_RESERVED)
-    elif platform is Platform.WINDOWS:
-        yield from _windows_excluded(protocols, runner, timeout)
+    elif ctx.platform is Platform.WINDOWS:
+        yield from _windows_excluded(protocols, ctx)
 
 
 def _linux_reserved(path: str) -> list[ReservedRange]:
@@ -138,13 +106,9 @@ def _linux_reserved(path: str) -> list[ReservedRange]:
     return [ReservedRange(first=a, last=b, source=path) for a, b in pairs]
 
 
-def _windows_excluded(
-    protocols: tuple[Protocol, ...], runner: Runner, timeout: float
-) -> Iterator[ReservedRange]:
-    from ._backends import windows
-    from ._backends.context import local_context
+def _windows_excluded(protocols: tuple[Protocol, ...], ctx: Context) -> Iterator[ReservedRange]:
+    from .._backends import windows
 
-    ctx = local_context(Platform.WINDOWS, runner, timeout)
     for protocol in protocols:
         for family in (Family.IPV4, Family.IPV6):
             try:
@@ -187,7 +151,7 @@ def may_bind_privileged(platform: Platform) -> bool:
         caps = _effective_capabilities()
         if caps is not None:
             return bool(caps >> _CAP_NET_BIND_SERVICE & 1)
-    from ._backends.context import is_root
+    from .._backends.context import is_root
 
     return is_root()
 

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
 
-from ._backends.context import Context, decode
-from ._errors import RemoteError
-from ._records import NoOwner, Platform, Protocol, Socket
-from ._run import Completed
+from .._backends.context import Context, decode
+from .._errors import RemoteError
+from .._records import NoOwner, Platform, Protocol, Socket
+from .._run import Completed
 
 if TYPE_CHECKING:
-    from ._listing import Allowed
+    from .._filters import Allowed
 
 # Runs one command line on the target: (exit status, stdout, stderr).
 Execute = Callable[[str], "tuple[int, bytes, bytes]"]
@@ -50,7 +50,7 @@ class CommandRunner:
         return self.tools.get(name)
 
     def run(self, argv: Sequence[str], *, timeout: float) -> Completed:
-        from ._ssh import remote_command
+        from .commands import remote_command
 
         argv = tuple(argv)
         status, stdout, stderr = self.execute(remote_command(self.platform, self.tools, argv))
@@ -65,7 +65,7 @@ class CommandRunner:
 
 def context(execute: Execute, host: str, timeout: float = 30.0) -> Context:
     """Probe the target through `execute` and return the context of a lookup there."""
-    from ._remote import host_context, probe
+    from .probe import host_context, probe
 
     runner = CommandRunner(execute=execute, host=host)
     return host_context(runner, probe(runner, host), host, timeout)
@@ -76,8 +76,8 @@ def context(execute: Execute, host: str, timeout: float = 30.0) -> Context:
 
 def who_owns_result(port: int, execute: Execute, host: str) -> dict[str, Any]:
     """The `portcheck.portcheck.who_owns` result: `sockets`, `in_use`, `hidden`."""
-    from ._lookup import lookup
-    from ._render.json import socket_to_dict
+    from .._lookup import lookup
+    from .._render.json import socket_to_dict
 
     found = lookup(port, context=context(execute, host))
     return {
@@ -98,15 +98,15 @@ def listeners(ctx: Context) -> list[Socket]:
 
     Through the same backends and the one fallback loop as `portcheck.listening()`.
     """
-    from ._lookup import lookup
-    from ._records import is_listening
+    from .._lookup import lookup
+    from .._records import is_listening
 
     return [s for s in lookup(None, context=ctx, scope="listening") if is_listening(s)]
 
 
 def start_times(ctx: Context, pids: Iterable[int]) -> dict[int, str]:
     """pid -> start time as the target's `ps -o lstart=` prints it; {} on Windows or without ps."""
-    from ._parsers.owners import parse_ps_lstart
+    from .._parsers.owners import parse_ps_lstart
 
     wanted = sorted(set(pids))
     ps = ctx.runner.which("ps")
@@ -119,7 +119,7 @@ def start_times(ctx: Context, pids: Iterable[int]) -> dict[int, str]:
 
 def fact(sock: Socket, stime: str | None) -> dict[str, Any]:
     """One listener as `community.general.listen_ports_facts` names it, plus portcheck's fields."""
-    from ._render.json import socket_to_dict
+    from .._render.json import socket_to_dict
 
     return {
         **socket_to_dict(sock),
@@ -139,7 +139,7 @@ def listen_ports_result(
     allowed: Allowed | None = None,  # see _listing.parse_allowed
 ) -> dict[str, Any]:
     """The `portcheck.portcheck.listen_ports_facts` result: facts, and `unexpected` if asked."""
-    from ._listing import is_allowed, parse_allowed
+    from .._filters import is_allowed, parse_allowed
 
     ranges = parse_allowed(allowed) if allowed is not None else None
     ctx = context(execute, host)

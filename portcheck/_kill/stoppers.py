@@ -1,4 +1,4 @@
-"""How `free_port` stops a process on each OS, behind one small interface (`Stopper`).
+"""How `stop_owners` stops a process on each OS, behind one small interface (`Stopper`).
 
 The engine (`_free_port`) decides whom to stop; a stopper knows how this OS
 names processes' parents, re-checks that a pid still holds the port right
@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 import attrs
 
-from ._records import Platform, Socket
+from .._records import Platform, Socket
 
 if TYPE_CHECKING:
-    from ._run import Runner
+    from .._run import Runner
 
 # The inode of the initial pid namespace (PROC_PID_INIT_INO in the kernel):
 # pid 1 there is the machine's init.
@@ -53,7 +53,7 @@ class Handle:
 
 
 class Stopper(Protocol):
-    """What `free_port` needs from the OS to stop processes safely."""
+    """What `stop_owners` needs from the OS to stop processes safely."""
 
     signal_names: tuple[str, str]
     """How the polite and the forceful stop are named in reports."""
@@ -153,7 +153,7 @@ class LinuxStopper:
         return False
 
     def descendants(self, pids: Iterable[int]) -> dict[int, int]:
-        from ._backends.procfs import all_pids
+        from .._backends.procfs import all_pids
 
         parents: dict[int, int] = {}
         for pid in all_pids(self.proc):
@@ -175,7 +175,7 @@ class LinuxStopper:
             return Handle(pid) if self._running(pid) else None
 
     def holder_check(self, port: int, look: Callable[[], list[Socket]]) -> Callable[[int], bool]:
-        from ._backends.procfs import held, socket_table
+        from .._backends.procfs import held, socket_table
 
         targets = {f"socket:[{e.inode}]": e.inode for e in socket_table(port, self.proc) if e.inode}
 
@@ -339,7 +339,7 @@ class WindowsStopper:
         environ: Mapping[str, str] | None = None,
         timeout: float = 10.0,
     ) -> None:
-        from ._backends.windows import system32
+        from .._backends.windows import system32
 
         self.runner = runner
         self.tree = tree
@@ -393,7 +393,7 @@ class WindowsStopper:
         # the grace period then tells (and `force` escalates with /F).
 
     def alive(self, handle: Handle) -> bool:
-        from ._parsers import tasklist
+        from .._parsers import tasklist
 
         done = self.runner.run(self.tasklist_argv(handle.pid), timeout=self.timeout)
         if done.returncode != 0:
