@@ -40,8 +40,8 @@ from ._render.words import hidden_warning, safe
 from ._validate import check_seconds
 
 if TYPE_CHECKING:
-    from ._kill.results import StopResult
     from ._errors import WaitTimeoutError
+    from ._kill.results import StopResult
     from ._wait import Poll
 
 JSON_SCHEMA = documents.SCHEMA
@@ -485,8 +485,8 @@ def _raw_main(args: argparse.Namespace) -> int:
 
 
 def _wait_main(args: argparse.Namespace) -> int:
-    from ._render.progress import Progress
     from ._errors import WaitTimeoutError
+    from ._render.progress import Progress
     from ._wait import free_condition, listening, listening_condition, wait_for
 
     if args.free and (args.tcp or args.udp):

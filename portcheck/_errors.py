@@ -141,21 +141,24 @@ class WaitTimeoutError(PortcheckError, TimeoutError):
     `port`, `condition` ("free" or "listening"), `timeout` (seconds) and
     `owners`, the sockets seen on the port at the last look (for "free": what
     still holds it; for "listening": whatever was there instead of a listener,
-    often nothing).
+    often nothing). `seen` names those owners in words, for the message.
     """
 
-    def __init__(self, port: int, condition: str, timeout: float, owners: Sequence[Socket]) -> None:
+    def __init__(
+        self,
+        port: int,
+        condition: str,
+        timeout: float,
+        owners: Sequence[Socket],
+        seen: str = "",
+    ) -> None:
         self.port = port
         self.condition = condition
         self.timeout = timeout
         self.owners = list(owners)
-        from ._words import ERROR
-        from ._words import owners as in_words
-
-        seen = "; ".join(in_words(self.owners, ERROR))
         super().__init__(
             f"port {port} was not {condition} after {timeout:g} s"
-            + (f"; last seen: {seen}" if self.owners else "")
+            + (f"; last seen: {seen}" if seen else "")
         )
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ._errors import NoToolError, PortcheckError
 from ._records import Platform, Socket, is_listening
-from ._validate import check_port, check_seconds
+from ._validate import check_port
 
 if TYPE_CHECKING:
     from ._backends import Backend
@@ -107,9 +107,8 @@ def lookup(
     keeps all). With the default scope "port", a `port` that is not a port
     number, None included, raises before anything runs.
 
-    `host` looks over ssh (`runner` then starts ssh itself, for tests);
-    `context` is a context prepared by the caller (`_remote.connect`), to look
-    at one host for several ports. Either of them excludes `platform`.
+    Where it looks is `context`, prepared by the caller, or else
+    `context_for(host=..., platform=..., runner=..., timeout=...)`.
     """
     if scope == "port":
         port = check_port(port)
@@ -117,33 +116,24 @@ def lookup(
         raise ValueError(
             f"scope {scope!r} with port {port!r}: expected port None and all/listening"
         )
-    check_seconds("timeout", timeout)
-    if (host is not None or context is not None) and platform is not None:
-        raise ValueError("platform is read from the host; give host or platform, not both")
-    if host is not None and context is None:
-        from ._remote.probe import connect
+    if context is None:
+        from ._context import context_for
 
-        context = connect(host, timeout=float(timeout), runner=runner)
-    if context is not None:
-        if scope == "listening":
-            import attrs
+        context = context_for(
+            host=host, platform=platform, runner=runner, timeout=timeout, listening=False
+        )
+    elif host is not None or platform is not None:
+        raise ValueError("give a context, or host/platform/runner, not both")
+    if scope == "listening" and not context.listening:
+        import attrs
 
-            context = attrs.evolve(context, listening=True)
-        try:
-            return _first_answer(port, context, tool, wrap, observe)
-        except PortcheckError as exc:
-            if exc.host is None:
-                exc.host = context.remote  # a tool's failure there: say where
-            raise
-    from ._backends.context import local_context
-
-    if runner is None:
-        from ._run import SystemRunner
-
-        runner = SystemRunner()
-    where = Platform.current() if platform is None else Platform.of(platform)
-    base = local_context(where, runner, float(timeout), listening=scope == "listening")
-    return _first_answer(port, base, tool, wrap, observe)
+        context = attrs.evolve(context, listening=True)
+    try:
+        return _first_answer(port, context, tool, wrap, observe)
+    except PortcheckError as exc:
+        if exc.host is None and context.remote is not None:
+            exc.host = context.remote  # a tool's failure there: say where
+        raise
 
 
 def _first_answer(

@@ -127,13 +127,11 @@ def capture(
     import sys
 
     from ._backends.context import is_root
+    from ._context import context_for
     from ._lookup import lookup
 
-    if runner is None:
-        from ._run import SystemRunner
-
-        runner = SystemRunner()
-    where = Platform.current() if platform is None else Platform.of(platform)
+    base = context_for(platform=platform, runner=runner, timeout=timeout)
+    where = base.platform
     attempts: list[Attempt] = []
     recorders: list[RecordingRunner] = []
 
@@ -156,17 +154,14 @@ def capture(
                 detail=detail,
                 found=dict(recorder.found),
                 calls=tuple(recorder.calls),
-                versions=tool_versions(runner, recorder.calls, timeout),
+                versions=tool_versions(base.runner, recorder.calls, timeout),
             )
         )
 
     sockets: list[Socket] | None = None
     error: PortcheckError | None = None
     try:
-        sockets = lookup(
-            port, tool=tool, timeout=timeout, platform=where, runner=runner, wrap=wrap,
-            observe=observe,
-        )  # fmt: skip
+        sockets = lookup(port, tool=tool, context=base, wrap=wrap, observe=observe)
     except PortcheckError as exc:
         error = exc
     privileges = "unknown (not POSIX)" if not hasattr(os, "geteuid") else (

@@ -48,7 +48,7 @@ def check_seconds(name: str, value: object, *, allow_zero: bool = False) -> floa
     return seconds
 
 
-def check_protocol(protocol: object, *, name: str = "protocol") -> tuple[Protocol, ...]:
+def check_protocol(protocol: object, *, allow_none: bool = True) -> tuple[Protocol, ...]:
     """The protocols `protocol` names: "tcp", "udp", "both" (or None) or a `Protocol`.
 
     Compared by value, so that `Protocol.TCP` and "tcp" mean the same; TypeError
@@ -56,14 +56,14 @@ def check_protocol(protocol: object, *, name: str = "protocol") -> tuple[Protoco
     """
     from ._records import Protocol
 
-    if protocol is None:
+    if protocol is None and allow_none:
         return (Protocol.TCP, Protocol.UDP)
     if not isinstance(protocol, str):
-        raise TypeError(f"{name} must be 'tcp', 'udp' or 'both', not {type(protocol).__name__}")
+        raise TypeError(f"protocol must be 'tcp', 'udp' or 'both', not {type(protocol).__name__}")
     value = protocol.value if isinstance(protocol, Protocol) else protocol
     if value == "both":
         return (Protocol.TCP, Protocol.UDP)
     try:
         return (Protocol(value),)
     except ValueError:
-        raise ValueError(f"{name} must be 'tcp', 'udp' or 'both', not {protocol!r}") from None
+        raise ValueError(f"protocol must be 'tcp', 'udp' or 'both', not {protocol!r}") from None

@@ -19,6 +19,8 @@ from ._errors import WaitTimeoutError
 from ._lookup import lookup
 from ._records import Protocol, Socket, State, is_listening
 from ._validate import check_port, check_protocol, check_seconds
+from ._words import ERROR
+from ._words import owners as owners_in_words
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -148,7 +150,8 @@ def wait_for(
         if progress is not None:
             progress(Poll(sockets=sockets, elapsed=now - start, polls=polls))
         if now >= deadline:
-            raise WaitTimeoutError(port, condition, timeout, sockets)
+            seen = "; ".join(owners_in_words(sockets, ERROR))
+            raise WaitTimeoutError(port, condition, timeout, sockets, seen)
         sleep(min(interval, deadline - now))
 
 

@@ -21,9 +21,11 @@ from portcheck import (
     Role,
     Socket,
     State,
-    _describe,
-    _ephemeral,
 )
+from portcheck._context import context_for
+from portcheck._parsers import port_ranges
+from portcheck._ports import describe as _describe
+from portcheck._ports import ephemeral as _ephemeral
 from tests.fakes import FakeRunner
 from tests.hold import Holders
 
@@ -74,14 +76,14 @@ def test_iana_range(port: int, expected: IanaRange) -> None:
 
 
 def test_parse_pair_reads_the_linux_file_and_sysctl() -> None:
-    assert _ephemeral.parse_pair("32768\t60999\n") == (32768, 60999)
-    assert _ephemeral.parse_pair("49152\n65535\n") == (49152, 65535)
+    assert port_ranges.parse_pair("32768\t60999\n") == (32768, 60999)
+    assert port_ranges.parse_pair("49152\n65535\n") == (49152, 65535)
 
 
 @pytest.mark.parametrize("bad", ["", "32768", "1 2 3", "a b", "60999 32768", "0 10", "1 65536"])
 def test_parse_pair_refuses(bad: str) -> None:
     with pytest.raises(ValueError, match=r"expected two port numbers|not a port range"):
-        _ephemeral.parse_pair(bad)
+        port_ranges.parse_pair(bad)
 
 
 NETSH_EN = """
@@ -100,8 +102,8 @@ Anzahl Ports    : 1000
 
 
 def test_parse_netsh_by_shape_in_any_language() -> None:
-    assert _ephemeral.parse_netsh(NETSH_EN) == (49152, 65535)
-    assert _ephemeral.parse_netsh(NETSH_DE) == (50000, 50999)
+    assert port_ranges.parse_netsh(NETSH_EN) == (49152, 65535)
+    assert port_ranges.parse_netsh(NETSH_DE) == (50000, 50999)
 
 
 @pytest.mark.parametrize(
@@ -115,7 +117,7 @@ def test_parse_netsh_by_shape_in_any_language() -> None:
 )
 def test_parse_netsh_refuses(bad: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - the message varies by reason
-        _ephemeral.parse_netsh(bad)
+        port_ranges.parse_netsh(bad)
 
 
 # --- ephemeral range: per-platform readers, through a fake runner ---------------------
@@ -135,7 +137,7 @@ def test_bsd_and_macos_read_sysctl(platform: str, names: tuple[str, str]) -> Non
     runner = FakeRunner(
         tools={"sysctl": "/sbin/sysctl"}, replies={argv: (0, b"20000\n30000\n", b"")}
     )
-    found = portcheck.ephemeral_range(platform=platform, runner=runner)
+    found = _ephemeral.read_range(context_for(platform=platform, runner=runner))
     assert found == EphemeralRange(
         first=20000, last=30000, source=f"sysctl -n {names[0]} {names[1]}"
     )
@@ -149,7 +151,7 @@ def test_bsd_and_macos_read_sysctl(platform: str, names: tuple[str, str]) -> Non
     [("darwin", (49152, 65535)), ("freebsd", (10000, 65535)), ("openbsd", (49152, 65535))],
 )
 def test_no_sysctl_gives_the_documented_default(platform: str, default: tuple[int, int]) -> None:
-    found = portcheck.ephemeral_range(platform=platform, runner=FakeRunner())
+    found = _ephemeral.read_range(context_for(platform=platform, runner=FakeRunner()))
     assert (found.first, found.last, found.source, found.default) == (*default, "default", True)
 
 
@@ -157,7 +159,7 @@ def test_a_failing_or_garbled_sysctl_gives_the_default() -> None:
     argv = ("/sbin/sysctl", "-n", "net.inet.ip.portrange.first", "net.inet.ip.portrange.last")
     for reply in [(1, b"", b"unknown oid"), (0, b"garbage\n", b"")]:
         runner = FakeRunner(tools={"sysctl": "/sbin/sysctl"}, replies={argv: reply})
-        found = portcheck.ephemeral_range(platform="darwin", runner=runner)
+        found = _ephemeral.read_range(context_for(platform="darwin", runner=runner))
         assert (found.first, found.last, found.default) == (49152, 65535, True)
 
 
@@ -165,7 +167,7 @@ def test_windows_reads_netsh(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SystemRoot", "D:\\Win")
     argv = ("D:\\Win\\System32\\netsh.exe", "int", "ipv4", "show", "dynamicport", "tcp")
     runner = FakeRunner(replies={argv: (0, NETSH_DE.replace("\n", "\r\n").encode(), b"")})
-    found = portcheck.ephemeral_range(platform="windows", runner=runner)
+    found = _ephemeral.read_range(context_for(platform="windows", runner=runner))
     assert (found.first, found.last, found.default) == (50000, 50999, False)
     assert found.source == "netsh.exe int ipv4 show dynamicport tcp"
 
@@ -174,10 +176,10 @@ def test_linux_reads_procfs_and_falls_back(tmp_path: Path, monkeypatch: pytest.M
     path = tmp_path / "ip_local_port_range"
     path.write_text("1024\t2047\n")
     monkeypatch.setattr(_ephemeral, "LINUX_PATH", str(path))
-    found = portcheck.ephemeral_range(platform="linux", runner=FakeRunner())
+    found = _ephemeral.read_range(context_for(platform="linux", runner=FakeRunner()))
     assert (found.first, found.last, found.source, found.default) == (1024, 2047, str(path), False)
     path.unlink()
-    found = portcheck.ephemeral_range(platform="linux", runner=FakeRunner())
+    found = _ephemeral.read_range(context_for(platform="linux", runner=FakeRunner()))
     assert (found.first, found.last, found.default) == (32768, 60999, True)
 
 
@@ -226,12 +228,12 @@ LINUX_RANGE = EphemeralRange(first=32768, last=60999, source="test")
 
 @pytest.fixture
 def fixed_range(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_describe, "ephemeral_range", lambda **_: LINUX_RANGE)
+    monkeypatch.setattr(_describe, "read_range", lambda ctx: LINUX_RANGE)
 
 
 @pytest.mark.usefixtures("fixed_range")
 def test_a_listener_in_the_dynamic_range_is_worth_a_look() -> None:
-    report = _describe.describe_port(62000, sockets=[tcp(62000, pid=7, process="backdoor")])
+    report = _describe.report(62000, context_for(), sockets=[tcp(62000, pid=7, process="backdoor")])
     assert (report.iana_range, report.ephemeral, report.in_use) == (IanaRange.DYNAMIC, False, True)
     assert report.worth_a_look
     [reason] = report.reasons
@@ -243,7 +245,7 @@ def test_a_listener_in_the_dynamic_range_is_worth_a_look() -> None:
 @pytest.mark.usefixtures("fixed_range")
 def test_an_outbound_ephemeral_port_is_normal() -> None:
     sock = tcp(50000, remote=443, state=State.ESTABLISHED, pid=9, process="curl", user="bob")
-    report = _describe.describe_port(50000, sockets=[sock])
+    report = _describe.report(50000, context_for(), sockets=[sock])
     assert (report.iana_range, report.ephemeral, report.worth_a_look) == (
         IanaRange.DYNAMIC,
         True,
@@ -258,10 +260,10 @@ def test_an_outbound_ephemeral_port_is_normal() -> None:
 
 @pytest.mark.usefixtures("fixed_range")
 def test_a_free_port_and_a_user_range_listener_raise_no_flag() -> None:
-    free = _describe.describe_port(8080, sockets=[])
+    free = _describe.report(8080, context_for(), sockets=[])
     assert (free.in_use, free.worth_a_look, free.sockets) == (False, False, ())
     assert "Nothing uses it: the port is free." in free.explain()
-    served = _describe.describe_port(8080, sockets=[tcp(8080, pid=1, process="nginx")])
+    served = _describe.report(8080, context_for(), sockets=[tcp(8080, pid=1, process="nginx")])
     assert served.reasons == ()
     assert "listening: nginx (pid 1) waits for connections on 127.0.0.1:8080 (tcp)." in (
         served.explain()
@@ -272,7 +274,7 @@ def test_a_free_port_and_a_user_range_listener_raise_no_flag() -> None:
 def test_explain_names_hidden_owners_and_time_wait() -> None:
     hidden = tcp(8080, uid=0)
     remnant = tcp(8080, remote=50000, state=State.TIME_WAIT)
-    text = _describe.describe_port(8080, sockets=[hidden, remnant]).explain()
+    text = _describe.report(8080, context_for(), sockets=[hidden, remnant]).explain()
     lines = text.splitlines()
     assert lines[2] == "It is in use by 2 sockets:"
     assert "a process hidden from you (more privileges would show it)" in lines[3]
@@ -296,15 +298,15 @@ def test_explain_service_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_describe, "service_name", lambda port, proto: names.get((proto, port)))
     assert (
         'calls it "exec" (tcp) and "biff" (udp).'
-        in _describe.describe_port(512, sockets=[]).explain()
+        in _describe.report(512, context_for(), sockets=[]).explain()
     )
-    report = _describe.describe_port(80, sockets=[])
+    report = _describe.report(80, context_for(), sockets=[])
     assert (report.tcp_service, report.udp_service) == ("http", "http")
     assert 'calls it "http" (tcp and udp).' in report.explain()
 
 
 def test_report_is_frozen() -> None:
-    report = _describe.describe_port(8080, sockets=[])
+    report = _describe.report(8080, context_for(), sockets=[])
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         report.port = 1  # type: ignore[misc]
 

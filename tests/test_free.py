@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 import portcheck
+from portcheck._context import context_for
+from portcheck._parsers import port_ranges
 from portcheck._ports import describe as _describe
 from portcheck._ports import find as _free
 from portcheck._ports import reserved as _reserved
@@ -38,7 +40,7 @@ from tests.fakes import FakeRunner
         ({"count": 2.0}, TypeError, "count must be an int"),
         ({"protocol": "sctp"}, ValueError, "'tcp', 'udp' or 'both'"),
         ({"protocol": "TCP"}, ValueError, "'tcp', 'udp' or 'both'"),
-        ({"protocol": None}, TypeError, "protocol must be a str"),
+        ({"protocol": None}, TypeError, "protocol must be 'tcp', 'udp' or 'both'"),
         ({"random": 1}, TypeError, "random must be a bool"),
         ({"allow_ephemeral": "yes"}, TypeError, "allow_ephemeral must be a bool"),
     ],
@@ -56,15 +58,14 @@ def test_protocol_enum_is_accepted() -> None:
         8000,
         8000,
         protocol=Protocol.UDP,
-        platform="windows",
-        runner=_windows_runner_without_sockets(),
+        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
         can_bind=lambda port, protocols: protocols == (Protocol.UDP,),
     )
     assert found.ports == (8000,)
 
 
 def test_no_free_port_error_is_a_portcheck_and_lookup_error() -> None:
-    error = _free.NoFreePortError(8000, 8002, 3, [8001], {"in_use": 2, "reserved": 0})
+    error = portcheck.NoFreePortError(8000, 8002, 3, [8001], {"in_use": 2, "reserved": 0})
     assert isinstance(error, portcheck.PortcheckError)
     assert isinstance(error, LookupError)
     assert (error.found, error.wanted, error.first, error.last) == ([8001], 3, 8000, 8002)
@@ -86,7 +87,7 @@ def test_no_free_port_error_is_a_portcheck_and_lookup_error() -> None:
     ],
 )
 def test_parse_linux_list(text: str, expected: list[tuple[int, int]]) -> None:
-    assert _reserved.parse_linux_list(text) == expected
+    assert port_ranges.parse_linux_list(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,7 @@ def test_parse_linux_list(text: str, expected: list[tuple[int, int]]) -> None:
 )
 def test_parse_linux_list_refuses(bad: str) -> None:
     with pytest.raises(ValueError, match="not a"):
-        _reserved.parse_linux_list(bad)
+        port_ranges.parse_linux_list(bad)
 
 
 @pytest.fixture
@@ -113,7 +114,8 @@ def fake_proc_sys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_linux_reserved_ranges_apply_to_every_protocol(fake_proc_sys: Path) -> None:
     (fake_proc_sys / "ip_local_reserved_ports").write_text("8080,9000-9010\n")
     found = _reserved.reserved_range_of(
-        9005, platform=Platform.LINUX, runner=FakeRunner(), timeout=1
+        9005,
+        context_for(platform=Platform.LINUX, runner=FakeRunner(), timeout=1),
     )
     assert found == ReservedRange(
         first=9000, last=9010, source=str(fake_proc_sys / "ip_local_reserved_ports")
@@ -127,7 +129,8 @@ def test_an_unreadable_linux_list_reserves_nothing(fake_proc_sys: Path) -> None:
     (fake_proc_sys / "ip_local_reserved_ports").unlink()
     runner = FakeRunner()  # Linux reads a file; a command run would fail the test
     found = _reserved.reserved_ranges(
-        (Protocol.TCP,), platform=Platform.LINUX, runner=runner, timeout=1
+        (Protocol.TCP,),
+        context_for(platform=Platform.LINUX, runner=runner, timeout=1),
     )
     assert found == []
 
@@ -240,8 +243,7 @@ def test_only_sockets_of_the_protocol_take_a_port(
         8003,
         count=4 - in_use,
         protocol=protocol,
-        platform="windows",
-        runner=_windows_runner_without_sockets(),
+        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
         can_bind=lambda port, protocols: True,
     )
     assert found.ports == expected
@@ -259,8 +261,7 @@ def test_a_refused_bind_is_skipped_and_counted() -> None:
         8000,
         8010,
         count=2,
-        platform="windows",
-        runner=_windows_runner_without_sockets(),
+        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
         can_bind=refuse_8000,
     )
     assert found.ports == (8002, 8003)
@@ -274,8 +275,7 @@ def test_random_order_returns_ports_of_the_range() -> None:
         8400,
         count=5,
         random=True,
-        platform="windows",
-        runner=_windows_runner_without_sockets(),
+        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
         can_bind=lambda port, protocols: True,
     )
     assert len(set(found.ports)) == 5
@@ -285,15 +285,12 @@ def test_random_order_returns_ports_of_the_range() -> None:
 
 
 def test_ephemeral_ports_are_skipped_unless_allowed() -> None:
-    kwargs = {
-        "platform": "windows",
-        "can_bind": lambda port, protocols: True,
-    }
+    kwargs = {"can_bind": lambda port, protocols: True}
     skipped = _free.search(
         49150,
         49153,
         count=2,
-        runner=_windows_runner_without_sockets(),
+        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
         **kwargs,  # type: ignore[arg-type]
     )
     assert (skipped.ports, skipped.skipped["ephemeral"]) == ((49150, 49151), 2)
@@ -302,7 +299,7 @@ def test_ephemeral_ports_are_skipped_unless_allowed() -> None:
         49153,
         count=4,
         allow_ephemeral=True,
-        runner=_windows_runner_without_sockets(),
+        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
         **kwargs,  # type: ignore[arg-type]
     )
     assert allowed.ports == (49150, 49151, 49152, 49153)
@@ -315,13 +312,13 @@ LINUX_RANGE = EphemeralRange(first=32768, last=60999, source="test")
 
 @pytest.fixture
 def fixed_range(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_describe, "ephemeral_range", lambda **_: LINUX_RANGE)
+    monkeypatch.setattr(_describe, "read_range", lambda ctx: LINUX_RANGE)
 
 
 @pytest.mark.usefixtures("fixed_range")
 def test_explain_a_linux_reserved_port(fake_proc_sys: Path) -> None:
     (fake_proc_sys / "ip_local_reserved_ports").write_text("40000-40009\n")
-    report = _describe.describe_port(40005, platform="linux", sockets=[])
+    report = _describe.report(40005, context_for(platform="linux"), sockets=[])
     assert report.reserved is not None
     assert (report.reserved.first, report.reserved.last) == (40000, 40009)
     text = report.explain()
@@ -344,7 +341,7 @@ def test_explain_a_linux_reserved_port(fake_proc_sys: Path) -> None:
 
 @pytest.mark.usefixtures("fixed_range")
 def test_explain_a_free_ephemeral_port(fake_proc_sys: Path) -> None:
-    report = _describe.describe_port(40005, platform="linux", sockets=[])
+    report = _describe.report(40005, context_for(platform="linux"), sockets=[])
     assert (report.reserved, report.ephemeral) == (None, True)
     assert "It is free now, but inside the ephemeral range" in report.explain()
     assert documents.explain_document([report])["ports"][0]["reserved"] is None
@@ -353,12 +350,12 @@ def test_explain_a_free_ephemeral_port(fake_proc_sys: Path) -> None:
 @pytest.mark.usefixtures("fixed_range")
 def test_explain_a_privileged_port(fake_proc_sys: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_reserved, "_effective_capabilities", lambda: 0)
-    report = _describe.describe_port(80, platform="linux", sockets=[])
+    report = _describe.report(80, context_for(platform="linux"), sockets=[])
     assert report.privileged is True
     assert "It is a privileged port here: binding it needs root" in report.explain()
     assert documents.explain_document([report])["ports"][0]["privileged"] is True
     monkeypatch.setattr(_reserved, "_effective_capabilities", lambda: 1 << 10)
-    report = _describe.describe_port(80, platform="linux", sockets=[])
+    report = _describe.report(80, context_for(platform="linux"), sockets=[])
     assert report.privileged is False
     assert "privileged" not in report.explain()
 

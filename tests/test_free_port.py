@@ -17,7 +17,9 @@ import attrs
 import pytest
 
 from portcheck import Outcome, Refusal
-from portcheck._kill.engine import Options, run
+from portcheck._context import context_for
+from portcheck._kill.engine import run
+from portcheck._kill.policy import Options
 from portcheck._kill.stoppers import Handle, LinuxStopper, PosixStopper, WindowsStopper
 from portcheck._records import Container, Endpoint, Family, NoOwner, Protocol, Socket, State
 from portcheck._render import json as documents
@@ -132,8 +134,7 @@ def free(
     return run(
         PORT,
         Options(**options),  # type: ignore[arg-type]
-        platform=platform,
-        runner=FakeRunner(),
+        context=context_for(platform=platform, runner=FakeRunner()),
         look=look,
         stopper=stopper,
         clock=clock,
@@ -379,8 +380,7 @@ def test_windows_taskkill_argv_polite_then_forced() -> None:
     result = run(
         PORT,
         Options(timeout=1.0, force=True),
-        platform="windows",
-        runner=runner,
+        context=context_for(platform="windows", runner=runner),
         look=lambda: (
             [sock(4242, "node.exe")]
             if runner.calls[-1:] != [(TASKKILL, "/PID", "4242", "/F")]

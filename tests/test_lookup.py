@@ -30,7 +30,7 @@ def test_public_names() -> None:
         "EphemeralRange", "IanaRange", "PortReport", "Role", "SocketRole", "WaitTimeoutError",
         "describe", "ephemeral_range", "wait_until_free", "wait_until_listening",
         "NoFreePortError", "ReservedRange", "find_free_ports",
-        "free_port", "StopResult", "Outcome", "OwnerOutcome", "Refusal",
+        "stop_owners", "StopResult", "NoOwner", "Platform", "Outcome", "OwnerOutcome", "Refusal",
         "Container", "listening", "sockets",
         "AuthenticationError", "HostKeyError", "HostUnreachableError", "RemoteError",
         "RemoteTimeoutError", "who_owns_across",

@@ -163,7 +163,7 @@ def _checked(
         raise TypeError(f"count must be an int, not {type(count).__name__} ({count!r})")
     if not 1 <= count <= last - first + 1:
         raise ValueError(f"count must be between 1 and {last - first + 1} (the range's size)")
-    protocols = check_protocol(protocol)
+    protocols = check_protocol(protocol, allow_none=False)
     for name, value in (("random", random), ("allow_ephemeral", flag)):
         if not isinstance(value, bool):
             raise TypeError(f"{name} must be a bool, not {type(value).__name__}")

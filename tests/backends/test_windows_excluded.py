@@ -12,8 +12,9 @@ import pytest
 
 from portcheck._backends import windows as _windows
 from portcheck._backends.context import local_context
+from portcheck._context import context_for
+from portcheck._ports.describe import report
 from portcheck._errors import ToolError
-from portcheck._ports.describe import describe_port
 from portcheck._ports.find import search
 from portcheck._ports.reserved import ReservedRange, reserved_ranges
 from portcheck._records import Family, Platform, Protocol
@@ -113,7 +114,8 @@ def test_a_failing_netsh_is_a_tool_error() -> None:
 def test_reserved_ranges_asks_ipv4_and_ipv6_of_each_protocol() -> None:
     runner = windows_runner()
     found = reserved_ranges(
-        (Protocol.TCP, Protocol.UDP), platform=Platform.WINDOWS, runner=runner, timeout=5.0
+        (Protocol.TCP, Protocol.UDP),
+        context_for(platform=Platform.WINDOWS, runner=runner, timeout=5.0),
     )
     assert runner.calls == [
         excluded("ipv4", "tcp"),
@@ -128,7 +130,11 @@ def test_reserved_ranges_leaves_out_a_failing_netsh() -> None:
     runner = windows_runner()
     runner.replies[excluded("ipv4", "tcp")] = (1, b"", b"The following command was not found")
     assert (
-        reserved_ranges((Protocol.TCP,), platform=Platform.WINDOWS, runner=runner, timeout=5) == []
+        reserved_ranges(
+            (Protocol.TCP,),
+            context_for(platform=Platform.WINDOWS, runner=runner, timeout=5),
+        )
+        == []
     )
 
 
@@ -145,8 +151,7 @@ def test_find_skips_excluded_ranges_and_used_ports() -> None:
         49700,
         count=28,
         allow_ephemeral=True,
-        platform="windows",
-        runner=runner,
+        context=context_for(platform="windows", runner=runner),
         can_bind=_always,
     )
     in_use = {49664, 49665, 49666, 49667, 49668, 49673, 49674, 49681}
@@ -176,8 +181,7 @@ def test_find_inside_an_excluded_range_finds_nothing() -> None:
     found = search(
         50000,
         50010,
-        platform="windows",
-        runner=windows_runner(),
+        context=context_for(platform="windows", runner=windows_runner()),
         can_bind=_always,
         allow_ephemeral=True,
     )
@@ -189,8 +193,8 @@ def test_find_inside_an_excluded_range_finds_nothing() -> None:
 
 def test_describe_names_the_excluded_range() -> None:
     runner = windows_runner()
-    report = describe_port(50010, platform="windows", runner=runner, sockets=[])
-    assert report.reserved == ReservedRange(
+    found = report(50010, context_for(platform="windows", runner=runner), sockets=[])
+    assert found.reserved == ReservedRange(
         first=50000,
         last=50059,
         source=SOURCE_V4_TCP,
@@ -199,8 +203,8 @@ def test_describe_names_the_excluded_range() -> None:
         refuses_bind=True,
         administered=True,
     )
-    assert report.privileged is False
-    text = report.explain()
+    assert found.privileged is False
+    text = found.explain()
     assert "Windows excludes it from binding: excluded port range 50000-50059 (tcp/ipv4;" in text
     assert "an administrator added it" in text
     assert '"access forbidden" (WSAEACCES)' in text

@@ -219,7 +219,7 @@ def fixed_range(monkeypatch: pytest.MonkeyPatch) -> None:
     from portcheck import EphemeralRange
 
     found = EphemeralRange(first=32768, last=60999, source="test")
-    monkeypatch.setattr("portcheck._ports.describe.ephemeral_range", lambda **_: found)
+    monkeypatch.setattr("portcheck._ports.describe.read_range", lambda ctx: found)
 
 
 @pytest.fixture
@@ -227,7 +227,7 @@ def described(monkeypatch: pytest.MonkeyPatch, fixed_range: None) -> list[portch
     found: list[portcheck.Socket] = []
     monkeypatch.setattr("portcheck._ports.describe.lookup", lambda port, **_: list(found))
     # Not this machine's reserved list or privileges: tests/test_free.py covers those.
-    monkeypatch.setattr("portcheck._ports.describe.reserved_range_of", lambda port, **_: None)
+    monkeypatch.setattr("portcheck._ports.describe.reserved_range_of", lambda port, ctx: None)
     monkeypatch.setattr("portcheck._ports.describe.is_privileged", lambda port, platform: False)
     return found
 

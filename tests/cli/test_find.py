@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from portcheck._ports import find as _free
 from portcheck._cli import main
+from portcheck._ports import find as _free
 
 
 @pytest.fixture
@@ -19,7 +19,8 @@ def searches(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
 
     def search(first: int, last: int, **kwargs: Any) -> _free.Search:
-        calls.append({"first": first, "last": last, **kwargs})
+        context = kwargs.pop("context")  # the look's context: its timeout is the flag's
+        calls.append({"first": first, "last": last, "timeout": context.timeout, **kwargs})
         free = [p for p in range(first, last + 1) if p != 8001][: kwargs["count"]]
         return _free.Search(
             first=first,

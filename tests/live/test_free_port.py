@@ -26,7 +26,8 @@ import pytest
 
 import portcheck
 from portcheck import Outcome, Refusal
-from portcheck._kill.engine import Options, run
+from portcheck._kill.engine import run
+from portcheck._kill.policy import Options
 from portcheck._kill.stoppers import LinuxStopper
 from portcheck._records import Family, Protocol, Socket, State
 from tests.as_nobody import run_as_nobody
