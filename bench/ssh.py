@@ -1,6 +1,6 @@
 """Lookups over ssh: `python -m bench.ssh [--runs 20]` (as root; needs openssh-server).
 
-Starts the tests' throwaway sshd on a loopback port (tests/sshd.py, without
+Starts the tests' throwaway sshd on a loopback port (tests/support/sshd.py, without
 PAM, whose session modules add a few hundred ms to every command) and a
 listener to look up, then times, as medians of RUNS runs each:
 
@@ -32,7 +32,7 @@ import portcheck
 from portcheck._lookup import lookup
 from portcheck._remote.probe import connect
 from portcheck._remote.ssh import control_dir
-from tests.sshd import SSH, SshServer
+from tests.support.sshd import SSH, SshServer
 
 
 def _median_ms(runs: int, action: Callable[[], object]) -> float:

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.hold import Holders
-from tests.sshd import SshServer
-from tests.sshd import why_not as sshd_missing
+from tests.support.hold import Holders
+from tests.support.sshd import SshServer
+from tests.support.sshd import why_not as sshd_missing
 
 
 @pytest.fixture
 def holders() -> Iterator[Holders]:
-    """Starts holder processes (tests/holder.py); kills them all after the test."""
+    """Starts holder processes (tests/support/holder.py); kills them all after the test."""
     started = Holders()
     yield started
     started.close()
@@ -21,7 +21,7 @@ def holders() -> Iterator[Holders]:
 
 @pytest.fixture(scope="session")
 def sshd() -> Iterator[SshServer]:
-    """A throwaway OpenSSH server on a loopback port (tests/sshd.py), for the whole session.
+    """A throwaway OpenSSH server on a loopback port (tests/support/sshd.py), for the whole session.
 
     Skips when sshd is missing or the tests do not run as root (CI installs
     openssh-server and runs as root).

@@ -10,7 +10,7 @@ import pytest
 import portcheck
 from portcheck import Family, NoToolError, ParseError, Protocol, ToolError, UnsupportedError
 from portcheck._lookup import lookup
-from tests.fakes import FakeRunner
+from tests.support.fakes import FakeRunner
 
 LINUX = Path(__file__).parent / "fixtures" / "linux"
 

@@ -32,9 +32,9 @@ from portcheck._parsers import PARSERS, proc_net
 from portcheck._parsers import tasklist as _tasklist
 from portcheck._records import Platform
 from portcheck._run import Completed
-from tests.fakes import FakeRunner
-from tests.hold import Holders
 from tests.live.test_live import _lookup_as_nobody
+from tests.support.fakes import FakeRunner
+from tests.support.hold import Holders
 
 ROOT = Path(__file__).parent.parent
 PACKAGE = ROOT / "portcheck"

@@ -12,7 +12,7 @@ import pytest
 
 import portcheck
 from portcheck import Endpoint, Family, Protocol, Socket, State, WaitTimeoutError, _wait
-from tests.hold import Holders
+from tests.support.hold import Holders
 
 PORT = 8080
 LISTENER = Socket(

@@ -35,7 +35,7 @@ from .._records import Endpoint, Family, Protocol, Socket
 from . import addr as _addr
 
 # Version of this parser's output, recorded in each golden file it produced
-# (tests/golden.py). Raise it with any deliberate change of the records it returns.
+# (tests/support/golden.py). Raise it with any deliberate change of the records it returns.
 FORMAT_VERSION = 1
 
 _DOMAINS = {"internet": Family.IPV4, "internet6": Family.IPV6}

@@ -29,7 +29,7 @@ from .._records import Socket
 from .netstat_bsd import Row, rows
 
 # Version of this parser's output, recorded in each golden file it produced
-# (tests/golden.py). Raise it with any deliberate change of the records it
+# (tests/support/golden.py). Raise it with any deliberate change of the records it
 # returns, including one made in `netstat_bsd`, whose rows it reuses.
 FORMAT_VERSION = 1
 

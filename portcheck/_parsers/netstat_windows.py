@@ -34,7 +34,7 @@ from . import addr as _addr
 from .states import state_from_word, word_key
 
 # Version of this parser's output, recorded in each golden file it produced
-# (tests/golden.py). Raise it with any deliberate change of the records it returns.
+# (tests/support/golden.py). Raise it with any deliberate change of the records it returns.
 FORMAT_VERSION = 1
 
 _PROTOCOLS = {"TCP": Protocol.TCP, "UDP": Protocol.UDP}

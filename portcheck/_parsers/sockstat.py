@@ -46,7 +46,7 @@ from .netstat_bsd import tcp_state
 from .text import lines
 
 # Version of this parser's output, recorded in each golden file it produced
-# (tests/golden.py). Raise it with any deliberate change of the records it returns.
+# (tests/support/golden.py). Raise it with any deliberate change of the records it returns.
 FORMAT_VERSION = 1
 
 _TOKEN = re.compile(r"\S+")

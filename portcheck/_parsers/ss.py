@@ -29,7 +29,7 @@ from .states import state_from_word
 from .text import joined_rows
 
 # Version of this parser's output, recorded in each golden file it produced
-# (tests/golden.py). Raise it with any deliberate change of the records it returns.
+# (tests/support/golden.py). Raise it with any deliberate change of the records it returns.
 FORMAT_VERSION = 1
 
 _NETIDS = {"tcp": Protocol.TCP, "udp": Protocol.UDP}

@@ -1,5 +1,5 @@
 """The Ansible collection: a real ansible-playbook runs both plugins against this machine
-over the test sshd (tests/sshd.py), with no Python used on the target, and the playbook's
+over the test sshd (tests/support/sshd.py), with no Python used on the target, and the playbook's
 assertions check what they return. Skipped where ansible-core is not installed (the test
 extra installs it where pip can)."""
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hold import Held, Holders
-from tests.sshd import SshServer
+from tests.support.hold import Held, Holders
+from tests.support.sshd import SshServer
 
 COLLECTION = Path(__file__).resolve().parents[2] / "ansible"
 BIN = Path(sys.executable).parent

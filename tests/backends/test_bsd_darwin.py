@@ -18,7 +18,7 @@ from portcheck._parsers.netstat_bsd import parse as parse_netstat_bsd
 from portcheck._parsers.netstat_darwin import parse as parse_netstat_darwin
 from portcheck._parsers.sockstat import parse as parse_sockstat
 from portcheck._records import Family, NoOwner, Socket, State
-from tests.fakes import FakeRunner
+from tests.support.fakes import FakeRunner
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SYNTHETIC = FIXTURES / "synthetic"

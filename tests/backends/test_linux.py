@@ -12,7 +12,7 @@ import pytest
 
 from portcheck._errors import ToolError
 from portcheck._lookup import lookup
-from tests.fakes import FakeRunner
+from tests.support.fakes import FakeRunner
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

@@ -23,8 +23,8 @@ from portcheck._parsers.tasklist import parse as parse_tasklist
 from portcheck._parsers.tasklist import parse_services
 from portcheck._records import Family, NoOwner, Platform, Protocol, Socket, State
 from portcheck._run import Completed
-from tests import golden
-from tests.fakes import FakeRunner
+from tests.support import golden
+from tests.support.fakes import FakeRunner
 
 REAL = golden.FIXTURES / "windows"
 SYNTHETIC = golden.FIXTURES / "synthetic" / "windows"

@@ -226,7 +226,7 @@ def fixed_range(monkeypatch: pytest.MonkeyPatch) -> None:
 def described(monkeypatch: pytest.MonkeyPatch, fixed_range: None) -> list[portcheck.Socket]:
     found: list[portcheck.Socket] = []
     monkeypatch.setattr("portcheck._ports.describe.lookup", lambda port, **_: list(found))
-    # Not this machine's reserved list or privileges: tests/test_free.py covers those.
+    # Not this machine's reserved list or privileges: tests/ports/test_find.py covers those.
     monkeypatch.setattr("portcheck._ports.describe.reserved_range_of", lambda port, ctx: None)
     monkeypatch.setattr("portcheck._ports.describe.is_privileged", lambda port, platform: False)
     return found
@@ -510,7 +510,7 @@ SS_OUT = (
 
 @pytest.fixture
 def fake_system(monkeypatch: pytest.MonkeyPatch) -> Any:
-    from tests.fakes import FakeRunner
+    from tests.support.fakes import FakeRunner
 
     runner = FakeRunner(
         tools={"ss": "/usr/bin/ss"},

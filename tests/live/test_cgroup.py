@@ -26,7 +26,7 @@ import portcheck
 from portcheck import Socket
 from portcheck._records import Container
 from portcheck._run import SystemRunner
-from tests.hold import Holders
+from tests.support.hold import Holders
 
 pytestmark = [
     pytest.mark.live,

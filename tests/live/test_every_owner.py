@@ -1,6 +1,6 @@
 """Every owner, every time: the hard cases of socket ownership, through every Linux backend.
 
-Each case is a real process arrangement (tests/scenario.py) whose true
+Each case is a real process arrangement (tests/support/scenario.py) whose true
 holders the test knows; every backend that can see the case must name
 exactly them.
 """
@@ -27,20 +27,20 @@ from portcheck._render.json import socket_to_dict
 from portcheck._render.table import table
 from portcheck._render.words import safe
 from portcheck._run import SystemRunner
-from tests.as_nobody import run_as_nobody
-from tests.hold import Reporters
 from tests.live.conftest import IS_ROOT, _installed
+from tests.support.as_nobody import run_as_nobody
+from tests.support.hold import Reporters
 
 pytestmark = [
     pytest.mark.live,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="live tests run on Linux"),
 ]
 
-SCENARIO = Path(__file__).resolve().parent.parent / "scenario.py"
+SCENARIO = Path(__file__).resolve().parent.parent / "support" / "scenario.py"
 
 
 class Started(Reporters):
-    """Scenario processes (tests/scenario.py) started by one test, killed after it."""
+    """Scenario processes (tests/support/scenario.py) started by one test, killed after it."""
 
     def scenario(self, *args: str) -> dict[str, Any]:
         report, _proc = self.start(SCENARIO, *args)

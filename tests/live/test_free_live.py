@@ -22,8 +22,8 @@ import portcheck
 from portcheck._context import context_for
 from portcheck._ports import find as _free
 from portcheck._ports.reserved import LINUX_RESERVED, LINUX_UNPRIVILEGED_START
-from tests.as_nobody import run_as_nobody
-from tests.hold import Holders
+from tests.support.as_nobody import run_as_nobody
+from tests.support.hold import Holders
 
 pytestmark = [
     pytest.mark.live,

@@ -30,8 +30,8 @@ from portcheck._kill.engine import run
 from portcheck._kill.policy import Options
 from portcheck._kill.stoppers import LinuxStopper
 from portcheck._records import Family, Protocol, Socket, State
-from tests.as_nobody import run_as_nobody
-from tests.hold import Reporters
+from tests.support.as_nobody import run_as_nobody
+from tests.support.hold import Reporters
 
 pytestmark = [
     pytest.mark.live,

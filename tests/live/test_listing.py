@@ -20,8 +20,8 @@ import portcheck
 from portcheck import Protocol, Socket
 from portcheck._render.json import socket_to_dict
 from portcheck._run import SystemRunner
-from tests.as_nobody import run_as_nobody
-from tests.hold import Holders
+from tests.support.as_nobody import run_as_nobody
+from tests.support.hold import Holders
 
 pytestmark = [
     pytest.mark.live,

@@ -1,6 +1,6 @@
 """Live tests: real sockets on this machine, looked up through every Linux backend.
 
-Each test starts a holder process (tests/holder.py) that binds sockets to
+Each test starts a holder process (tests/support/holder.py) that binds sockets to
 ports the kernel picks, and checks that every backend names exactly its pids,
 name and user. CI installs ss, lsof and netstat, so no backend is skipped there.
 """
@@ -21,9 +21,9 @@ import pytest
 
 import portcheck
 from portcheck import Family, Protocol, State
-from tests.as_nobody import run_as_nobody
-from tests.hold import Held, Holders
 from tests.live.conftest import IS_ROOT
+from tests.support.as_nobody import run_as_nobody
+from tests.support.hold import Held, Holders
 
 pytestmark = [
     pytest.mark.live,

@@ -22,8 +22,8 @@ import portcheck
 from portcheck import PortcheckError, Protocol
 from portcheck._records import NoOwner
 from portcheck._run import SystemRunner
-from tests.hold import Held, Holders
 from tests.live.conftest import IS_ROOT
+from tests.support.hold import Held, Holders
 
 pytestmark = [
     pytest.mark.live,

@@ -1,6 +1,6 @@
 """Live over ssh: the answers through a real OpenSSH server on a loopback port equal the local ones.
 
-The server (tests/sshd.py, fixture `sshd`) runs on this machine, so every
+The server (tests/support/sshd.py, fixture `sshd`) runs on this machine, so every
 socket a holder binds is looked at twice: locally and over ssh, as root and
 as an unprivileged user, and both answers must be the same records (pids,
 names, users, hidden owners). Then the errors: a refused connection, a key
@@ -24,8 +24,8 @@ from portcheck._lookup import lookup
 from portcheck._records import NoOwner
 from portcheck._remote.probe import connect
 from portcheck._remote.ssh import SshRunner
-from tests.hold import Held, Holders
-from tests.sshd import SshServer
+from tests.support.hold import Held, Holders
+from tests.support.sshd import SshServer
 
 pytestmark = [
     pytest.mark.live,

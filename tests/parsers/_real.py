@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import portcheck
 from portcheck import Socket
-from tests import golden
+from tests.support import golden
 
 
 def parse_fixture(relative: str) -> list[Socket]:

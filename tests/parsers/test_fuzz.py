@@ -44,7 +44,7 @@ from portcheck._parsers import PARSERS, proc_net
 from portcheck._parsers import netsh_excluded as _netsh_excluded
 from portcheck._parsers import tasklist as _tasklist
 from portcheck._records import NoOwner
-from tests import golden
+from tests.support import golden
 
 # Examples per parser and per strategy (arbitrary text, token soup, mutated capture).
 # For a longer local hunt: PORTCHECK_FUZZ_EXAMPLES=5000 PORTCHECK_FUZZ_RANDOM=1.

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from portcheck._parsers import PARSERS
-from tests import golden
+from tests.support import golden
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 
 from portcheck._errors import ParseError
 from portcheck._parsers.netsh_excluded import ExcludedRange, parse
-from tests import golden
+from tests.support import golden
 
 SYNTHETIC = golden.FIXTURES / "synthetic" / "windows"
 EN_TCP = "windows-10-en--netsh-interface-ipv4-show-excludedportrange-protocol-tcp.out"

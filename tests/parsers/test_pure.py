@@ -13,7 +13,7 @@ import sys
 import textwrap
 
 from portcheck._parsers import PARSERS
-from tests import golden
+from tests.support import golden
 
 BLOCKED = ("pwd", "grp", "fcntl", "termios", "resource")
 

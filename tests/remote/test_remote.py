@@ -29,7 +29,7 @@ from portcheck._remote.commands import posix_command, windows_command
 from portcheck._remote.hosts import Target, parse_host
 from portcheck._remote.probe import POSIX_PROBE, WINDOWS_PROBE
 from portcheck._remote.ssh import SshRunner, ssh_failure
-from tests.fakes import FakeRunner
+from tests.support.fakes import FakeRunner
 
 SSH = "/usr/bin/ssh"
 LINUX_TOOLS = {

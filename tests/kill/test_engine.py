@@ -25,7 +25,7 @@ from portcheck._records import Container, Endpoint, Family, NoOwner, Protocol, S
 from portcheck._render import json as documents
 from portcheck._render import kill
 from portcheck._render.words import safe
-from tests.fakes import FakeRunner
+from tests.support.fakes import FakeRunner
 
 PORT = 8080
 

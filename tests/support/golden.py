@@ -37,7 +37,7 @@ import portcheck
 from portcheck._parsers import TOOLS, parser
 from portcheck._render.json import socket_to_dict
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 SYNTHETIC = FIXTURES / "synthetic"
 PARSE_TOOLS = TOOLS
 # First words of commands whose captures `parse` does not read (their own tests do).

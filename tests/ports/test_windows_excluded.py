@@ -13,13 +13,13 @@ import pytest
 from portcheck._backends import windows as _windows
 from portcheck._backends.context import local_context
 from portcheck._context import context_for
-from portcheck._ports.describe import report
 from portcheck._errors import ToolError
+from portcheck._ports.describe import report
 from portcheck._ports.find import search
 from portcheck._ports.reserved import ReservedRange, reserved_ranges
 from portcheck._records import Family, Platform, Protocol
-from tests import golden
-from tests.fakes import FakeRunner
+from tests.support import golden
+from tests.support.fakes import FakeRunner
 
 SYNTHETIC = golden.FIXTURES / "synthetic" / "windows"
 NETSH = "C:\\Windows\\System32\\netsh.exe"

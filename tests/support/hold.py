@@ -1,4 +1,4 @@
-"""Start tests/holder.py child processes that hold sockets, and clean them up."""
+"""Start tests/support/holder.py child processes that hold sockets, and clean them up."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class Holders:
         user: str | None = None,
         accept: bool = False,
     ) -> Held:
-        """Start a holder with `sockets` (see tests/holder.py for the plan's meaning)."""
+        """Start a holder with `sockets` (see tests/support/holder.py for the plan's meaning)."""
         plan = json.dumps({"sockets": sockets, "fork": fork, "user": user, "accept": accept})
         proc = subprocess.Popen(
             [sys.executable, str(HOLDER), plan],

@@ -26,8 +26,8 @@ from portcheck._context import context_for
 from portcheck._parsers import port_ranges
 from portcheck._ports import describe as _describe
 from portcheck._ports import ephemeral as _ephemeral
-from tests.fakes import FakeRunner
-from tests.hold import Holders
+from tests.support.fakes import FakeRunner
+from tests.support.hold import Holders
 
 
 def tcp(

@@ -20,7 +20,7 @@ from portcheck._ports.ephemeral import EphemeralRange
 from portcheck._ports.reserved import ReservedRange
 from portcheck._records import Platform, Protocol
 from portcheck._render import json as documents
-from tests.fakes import FakeRunner
+from tests.support.fakes import FakeRunner
 
 # --- arguments ----------------------------------------------------------------------
 
