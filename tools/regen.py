@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tests import golden
+from tests.support import golden
 
 
 def regen(capture: Path) -> str:
