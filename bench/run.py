@@ -190,7 +190,7 @@ def _header_and_rows(lines: list[str], parse: Callable[[str], list[Any]]) -> tup
 
 def parser_throughput(target_lines: int = 200_000) -> dict[str, float]:
     """Lines per second of each parser: its largest capture's rows repeated to `target_lines`."""
-    from tests import golden
+    from tests.support import golden
 
     largest: dict[tuple[str, str], Path] = {}
     for capture in golden.captures():
