@@ -22,6 +22,7 @@ import attrs
 
 from .._parsers.cmdline import forwards_to
 from .._parsers.proc_net import TABLES, Entry, parse_table
+from .._parsers.proc_stat import ProcStat, parse_stat
 from .._records import NoOwner, Socket
 from . import identity as _identity
 from . import sockdiag as _sockdiag
@@ -154,6 +155,27 @@ def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:
                 if line.startswith(b"Uid:"):
                     return comm, int(line.split()[2])
     except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return None
+
+
+def process_stat(pid: int, proc: str = PROC) -> ProcStat | None:
+    """State, parent and start time of `pid` (its identity with the pid), or None if gone."""
+    try:
+        with open(f"{proc}/{pid}/stat", "rb") as f:
+            return parse_stat(f.read())
+    except OSError:
+        return None
+
+
+def boot_time(proc: str = PROC) -> float | None:
+    """When this machine booted (seconds since the epoch, `btime` of /proc/stat), or None."""
+    try:
+        with open(f"{proc}/stat", "rb") as f:
+            for line in f:
+                if line.startswith(b"btime "):
+                    return float(line.split()[1])
+    except (OSError, ValueError, IndexError):
         return None
     return None
 

@@ -106,17 +106,10 @@ class LinuxStopper:
 
     def _stat(self, pid: int) -> tuple[str, int] | None:
         """(state letter, ppid) from /proc/PID/stat, or None when gone."""
-        try:
-            with open(f"{self.proc}/{pid}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            return None
-        # The name is in parentheses and may contain anything, ")" included.
-        fields = data[data.rfind(b")") + 2 :].split()
-        try:
-            return fields[0].decode("ascii", "replace"), int(fields[1])
-        except (IndexError, ValueError):
-            return None
+        from .._backends.procfs import process_stat
+
+        found = process_stat(pid, self.proc)
+        return None if found is None else (found.state, found.ppid)
 
     def ancestors(self) -> set[int]:
         seen: set[int] = set()
