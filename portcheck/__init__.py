@@ -8,6 +8,7 @@ An empty list means nothing uses the port; when the lookup cannot see, an
 error derived from `PortcheckError` is raised instead. `describe(port)` adds
 what the number is and each socket's role; `wait_until_free(port)` and
 `wait_until_listening(port)` poll until the condition holds;
+`wait_until_open(["db:5432"])` until a TCP connection succeeds;
 `find_free_ports(start, end)` picks ports a server can bind.
 """
 
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from ._ports.find import find_free_ports
     from ._ports.reserved import ReservedRange
     from ._remote.fleet import who_owns_across
+    from ._reach import wait_until_open
     from ._wait import wait_until_free, wait_until_listening
 
 # Loaded on first use (PEP 562), so that `import portcheck` costs no more than
@@ -65,6 +67,7 @@ _LAZY = {
     "describe": "_ports.describe",
     "wait_until_free": "_wait",
     "wait_until_listening": "_wait",
+    "wait_until_open": "_reach",
     "find_free_ports": "_ports.find",
     "ReservedRange": "_ports.reserved",
     "StopResult": "_kill.results",
@@ -116,6 +119,7 @@ __all__ = [
     "stop_owners",
     "wait_until_free",
     "wait_until_listening",
+    "wait_until_open",
     "who_owns",
     "who_owns_across",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -136,12 +136,19 @@ class RemoteTimeoutError(ToolTimeoutError):
 
 
 class WaitTimeoutError(PortcheckError, TimeoutError):
-    """`wait_until_free` or `wait_until_listening` gave up: the condition never held.
+    """A wait gave up: the condition never held.
 
-    `port`, `condition` ("free" or "listening"), `timeout` (seconds) and
-    `owners`, the sockets seen on the port at the last look (for "free": what
-    still holds it; for "listening": whatever was there instead of a listener,
-    often nothing). `seen` names those owners in words, for the message.
+    `port`, `condition` ("free", "listening" or "open"), `timeout` (seconds)
+    and `owners`, the sockets seen on the port at the last look (for "free":
+    what still holds it; for "listening": whatever was there instead of a
+    listener, often nothing). `seen` names those owners in words, for the
+    message.
+
+    From `wait_until_open` (condition "open"): `last_errors` maps each target
+    still down to its last error in words ("refused", "timed out", "no
+    route", "name not resolved"), `opened` each target that answered to the
+    seconds it took, and `port` is the first target still down's port;
+    `owners` is empty. Both are empty for the other waits.
     """
 
     def __init__(
@@ -151,15 +158,33 @@ class WaitTimeoutError(PortcheckError, TimeoutError):
         timeout: float,
         owners: Sequence[Socket],
         seen: str = "",
+        *,
+        last_errors: Mapping[str, str] | None = None,
+        opened: Mapping[str, float] | None = None,
     ) -> None:
         self.port = port
         self.condition = condition
         self.timeout = timeout
         self.owners = list(owners)
-        super().__init__(
-            f"port {port} was not {condition} after {timeout:g} s"
-            + (f"; last seen: {seen}" if seen else "")
-        )
+        self.last_errors = dict(last_errors or {})
+        self.opened = dict(opened or {})
+        if self.last_errors:
+            down = ", ".join(f"{t} ({why})" for t, why in self.last_errors.items())
+            message = f"not open after {timeout:g} s: {down}"
+        else:
+            message = f"port {port} was not {condition} after {timeout:g} s" + (
+                f"; last seen: {seen}" if seen else ""
+            )
+        super().__init__(message)
+
+    @classmethod
+    def not_open(
+        cls, timeout: float, last_errors: Mapping[str, str], opened: Mapping[str, float]
+    ) -> WaitTimeoutError:
+        """The error of `wait_until_open`: `last_errors` of the targets still down (not empty)."""
+        first = next(iter(last_errors))
+        port = int(first.rpartition(":")[2])
+        return cls(port, "open", timeout, [], last_errors=last_errors, opened=opened)
 
     def __str__(self) -> str:
         return str(self.args[0])
