@@ -53,8 +53,8 @@ if TYPE_CHECKING:
     from ._ports.ephemeral import EphemeralRange, ephemeral_range
     from ._ports.find import find_free_ports
     from ._ports.reserved import ReservedRange
-    from ._remote.fleet import who_owns_across
     from ._reach import wait_until_open
+    from ._remote.fleet import who_owns_across
     from ._wait import wait_until_free, wait_until_listening
 
 # Loaded on first use (PEP 562), so that `import portcheck` costs no more than

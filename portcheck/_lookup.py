@@ -3,10 +3,12 @@ loop that tries backends."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Callable
 
 from ._errors import NoToolError, PortcheckError
-from ._records import Platform, Socket, is_listening
+from ._filters import Allowed, Selection, select
+from ._records import Platform, Socket, State, is_listening
 from ._validate import check_port
 
 if TYPE_CHECKING:
@@ -61,7 +63,17 @@ def who_owns(
 
 
 def listening(
-    *, tool: str | None = None, timeout: float = 10.0, host: str | None = None
+    *,
+    tool: str | None = None,
+    timeout: float = 10.0,
+    host: str | None = None,
+    port: Allowed | int | None = None,
+    name: str | None = None,
+    pid: int | Iterable[int] | None = None,
+    user: str | int | None = None,
+    state: str | State | Iterable[str | State] | None = None,
+    unit: str | None = None,
+    container: str | None = None,
 ) -> list[Socket]:
     """Every listening socket of this machine (or of `host`, over ssh).
 
@@ -71,16 +83,44 @@ def listening(
     `who_owns` gives them; sockets whose owner is hidden are kept with
     `pid=None`. When the lookup cannot see, an error is raised: never a
     partial list. `tool`, `timeout` and `host` as for `who_owns`.
+
+    Filters keep only the sockets matching all those given: `port` (`8080`,
+    `"22,8000-8100"` or a list of both), `name` (a glob on the process name
+    or its executable's, any case), `pid` (one or several), `user` (login
+    name or uid), `state` (TCP state names; UDP sockets have none), `unit`
+    (a glob on its service-manager units) and `container` (an id prefix, a
+    runtime or a pod uid). Port and state are applied before owners are
+    read, where the backend allows, so that they make a listing cheaper.
     """
-    found = lookup(None, tool=tool, timeout=timeout, host=host, scope="listening")
-    return [s for s in found if is_listening(s)]
+    chosen = select(
+        port=port, name=name, pid=pid, user=user, state=state, unit=unit, container=container
+    )
+    found = lookup(None, tool=tool, timeout=timeout, host=host, scope="listening", selection=chosen)
+    return [s for s in found if is_listening(s) and chosen.matches(s)]
 
 
 def sockets(
-    *, tool: str | None = None, timeout: float = 10.0, host: str | None = None
+    *,
+    tool: str | None = None,
+    timeout: float = 10.0,
+    host: str | None = None,
+    port: Allowed | int | None = None,
+    name: str | None = None,
+    pid: int | Iterable[int] | None = None,
+    user: str | int | None = None,
+    state: str | State | Iterable[str | State] | None = None,
+    unit: str | None = None,
+    container: str | None = None,
 ) -> list[Socket]:
-    """Every TCP and UDP socket of this machine (or of `host`), in any state."""
-    return lookup(None, tool=tool, timeout=timeout, host=host, scope="all")
+    """Every TCP and UDP socket of this machine (or of `host`), in any state.
+
+    The filters are those of `listening`.
+    """
+    chosen = select(
+        port=port, name=name, pid=pid, user=user, state=state, unit=unit, container=container
+    )
+    found = lookup(None, tool=tool, timeout=timeout, host=host, scope="all", selection=chosen)
+    return [s for s in found if chosen.matches(s)]
 
 
 def lookup(
@@ -95,6 +135,7 @@ def lookup(
     wrap: Callable[[Context], Context] | None = None,
     observe: Observer | None = None,
     scope: str = "port",
+    selection: Selection | None = None,
 ) -> list[Socket]:
     """`who_owns` with the platform and runner injectable, for tests and `--raw`.
 
@@ -102,8 +143,10 @@ def lookup(
     in order until one answers; a backend that cannot look here is skipped
     and named in the `NoToolError` raised when none can. `wrap` replaces each
     backend's context (`--raw` records its runner) and `observe` hears how
-    each backend fared. `scope` "all" lists every socket and "listening" tells
-    backends only listeners are wanted; `port` is then None (the port filter
+    each backend fared. `selection` lets backends drop sockets by port and
+    state before reading owners (the caller filters the answer). `scope`
+    "all" lists every socket and "listening" tells backends only listeners
+    are wanted; `port` is then None (the port filter
     keeps all). With the default scope "port", a `port` that is not a port
     number, None included, raises before anything runs.
 
@@ -124,10 +167,12 @@ def lookup(
         )
     elif host is not None or platform is not None:
         raise ValueError("give a context, or host/platform/runner, not both")
-    if scope == "listening" and not context.listening:
+    if (scope == "listening" and not context.listening) or selection is not None:
         import attrs
 
-        context = attrs.evolve(context, listening=True)
+        wanted = None if selection is None or selection.empty else selection
+        listen = context.listening or scope == "listening"
+        context = attrs.evolve(context, listening=listen, selection=wanted)
     try:
         return _first_answer(port, context, tool, wrap, observe)
     except PortcheckError as exc:

@@ -147,6 +147,12 @@ class Socket:
     Windows service name); `container` the container it runs in, None when
     none or the same one as portcheck; `forwards_to` the container endpoint a
     docker-proxy forwards to.
+
+    About the owner, where the system says (this machine's /proc on Linux;
+    None elsewhere, and where access is denied, which is never an error):
+    `parent` is its parent's pid, `cwd` its working directory and `exe` the
+    path of its executable (`readlink /proc/PID/exe`; " (deleted)" kept when
+    the file was replaced since it started).
     """
 
     protocol: Protocol
@@ -164,6 +170,9 @@ class Socket:
     units: tuple[str, ...] = ()
     container: Container | None = None
     forwards_to: Endpoint | None = None
+    parent: int | None = None
+    cwd: str | None = None
+    exe: str | None = None
 
     def __attrs_post_init__(self) -> None:
         # One rule for every parser and backend: a record names its owner or

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from .._errors import PortcheckError, ToolError
+from .._filters import Selection
 from .._records import Platform, Socket
 from .._run import Completed, Runner
 
@@ -40,6 +41,7 @@ class Context:
     anyway, so a backend may ignore it. `remote` names the host looked at over
     ssh, None for this machine; `code_page` is a remote Windows host's OEM
     code page (read once with `chcp`), None when unknown or not Windows.
+    `selection` holds the listing's filters (`listening(port=..., ...)`).
     """
 
     runner: Runner
@@ -50,6 +52,15 @@ class Context:
     listening: bool = False
     remote: str | None = None
     code_page: int | None = None
+    selection: Selection | None = None
+
+    def wants(self, sock: Socket) -> bool:
+        """False for a socket of the kernel's table that `selection` drops by port or state.
+
+        Backends call it before reading owners, the costly part of a listing;
+        the lookup applies the whole selection afterwards anyway.
+        """
+        return self.selection is None or self.selection.wants_table_entry(sock)
 
 
 def local_context(

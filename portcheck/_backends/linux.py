@@ -41,7 +41,9 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     """
     if not ctx.local_proc:
         raise ToolUnusableError("procfs reads this machine's /proc, which describes Linux only")
-    entries = _procfs.socket_table(port, listening=ctx.listening)
+    entries = [
+        e for e in _procfs.socket_table(port, listening=ctx.listening) if ctx.wants(e.socket)
+    ]
     owners = _procfs.find_owners({e.inode for e in entries if e.inode})
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
     still_open = (
@@ -71,7 +73,7 @@ def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
     which = "-l" if ctx.listening else "-a"
     where = [] if port is None else ["sport", "=", f":{port}"]
     done = run_checked(ctx, [ss, "-t", "-u", which, "-n", "-p", "-e", *where])
-    rows = _ss.parse_rows(decode(done.stdout))
+    rows = [(sock, inode) for sock, inode in _ss.parse_rows(decode(done.stdout)) if ctx.wants(sock)]
     if not ctx.local_proc:
         # Over ssh: the host's ps names what its /proc would.
         return remote_owners([sock for sock, _inode in rows], ctx)
@@ -120,7 +122,7 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
         raise ToolError(argv, done.returncode, decode(done.stderr))
     if text.strip() and not _lsof.is_field_output(text):
         raise ToolUnusableError(f"{lsof} ignored -F (a BusyBox lsof?)")
-    files = _lsof.parse_files(text)
+    files = [(sock, dev) for sock, dev in _lsof.parse_files(text) if ctx.wants(sock)]
     if not ctx.local_proc:
         seen = remote_owners([sock for sock, _device in files], ctx)
         if ctx.privileged:
@@ -129,7 +131,7 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
         # every socket, and those lsof could not see are another user's.
         keys = {socket_key(s) for s in seen}
         return seen + [s for s in lookup_netstat(port, ctx) if socket_key(s) not in keys]
-    table = _procfs.socket_table(port, listening=ctx.listening)
+    table = [e for e in _procfs.socket_table(port, listening=ctx.listening) if ctx.wants(e.socket)]
     zones = _zones(table)
     inodes = {_inode(device) for _sock, device in files} - {0}
     cache = _procfs.Seen()
@@ -154,7 +156,7 @@ def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
     rows = [
         r
         for r in _netstat_linux.parse_rows(decode(done.stdout))
-        if port is None or r.socket.local.port == port
+        if (port is None or r.socket.local.port == port) and ctx.wants(r.socket)
     ]
     if not ctx.local_proc:
         return remote_owners([r.socket for r in rows], ctx)

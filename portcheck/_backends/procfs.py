@@ -116,6 +116,7 @@ class Seen:
         self.identities = _identity.Reader(proc)
         self._info: dict[int, tuple[str, int] | None] = {}
         self._users: dict[int | None, str | None] = {}
+        self._details: dict[int, tuple[int | None, str | None, str | None]] = {}
 
     def info(self, pid: int) -> tuple[str, int] | None:
         """`process_info(pid)`, read once."""
@@ -132,6 +133,7 @@ class Seen:
     def owned(self, sock: Socket, pid: int, info: tuple[str, int]) -> Socket:
         """`sock` held by live `pid` (whose `info` was read): name, user, identity."""
         who = self.identities.identity(pid)
+        parent, cwd, exe = self.details(pid)
         return attrs.evolve(
             sock,
             pid=pid,
@@ -142,7 +144,16 @@ class Seen:
             units=who.units,
             container=who.container,
             forwards_to=forwards_to(who.command, sock),
+            parent=parent,
+            cwd=cwd,
+            exe=exe,
         )
+
+    def details(self, pid: int) -> tuple[int | None, str | None, str | None]:
+        """`process_details(pid)`, read once."""
+        if pid not in self._details:
+            self._details[pid] = process_details(pid, self.proc)
+        return self._details[pid]
 
 
 def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:
@@ -157,6 +168,27 @@ def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     return None
+
+
+def process_details(pid: int, proc: str = PROC) -> tuple[int | None, str | None, str | None]:
+    """(parent pid, working directory, executable) of `pid`; None for each it may not read.
+
+    Another user's cwd and exe are readable only by root (ptrace rules), and
+    a kernel thread has neither: both are None then, never an error.
+    """
+    stat = process_stat(pid, proc)
+    return (
+        None if stat is None or stat.ppid == 0 else stat.ppid,  # 0: init, a kernel thread
+        _readlink(f"{proc}/{pid}/cwd"),
+        _readlink(f"{proc}/{pid}/exe"),
+    )
+
+
+def _readlink(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
 
 
 def process_stat(pid: int, proc: str = PROC) -> ProcStat | None:

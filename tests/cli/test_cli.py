@@ -110,6 +110,9 @@ def test_json_document(answer: list[portcheck.Socket], capsys: pytest.CaptureFix
                         "units": [],
                         "container": None,
                         "forwards_to": None,
+                        "parent": None,
+                        "cwd": None,
+                        "exe": None,
                     }
                 ],
             }
