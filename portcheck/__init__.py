@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from ._reach import wait_until_open
     from ._remote.fleet import who_owns_across
     from ._wait import wait_until_free, wait_until_listening
+    from ._watch import EventKind, ListenerEvent, watch
 
 # Loaded on first use (PEP 562), so that `import portcheck` costs no more than
 # the lookup itself needs: each attrs class defined at import costs time.
@@ -68,6 +69,9 @@ _LAZY = {
     "wait_until_free": "_wait",
     "wait_until_listening": "_wait",
     "wait_until_open": "_reach",
+    "watch": "_watch",
+    "ListenerEvent": "_watch",
+    "EventKind": "_watch",
     "find_free_ports": "_ports.find",
     "ReservedRange": "_ports.reserved",
     "StopResult": "_kill.results",
@@ -83,10 +87,12 @@ __all__ = [
     "Container",
     "Endpoint",
     "EphemeralRange",
+    "EventKind",
     "Family",
     "HostKeyError",
     "HostUnreachableError",
     "IanaRange",
+    "ListenerEvent",
     "NoFreePortError",
     "NoOwner",
     "NoToolError",
@@ -120,6 +126,7 @@ __all__ = [
     "wait_until_free",
     "wait_until_listening",
     "wait_until_open",
+    "watch",
     "who_owns",
     "who_owns_across",
 ]

@@ -28,7 +28,7 @@ def test_public_names() -> None:
         "Socket", "State", "ToolError", "ToolTimeoutError", "UnsupportedError",
         "parse", "who_owns",
         "EphemeralRange", "IanaRange", "PortReport", "Role", "SocketRole", "WaitTimeoutError",
-        "wait_until_open",
+        "wait_until_open", "watch", "ListenerEvent", "EventKind",
         "describe", "ephemeral_range", "wait_until_free", "wait_until_listening",
         "NoFreePortError", "ReservedRange", "find_free_ports",
         "stop_owners", "StopResult", "NoOwner", "Platform", "Outcome", "OwnerOutcome", "Refusal",
