@@ -46,9 +46,7 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     ]
     owners = _procfs.find_owners({e.inode for e in entries if e.inode})
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
-    still_open = (
-        {e.inode for e in _procfs.socket_table(port, listening=ctx.listening)} if unowned else set()
-    )
+    still_open = _still_open(entries, unowned, port, ctx) if unowned else set()
     seen = _procfs.Seen()
     sockets: list[Socket] = []
     for entry in entries:
@@ -57,6 +55,25 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
         pids = owners.get(entry.inode, [])
         sockets.extend(_procfs.with_owners(entry.socket, pids, unseen=why, seen=seen))
     return sockets
+
+
+# A listing re-reads the ports of its unowned sockets one by one (the kernel
+# filters each) rather than the whole table again, up to this many ports: a
+# machine with one hidden listener (another pid namespace's) would otherwise
+# pay for two full listings, which is what `watch` does every second.
+_FEW_PORTS = 8
+
+
+def _still_open(
+    entries: list[Entry], unowned: set[int], port: int | None, ctx: Context
+) -> set[int]:
+    """The inodes of the table still open now, among those on the ports of `unowned`."""
+    ports = {e.socket.local.port for e in entries if e.inode in unowned}
+    if port is None and len(ports) <= _FEW_PORTS:
+        again = [e for p in sorted(ports) for e in _procfs.socket_table(p, listening=ctx.listening)]
+    else:
+        again = _procfs.socket_table(port, listening=ctx.listening)
+    return {e.inode for e in again}
 
 
 def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
