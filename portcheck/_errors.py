@@ -221,3 +221,20 @@ class NoFreePortError(PortcheckError, LookupError):
             f"found {len(self.found)} free port{'s' if len(self.found) != 1 else ''} "
             f"of {wanted} wanted in {first}-{last}" + (f" ({why})" if why else "")
         )
+
+
+class PortInUseError(PortcheckError, OSError):
+    """`portcheck run --port P`: the port cannot be used, and `owners` hold it (maybe none).
+
+    `reason` says why in words ("in use", "reserved", "privileged (needs
+    root)", "refused by bind"...).
+    """
+
+    def __init__(self, port: int, owners: Sequence[Socket], *, reason: str = "in use") -> None:
+        self.port = port
+        self.owners = list(owners)
+        self.reason = reason
+        super().__init__(f"port {port} is {reason}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -84,8 +84,16 @@ def _ways_to_start_a_process(sources: Sequence[Path]) -> list[str]:
     return found
 
 
+# The one exception: `portcheck run` replaces portcheck with the user's command
+# (exec, not a child), so that the command's pid is the LISTEN_PID portcheck
+# set and its signals and exit status are its own. That is exactly one
+# os.execvpe call, in `_launch.py` (found by the walk above, line aside).
+_ALLOWED_STARTS = {"portcheck/_launch.py: os.execvpe"}
+
+
 def test_no_shell_and_no_other_way_to_start_a_process() -> None:
-    assert _ways_to_start_a_process(SOURCES) == []
+    found = [re.sub(r":\d+:", ":", f) for f in _ways_to_start_a_process(SOURCES)]
+    assert sorted(found) == sorted(_ALLOWED_STARTS)
 
 
 def test_the_sources_include_every_subpackage() -> None:
@@ -133,12 +141,14 @@ def test_ruff_subprocess_rules_apply_to_the_package() -> None:
     # Nor silenced line by line, or for a whole file.
     noqa = re.compile(r"#\s*(noqa\b(?!:)|noqa:.*\bS60[24567]\b|ruff:\s*noqa)", re.IGNORECASE)
     silenced = [
-        f"{_name(p)}:{n}"
+        f"{_name(p)}:{line.strip()}"
         for p in SOURCES
-        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        for line in p.read_text(encoding="utf-8").splitlines()
         if noqa.search(line)
     ]
-    assert silenced == []
+    # The exec of `portcheck run`, the one start allowed (see _ALLOWED_STARTS).
+    allowed = "portcheck/_launch.py:os.execvpe(chosen.argv[0], list(chosen.argv), chosen.env)"
+    assert silenced == [f"{allowed}  # noqa: S606 - see above"]
 
 
 # -- argv: absolute tool paths, constant flags and the port -------------------------------
