@@ -325,3 +325,50 @@ def enrich(sock: Socket, seen: Seen | None = None) -> Socket:
     if sock.pid is None or info is None:
         return sock if sock.user is not None else attrs.evolve(sock, user=seen.user(sock.uid))
     return seen.owned(sock, sock.pid, info)
+
+
+# Where a parent chain stops: the processes that start and supervise services.
+SERVICE_MANAGERS = frozenset(
+    {
+        "systemd",
+        "init",
+        "runit",
+        "runsv",
+        "s6-svscan",
+        "s6-supervise",
+        "supervisord",
+        "containerd-shim",
+        "containerd-shim-runc-v2",
+        "conmon",
+        "tini",
+        "dumb-init",
+    }
+)
+_MAX_CHAIN = 32
+
+
+def parent_chain(pid: int, proc: str = PROC) -> list[tuple[int, str]]:
+    """(pid, name) of `pid`'s parent, its parent's parent..., up to init or a service manager.
+
+    Stops early, without error, where a process is gone or unreadable.
+    """
+    chain: list[tuple[int, str]] = []
+    stat = process_stat(pid, proc)
+    while stat is not None and stat.ppid > 0 and len(chain) < _MAX_CHAIN:
+        parent = stat.ppid
+        info = process_info(parent, proc)
+        name = info[0] if info is not None else "?"
+        chain.append((parent, name))
+        if parent == 1 or name in SERVICE_MANAGERS:
+            break
+        stat = process_stat(parent, proc)
+    return chain
+
+
+def start_time(pid: int, proc: str = PROC) -> float | None:
+    """When `pid` started, in seconds since the epoch, or None when it cannot be read."""
+    stat = process_stat(pid, proc)
+    boot = boot_time(proc)
+    if stat is None or boot is None:
+        return None
+    return boot + stat.start_ticks / os.sysconf("SC_CLK_TCK")

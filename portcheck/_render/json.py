@@ -17,11 +17,14 @@ import attrs
 from .._records import Socket
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .._kill.results import StopResult
     from .._ports.describe import PortReport
     from .._ports.find import Search
     from .._ports.reserved import ReservedRange
     from .._remote.fleet import HostResult
+    from .._watch import ListenerEvent
 
 SCHEMA = 1
 
@@ -178,4 +181,42 @@ def kill_document(result: StopResult) -> dict[str, Any]:
         "respawned": [socket_to_dict(s) for s in result.respawned],
         "time_wait": [socket_to_dict(s) for s in result.time_wait],
         "notes": list(result.notes),
+    }
+
+
+def wait_open_document(
+    *,
+    targets: list[str],
+    timeout: float,
+    opened: Mapping[str, float],
+    down: Mapping[str, str],
+) -> dict[str, Any]:
+    """`portcheck wait TARGET... --open --json`: each target, open or its last error."""
+    return {
+        "schema": SCHEMA,
+        "kind": "wait",
+        "condition": "open",
+        "ok": not down,
+        "timeout": timeout,
+        "targets": [
+            {
+                "target": t,
+                "open": t in opened,
+                "elapsed": round(opened[t], 3) if t in opened else None,
+                "last_error": down.get(t),
+            }
+            for t in targets
+        ],
+    }
+
+
+def event_document(event: ListenerEvent, when: str) -> dict[str, Any]:
+    """One line of `portcheck watch --json` (NDJSON): kind "event"; `when` in ISO 8601."""
+    return {
+        "schema": SCHEMA,
+        "kind": "event",
+        "time": when,
+        "event": event.event.value,
+        "exposed_dynamic": event.exposed_dynamic,
+        "socket": socket_to_dict(event.socket),
     }
