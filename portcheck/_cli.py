@@ -240,15 +240,26 @@ def build_wait_parser() -> argparse.ArgumentParser:
         epilog=_WAIT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("port", metavar="PORT", type=_port, help="port number")
+    parser.add_argument(
+        "targets",
+        metavar="TARGET",
+        nargs="+",
+        help="a port; with --open also HOST:PORT or [v6]:PORT (several are waited for at once)",
+    )
     condition = parser.add_mutually_exclusive_group(required=True)
     condition.add_argument(
         "--free", action="store_true", help="until no socket at all is on the port"
     )
+
     condition.add_argument(
         "--listening",
         action="store_true",
         help="until a TCP socket listens (or a UDP socket is bound with no peer)",
+    )
+    condition.add_argument(
+        "--open",
+        action="store_true",
+        help="until a TCP connection to every target succeeds (here or another host)",
     )
     parser.add_argument(
         "--timeout", type=_seconds, default=30.0, help="give up after this many seconds (30)"
@@ -337,8 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "find": (build_find_parser, _find_main),
         "kill": (build_kill_parser, _kill_main),
         "list": (build_list_parser, _list_main),
+        "watch": (build_watch_parser, _watch_main),
     }
     try:
+        if args_list[:1] == ["run"]:
+            return _run_main(args_list[1:])
         if args_list[:1] and args_list[0] in subcommands:
             build, run = subcommands[args_list[0]]
             return run(build().parse_args(args_list[1:]))
@@ -489,6 +503,11 @@ def _wait_main(args: argparse.Namespace) -> int:
     from ._render.progress import Progress
     from ._wait import free_condition, listening, listening_condition, wait_for
 
+    if args.open:
+        return _wait_open_main(args)
+    if len(args.targets) != 1:
+        raise PortcheckError("--free and --listening wait for one port (--open takes several)")
+    args.port = _port_arg(args.targets[0])
     if args.free and (args.tcp or args.udp):
         raise PortcheckError("--tcp and --udp go with --listening, not --free")
     if args.listening and args.ignore_time_wait:
@@ -528,6 +547,30 @@ def _wait_main(args: argparse.Namespace) -> int:
             progress.clear()
     _wait_report(args, condition, poll=poll, error=timed_out)
     return EXIT_TIMEOUT if timed_out is not None else EXIT_OK
+
+
+def _port_arg(text: str) -> int:
+    try:
+        return _port(text)
+    except argparse.ArgumentTypeError as exc:
+        # As argparse says it when the type check is its own: TARGET is a port here.
+        build_wait_parser().error(f"argument TARGET: {exc}")
+
+
+def _wait_open_main(args: argparse.Namespace) -> int:
+    from ._cli_deploy import wait_open_main
+
+    if args.tcp or args.udp or args.ignore_time_wait or args.tool:
+        raise PortcheckError(
+            "--open connects over TCP: no --tcp, --udp, --ignore-time-wait, --tool"
+        )
+    return wait_open_main(
+        args.targets,
+        timeout=args.timeout,
+        interval=args.interval,
+        as_json=args.json,
+        quiet=args.quiet,
+    )
 
 
 def _show_progress(args: argparse.Namespace) -> bool:
@@ -750,8 +793,45 @@ def build_list_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
     )
+    _filter_options(parser)
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="add each owner's parent chain, working directory, start time, executable "
+        "and command line (one line a socket, cut to the terminal's width)",
+    )
     _common(parser)
     return parser
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    """`list` and `watch`: keep the sockets matching every filter given."""
+    parser.add_argument(
+        "--port", type=_allowed, metavar="PORTS", help="only these ports (22,8000-8100)"
+    )
+    parser.add_argument("--name", metavar="GLOB", help="only processes named so (any case)")
+    parser.add_argument("--pid", metavar="PID", type=_pid, action="append", help="only this pid")
+    parser.add_argument("--user", metavar="USER", help="only this user's (name or uid)")
+    parser.add_argument("--state", metavar="STATE", action="append", help="only this TCP state")
+    parser.add_argument("--unit", metavar="GLOB", help="only processes of this unit (any case)")
+    parser.add_argument(
+        "--container", metavar="ID", help="only this container's (id prefix, runtime or pod)"
+    )
+
+
+def _pid(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a pid: {text!r}")
+    return int(text)
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    from ._cli_deploy import list_filters
+
+    found = list_filters(args)
+    if args.port is not None:
+        found["port"] = [f"{low}-{high}" for low, high in args.port]
+    return found
 
 
 def _allowed(text: str) -> list[tuple[int, int]]:
@@ -768,10 +848,14 @@ def _list_main(args: argparse.Namespace) -> int:
     from ._lookup import listening, sockets
     from ._render.table import listing
 
-    if args.all:
-        found = sockets(tool=args.tool, timeout=args.timeout)
-    else:
-        found = listening(tool=args.tool, timeout=args.timeout)
+    try:
+        chosen = _filters(args)
+        if args.all:
+            found = sockets(tool=args.tool, timeout=args.timeout, **chosen)
+        else:
+            found = listening(tool=args.tool, timeout=args.timeout, **chosen)
+    except (TypeError, ValueError) as exc:
+        raise PortcheckError(str(exc)) from None
     if args.exposed:
         found = exposed(found)
     if args.tcp or args.udp:
@@ -783,7 +867,9 @@ def _list_main(args: argparse.Namespace) -> int:
         found = unexpected(found, args.allow)
     if not args.quiet:
         scope = "all" if args.all else "exposed" if args.exposed else "listening"
-        if args.json:
+        if args.wide:
+            _list_wide(args, found, scope)
+        elif args.json:
             _print_json(documents.list_document(found, scope=scope))
         else:
             none = "no listener outside the allowed ports" if args.allow else f"no {scope} sockets"
@@ -792,3 +878,157 @@ def _list_main(args: argparse.Namespace) -> int:
     if args.allow is not None and found:
         return EXIT_UNEXPECTED
     return EXIT_OK
+
+
+def _list_wide(args: argparse.Namespace, found: list[Socket], scope: str) -> None:
+    from ._cli_deploy import wide_document, wide_lines
+    from ._render.progress import columns
+
+    found = sorted(found, key=lambda s: (s.local.port, s.pid or 0))
+    if args.json:
+        _print_json(wide_document(found, scope=scope))
+    else:
+        _print_lines(wide_lines(found, columns() if sys.stdout.isatty() else 100_000))
+
+
+# --- portcheck watch ------------------------------------------------------------
+
+
+def build_watch_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="portcheck watch",
+        description="Print a line each time a listener opens or closes on this machine.",
+        epilog=_WATCH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--interval", type=_positive, default=1.0, help="seconds between looks (1)")
+    parser.add_argument(
+        "--exposed", action="store_true", help="only listeners not bound to loopback"
+    )
+    parser.add_argument(
+        "--alert",
+        action="store_true",
+        help="exit 1 at the first listener that opens or closes (and passes the filters)",
+    )
+    parser.add_argument(
+        "--no-initial", action="store_true", help="do not print the listeners present at the start"
+    )
+    parser.add_argument(
+        "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
+    )
+    _filter_options(parser)
+    _common(parser)
+    return parser
+
+
+_WATCH_EPILOG = """\
+examples:
+  portcheck watch                        the listeners now, then each change
+  portcheck watch --exposed --no-initial only changes beyond loopback
+  portcheck watch --json                 one JSON event a line (kind "event")
+  portcheck watch --exposed --alert      exit 1 at the first listener opening or closing
+
+[exposed dynamic port] marks a listener beyond loopback in the dynamic range
+(49152-65535) or this system's ephemeral range.
+exit status: 0 when ended by SIGINT or SIGTERM, 1 with --alert, 2 on an error.
+"""
+
+
+def _watch_main(args: argparse.Namespace) -> int:
+    from ._cli_deploy import watch_main
+
+    try:
+        filters = _filters(args)
+        from ._filters import select
+
+        select(**filters)  # bad filters are refused before the first look
+    except (TypeError, ValueError) as exc:
+        raise PortcheckError(str(exc)) from None
+    return watch_main(
+        interval=args.interval,
+        initial=not args.no_initial,
+        exposed=args.exposed,
+        alert=args.alert,
+        as_json=args.json,
+        quiet=args.quiet,
+        tool=args.tool,
+        timeout=args.timeout,
+        filters=filters,
+    )
+
+
+# --- portcheck run ------------------------------------------------------------------
+
+
+def build_run_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="portcheck run",
+        usage="%(prog)s [--port P [--next] | --range A-B] [--env NAME] "
+        "[--socket [--bind ADDR]] -- CMD ARGS...",
+        description="Start CMD on a usable port: $PORT and {port} name it; "
+        "--socket hands it the listening socket as fd 3 (no race).",
+        epilog=_RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--port", type=_port, help="this port, or exit 1 naming who holds it")
+    which.add_argument(
+        "--range", type=_port_range, metavar="A-B", help="the first usable port of A-B (3000-9999)"
+    )
+    parser.add_argument(
+        "--next", action="store_true", help="with --port: the next usable port above when taken"
+    )
+    parser.add_argument(
+        "--env", default="PORT", metavar="NAME", help="the variable set to the port (PORT)"
+    )
+    parser.add_argument(
+        "--socket",
+        action="store_true",
+        help="bind and listen first, pass the socket as fd 3 (LISTEN_FDS=1, LISTEN_PID)",
+    )
+    parser.add_argument(
+        "--bind", metavar="ADDR", help="with --socket: the address (127.0.0.1; :: dual-stack)"
+    )
+    parser.add_argument(
+        "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing of portcheck's own"
+    )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return parser
+
+
+_RUN_EPILOG = """\
+examples:
+  portcheck run -- python -m http.server {port}
+  portcheck run --port 8080 --next -- npm start
+  portcheck run --socket -- gunicorn --bind fd://3 app:app
+  portcheck run --socket --bind :: -- uvicorn --fd 3 app:app
+
+The command replaces portcheck (exec): its signals and exit status are its
+own. exit status before that: 1 when the port is taken or the range has no
+usable port, 2 on an error, 126/127 when the command cannot be executed.
+"""
+
+
+def _run_main(argv: list[str]) -> int:
+    from ._cli_deploy import run_main
+
+    if "--" not in argv:
+        options, command = argv, []
+    else:
+        cut = argv.index("--")
+        options, command = argv[:cut], argv[cut + 1 :]
+    args = build_run_parser().parse_args(options)
+    return run_main(
+        command,
+        port=args.port,
+        port_range=args.range,
+        next_free=args.next,
+        env_name=args.env,
+        use_socket=args.socket,
+        bind=args.bind,
+        timeout=args.timeout,
+        quiet=args.quiet,
+    )

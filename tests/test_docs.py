@@ -12,7 +12,9 @@ from portcheck._cli import (
     build_kill_parser,
     build_list_parser,
     build_parser,
+    build_run_parser,
     build_wait_parser,
+    build_watch_parser,
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -27,7 +29,7 @@ def test_api_page_documents_every_public_name() -> None:
 def test_command_page_documents_every_option() -> None:
     text = (DOCS / "command.md").read_text()
     parsers = (build_parser(), build_wait_parser(), build_find_parser(), build_kill_parser())
-    for parser in (*parsers, build_list_parser()):
+    for parser in (*parsers, build_list_parser(), build_watch_parser(), build_run_parser()):
         for action in parser._actions:
             for option in action.option_strings:
                 assert f"`{option}" in text or f"{option}`" in text, option

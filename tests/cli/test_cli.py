@@ -463,7 +463,7 @@ def _answers(answers: list[list[portcheck.Socket]]) -> Any:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["wait", "8080"], "one of the arguments --free --listening is required"),
+        (["wait", "8080"], "one of the arguments --free --listening --open is required"),
         (["wait", "8080", "--free", "--listening"], "not allowed with argument"),
         (["wait", "8080", "--free", "--timeout", "-1"], "not a number of seconds"),
         (["wait", "8080", "--free", "--interval", "0"], "not a positive number of seconds"),
