@@ -979,6 +979,15 @@ def build_run_parser() -> argparse.ArgumentParser:
         "--next", action="store_true", help="with --port: the next usable port above when taken"
     )
     parser.add_argument(
+        "--kill",
+        action="store_true",
+        help="with --port: stop its owners first, by portcheck kill's rules (asks first)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="with --kill: SIGKILL what survives SIGTERM"
+    )
+    parser.add_argument("-y", "--yes", action="store_true", help="with --kill: do not ask")
+    parser.add_argument(
         "--env", default="PORT", metavar="NAME", help="the variable set to the port (PORT)"
     )
     parser.add_argument(
@@ -1021,6 +1030,16 @@ def _run_main(argv: list[str]) -> int:
         cut = argv.index("--")
         options, command = argv[:cut], argv[cut + 1 :]
     args = build_run_parser().parse_args(options)
+    if (args.force or args.yes) and not args.kill:
+        raise PortcheckError("--force and --yes go with --kill")
+    if args.kill:
+        if args.port is None or args.next:
+            raise PortcheckError("--kill goes with --port, not --next or --range")
+        if not command:
+            raise PortcheckError("no command to run: portcheck run [options] -- CMD ARGS...")
+        status = _run_kill(args)
+        if status != EXIT_OK:
+            return status
     return run_main(
         command,
         port=args.port,
@@ -1032,3 +1051,27 @@ def _run_main(argv: list[str]) -> int:
         timeout=args.timeout,
         quiet=args.quiet,
     )
+
+
+def _run_kill(args: argparse.Namespace) -> int:
+    """`run --kill`: `portcheck kill PORT` as it is, its words on stderr (stdout is CMD's)."""
+    import contextlib
+
+    kill_args = argparse.Namespace(
+        port=args.port,
+        force=args.force,
+        managed=False,
+        tree=False,
+        strict=False,
+        timeout=10.0,
+        dry_run=False,
+        yes=args.yes,
+        tool=None,
+        json=False,
+        quiet=args.quiet,
+    )
+    with contextlib.redirect_stdout(sys.stderr):
+        status = _kill_main(kill_args)
+    if status == EXIT_TIMEOUT:
+        print(f"portcheck: port {args.port} is still in use; not starting", file=sys.stderr)
+    return status

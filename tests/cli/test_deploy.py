@@ -17,6 +17,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.hold import Holders
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and exec")
 
 COMMAND = [sys.executable, "-m", "portcheck"]
@@ -345,3 +347,24 @@ def test_list_wide_is_one_line_per_socket() -> None:
     assert "exe=" in line
     assert "started=" in line
     assert "cmd=" in line
+
+
+def test_run_kill_without_a_terminal_needs_yes(holders: Holders) -> None:
+    held = holders.start([["tcp-listen", "127.0.0.1"]])
+    port = held.ports[0]
+    done = portcheck("run", "--port", str(port), "--kill", "--", sys.executable, "-c", CHILD)
+    assert done.returncode == 2
+    assert "pass --yes" in done.stderr
+    assert done.stdout == ""
+    assert held.proc.poll() is None  # nothing was stopped
+
+
+def test_run_kill_yes_stops_the_owner_then_runs_on_the_port(holders: Holders) -> None:
+    held = holders.start([["tcp-listen", "127.0.0.1"]])
+    port = held.ports[0]
+    done = portcheck(
+        "run", "--port", str(port), "--kill", "--yes", "--", sys.executable, "-c", CHILD
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["port"] == str(port)
+    assert held.proc.wait(timeout=60) != 0  # stopped by a signal
