@@ -251,7 +251,10 @@ def _wait_one(
 ) -> None:
     gap = interval
     while True:
-        error = connect_once(address, deadline, clock)
+        try:
+            error = connect_once(address, deadline, clock)
+        except Exception as exc:  # noqa: BLE001 - a thread must report, never die in silence
+            error = f"{type(exc).__name__}: {exc}"
         now = clock()
         with progress.changed:
             progress.tries[address.text] = progress.tries.get(address.text, 0) + 1

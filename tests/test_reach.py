@@ -185,3 +185,15 @@ def test_repeated_targets_are_waited_for_once() -> None:
 )
 def test_errors_in_words(exc: OSError, words: str) -> None:
     assert error_words(exc) == words
+
+
+def test_an_unexpected_error_in_a_try_is_reported_not_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_args: object) -> str | None:
+        raise LookupError("unknown encoding: idna")
+
+    monkeypatch.setattr("portcheck._reach.connect_once", broken)
+    with pytest.raises(WaitTimeoutError) as caught:
+        portcheck.wait_until_open(["db:5432"], timeout=0.5, interval=0.1)
+    assert caught.value.last_errors == {"db:5432": "LookupError: unknown encoding: idna"}
