@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Callable
 
 from ._errors import NoToolError, PortcheckError
-from ._filters import Allowed, Selection, select
 from ._records import Platform, Socket, State, is_listening
 from ._validate import check_port
 
 if TYPE_CHECKING:
     from ._backends import Backend
     from ._backends.context import Context
+    from ._filters import Allowed, Selection
     from ._run import Runner
 
     # Called after each backend tried: the backend, the context it ran with,
@@ -92,6 +92,8 @@ def listening(
     runtime or a pod uid). Port and state are applied before owners are
     read, where the backend allows, so that they make a listing cheaper.
     """
+    from ._filters import select  # not imported by a lookup of one port
+
     chosen = select(
         port=port, name=name, pid=pid, user=user, state=state, unit=unit, container=container
     )
@@ -116,6 +118,8 @@ def sockets(
 
     The filters are those of `listening`.
     """
+    from ._filters import select
+
     chosen = select(
         port=port, name=name, pid=pid, user=user, state=state, unit=unit, container=container
     )

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .._errors import PortcheckError, ToolError
-from .._filters import Selection
 from .._records import Platform, Socket
 from .._run import Completed, Runner
+
+if TYPE_CHECKING:
+    # Only the listing's filters need it: a lookup of one port never imports it.
+    from .._filters import Selection
 
 
 class ToolUnusableError(PortcheckError):
