@@ -424,6 +424,8 @@ def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
 
     if args.raw or args.explain:
         raise PortcheckError("--explain and --raw look at this machine only, not with --host")
+    if args.debug:
+        _debug_to_stderr()
     if not hosts:
         raise PortcheckError(f"no host in {args.hosts_file!r}")
     for host in hosts:
@@ -443,6 +445,17 @@ def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
     if len(answers) < len(results):
         return EXIT_ERROR
     return EXIT_IN_USE if any(any(r.values()) for r in answers) else EXIT_FREE
+
+
+def _debug_to_stderr() -> None:
+    """--debug: what the library logs (ssh connection sharing, say) goes to stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("portcheck: debug: %(message)s"))
+    logger = logging.getLogger("portcheck")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
 
 
 # --- portcheck PORT --explain --------------------------------------------------
