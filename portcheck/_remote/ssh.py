@@ -98,6 +98,8 @@ def find_ssh(runner: Runner | None) -> str:
 # master up, a temporary suffix of "." and 16 random characters.
 SOCKET_PATH_MAX = 104
 CONTROL_NAME_ROOM = 1 + 40 + 1 + 16 + 1
+# Where the short fallback directory goes (every POSIX system has it).
+SHORT_BASE = "/tmp"  # noqa: S108 - checked in _unusable: ours, 0700, not a symlink
 _log = logging.getLogger("portcheck.ssh")
 
 
@@ -118,7 +120,7 @@ def control_dir() -> str | None:
     uid = getuid()
     candidates = [
         os.path.join(tempfile.gettempdir(), f"portcheck-ssh-{uid}"),
-        f"/tmp/pc-{uid}",  # noqa: S108 - checked below: ours, 0700, not a symlink
+        os.path.join(SHORT_BASE, f"pc-{uid}"),
     ]
     for path in dict.fromkeys(candidates):
         why = _unusable(path, uid)

@@ -205,6 +205,9 @@ def test_control_directory_is_private(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
     assert isinstance(tmp_path, pathlib.Path)
     monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr("portcheck._remote.ssh.SOCKET_PATH_MAX", 1000)  # tmp_path is long
+    monkeypatch.setattr("portcheck._remote.ssh.SHORT_BASE", str(tmp_path / "short"))
+    (tmp_path / "short").mkdir()
     made = control_dir()
     assert made is not None
     assert os.stat(made).st_mode & 0o777 == 0o700
