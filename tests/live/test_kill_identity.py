@@ -1,0 +1,184 @@
+"""`portcheck kill` against real processes: /proc of another pid namespace, a holder that
+exec()s another program while the question waits (through a pty), no pidfd.
+
+Every process signalled here was started by the test (in a session of its
+own, killed at the end); ports are chosen by the kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portcheck import Outcome, Refusal
+from portcheck._kill.engine import run
+from portcheck._kill.policy import Options
+from portcheck._kill.stoppers import LinuxStopper
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="live tests run on Linux"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+# Holds a listening socket; on SIGUSR1 exec()s /bin/sleep, the socket kept open.
+HOLDER = """
+import os, signal, socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+s.set_inheritable(True)
+signal.signal(signal.SIGUSR1, lambda *_: os.execv("/bin/sleep", ["sleep", "600"]))
+print(s.getsockname()[1], flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLDER],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+        self.pid = self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def comm(self) -> str:
+        return Path(f"/proc/{self.pid}/comm").read_text().strip()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.pid, signal.SIGKILL)
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def holder() -> Iterator[Holder]:
+    held = Holder()
+    yield held
+    held.close()
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="unshare -p and ns_last_pid need root")
+def test_from_an_inner_pid_namespace_without_its_proc_kill_refuses(holder: Holder) -> None:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    probe = subprocess.run([unshare, "-fp", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare -fp is not allowed here: {probe.stderr.decode().strip()}")
+    # Inside: the innocent `sleep` gets the holder's pid number (ns_last_pid),
+    # and /proc is still the outer namespace's. Signalling the pid /proc names
+    # would hit the innocent; portcheck must refuse instead.
+    script = f"""
+echo {holder.pid - 1} > /proc/sys/kernel/ns_last_pid
+sleep 600 &
+innocent=$!
+echo "innocent=$innocent"
+{sys.executable} -m portcheck kill {holder.port} --yes --force --timeout 2 --json
+echo "kill=$?"
+{sys.executable} -m portcheck {holder.port} --json > /dev/null
+echo "lookup=$?"
+kill -0 "$innocent" && echo "innocent alive"
+"""
+    done = subprocess.run(
+        [unshare, "-fp", "/bin/sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        cwd=ROOT,
+        check=False,
+    )
+    out = done.stdout
+    assert f"innocent={holder.pid}" in out, out + done.stderr
+    assert "kill=1" in out, out + done.stderr
+    assert "lookup=0" in out  # lookups still answer: the data is right
+    assert "innocent alive" in out
+    assert holder.alive()
+    document = json.loads(out[out.index("{") : out.rindex("}") + 1])
+    [owner] = document["owners"]
+    assert owner["pid"] == holder.pid
+    assert owner["refusal"] == Refusal.FOREIGN_PROC.value
+    assert owner["signals"] == []
+
+
+def _read_until(fd: int, marker: bytes, seconds: float = 60.0) -> bytes:
+    seen = b""
+    end = time.monotonic() + seconds
+    while marker not in seen:
+        left = end - time.monotonic()
+        assert left > 0, f"no {marker!r} in {seen!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            seen += os.read(fd, 4096)
+    return seen
+
+
+def test_a_confirmed_holder_that_execs_another_program_is_refused(holder: Holder) -> None:
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "portcheck", "kill", str(holder.port), "--json"],
+            stdin=slave,
+            stderr=slave,
+            stdout=subprocess.PIPE,
+            env=_env(),
+            cwd=ROOT,
+        )
+        os.close(slave)
+        prompt = _read_until(master, b"[y/N]")
+        assert str(holder.pid).encode() in prompt
+        # While the question waits, the holder exec()s /bin/sleep (same pid,
+        # same start time, the socket kept): not the program that was shown.
+        os.kill(holder.pid, signal.SIGUSR1)
+        end = time.monotonic() + 30
+        while holder.comm() != "sleep":
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        os.write(master, b"y\n")
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    assert proc.returncode == 1
+    document = json.loads(out)
+    [owner] = document["owners"]
+    assert owner["refusal"] == Refusal.NOT_CONFIRMED.value
+    assert owner["signals"] == []
+    assert holder.alive()
+
+
+def test_without_pidfd_the_identity_path_stops_the_holder(holder: Holder) -> None:
+    result = run(
+        holder.port,
+        Options(grace=10.0, timeout=10.0),
+        stopper=LinuxStopper(use_pidfd=False),
+    )
+    [owner] = result.owners
+    assert owner.outcome is Outcome.SIGNALLED
+    assert isinstance(owner.start, int)
+    assert result.free
