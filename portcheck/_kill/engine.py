@@ -225,17 +225,14 @@ class Engine:
                 else:
                     t.refuse(
                         Refusal.NOT_CONFIRMED,
-                        "its pid now names another process (another start time):"
-                        f" not {before}",
+                        f"its pid now names another process (another start time): not {before}",
                     )
                 continue
             try:
                 ok = self.still_ours(t, t.handle, holds)
             except PermissionError:
                 t.outcome = Outcome.PERMISSION_DENIED
-                t.detail = (
-                    f"cannot read its descriptors to confirm it holds the port; not {before}"
-                )
+                t.detail = f"cannot read its descriptors to confirm it holds the port; not {before}"
                 continue
             if ok:
                 confirmed.append(t)

@@ -9,7 +9,6 @@ import attrs
 
 from .._records import Socket
 
-
 # When a process started, as its OS tells it: clock ticks after boot on Linux
 # (/proc/PID/stat field 22), `ps -o lstart=` text on macOS and the BSDs, the
 # creation time (FILETIME) on Windows. With the pid it names one process.

@@ -16,9 +16,7 @@ from tests.kill.test_engine import Clock, FakeStopper, conn, sock
 from tests.support.fakes import FakeRunner
 
 
-def _pretend(
-    monkeypatch: pytest.MonkeyPatch, stopper: FakeStopper, sockets: list[Socket]
-) -> None:
+def _pretend(monkeypatch: pytest.MonkeyPatch, stopper: FakeStopper, sockets: list[Socket]) -> None:
     real = engine.run
 
     def look() -> list[Socket]:

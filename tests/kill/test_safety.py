@@ -73,7 +73,7 @@ def test_the_start_time_is_checked_before_the_first_signal_too() -> None:
             self.calls += 1
             found = super().start_times(pids)
             # The plan saw start 5; by the re-check the pid names another process.
-            return found if self.calls == 1 else {p: 6 for p in (found or {})}
+            return found if self.calls == 1 else dict.fromkeys(found or {}, 6)
 
     stopper = Replaced(running={100}, starts={100: 5})
     result = _result(free([sock(100)], stopper))
@@ -126,11 +126,13 @@ def test_linux_stopper_tells_its_proc_is_not_its_own(tmp_path: Path) -> None:
     # The stopper's proc path: /proc/self of another namespace names another pid.
     (tmp_path / "self").symlink_to("4242")
     foreign = LinuxStopper(str(tmp_path), getpid=lambda: 1).foreign_proc()
-    assert foreign is not None and "another pid namespace" in foreign
+    assert foreign is not None
+    assert "another pid namespace" in foreign
     assert LinuxStopper(str(tmp_path), getpid=lambda: 4242).foreign_proc() is None
     assert LinuxStopper().foreign_proc() is None  # this test's own /proc
     missing = LinuxStopper(str(tmp_path / "nothing")).foreign_proc()
-    assert missing is not None and "cannot tell" in missing
+    assert missing is not None
+    assert "cannot tell" in missing
 
 
 # --- all or nothing, listeners first -----------------------------------------------------
@@ -143,9 +145,7 @@ def test_a_refused_listener_with_connection_children_stops_nobody() -> None:
     sockets = [sock(500, "sshd", **unit), conn(601, "sshd", **unit), conn(602, "sshd", **unit)]
     for connections in (False, True):
         stopper = FakeStopper(running={500, 601, 602})
-        result = _result(
-            free(sockets, stopper, managed=False, connections=connections, force=True)
-        )
+        result = _result(free(sockets, stopper, managed=False, connections=connections, force=True))
         assert stopper.sent == []
         out = _by_pid(result)
         assert out[500].refusal is Refusal.MANAGED  # type: ignore[attr-defined]

@@ -103,7 +103,7 @@ def test_look_across_keeps_the_order_and_each_host_once() -> None:
 @pytest.fixture
 def short_base(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A short private stand-in for /tmp, so the tests never touch the real /tmp/pc-UID."""
-    base = tempfile.mkdtemp(prefix="pc", dir="/tmp")  # noqa: S108
+    base = tempfile.mkdtemp(prefix="pc", dir="/tmp")
     monkeypatch.setattr(ssh, "SHORT_BASE", base)
     yield base
     shutil.rmtree(base, ignore_errors=True)
