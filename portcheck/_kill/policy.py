@@ -155,10 +155,11 @@ class Planner:
 
     def judge_all(self, targets: list[Target]) -> None:
         ancestors = self.stopper.ancestors()
-        self.starts(targets)
         for target in targets:
-            if target.outcome is None:
-                self.judge(target, ancestors)
+            self.judge(target, ancestors)
+        # Start times of the ones to stop: the identity a confirmation names.
+        self.starts([t for t in targets if t.outcome is None])
+        for target in targets:
             if target.outcome is None and target.connections_only and not self.options.connections:
                 target.refuse(
                     Refusal.CONNECTIONS_ONLY,
@@ -302,10 +303,10 @@ class Planner:
                 child_of=parent,
             )
             added.append(target)
-        self.starts(added)
         for target in added:
-            if target.outcome is None:
-                self.judge(target, ancestors)
+            self.judge(target, ancestors)
+        self.starts([t for t in added if t.outcome is None])
+        for target in added:
             self.confirmed(target)
         if self.platform is Platform.WINDOWS:
             self.refuse_trees(stopping, added, found)

@@ -416,3 +416,36 @@ def test_safe_escapes_every_bidi_and_line_separator_character(code: int) -> None
     text = f"a{chr(code)}b"
     assert chr(code) not in safe(text)
     assert safe(text) == f"a\\u{code:04x}b"
+
+
+# --- start times on macOS/BSD and Windows ---------------------------------------------------
+
+
+def test_posix_start_times_from_one_ps_of_every_process() -> None:
+    from portcheck._kill.stoppers import PosixStopper
+
+    argv = ("/bin/ps", "-A", "-o", "pid=", "-o", "lstart=")
+    text = b"    1 Mon Dec  1 08:00:00 2025\n  501 Sun Nov 30 16:12:01 2025\n"
+    runner = FakeRunner(tools={"ps": "/bin/ps"}, replies={argv: (0, text, b"")})
+    stopper = PosixStopper(runner)
+    assert stopper.start_times([501, 502]) == {501: "Sun Nov 30 16:12:01 2025"}
+    assert runner.calls == [argv]
+    assert PosixStopper(FakeRunner()).start_times([501]) is None  # no ps: cannot tell
+
+
+def test_windows_start_times_are_creation_times_and_system_pids_stay_refused() -> None:
+    stopper, runner = _windows(
+        {POWERSHELL: _table((4242, 1000, 133782912000000000, "node.exe"), (4, 0, 1, "System"))}
+    )
+    assert stopper.start_times([4242, 9]) == {4242: 133782912000000000}
+    clock = Clock()
+    result = run(
+        PORT,
+        Options(),
+        context=context_for(platform="windows", runner=runner),
+        look=lambda: [sock(0, "System Idle Process", system_process=True)],
+        stopper=stopper,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert result.owners[0].refusal is Refusal.SYSTEM_PROCESS
