@@ -182,3 +182,81 @@ def test_without_pidfd_the_identity_path_stops_the_holder(holder: Holder) -> Non
     assert owner.outcome is Outcome.SIGNALLED
     assert isinstance(owner.start, int)
     assert result.free
+
+
+# Runs as pid 1 of a fresh pid namespace with its own /proc, where pids are
+# handed out in order: after the holder exits on SIGTERM, ns_last_pid makes
+# the newcomer (which takes the port and ignores SIGTERM) get its pid.
+REUSE_DRIVER = """
+import json, os, signal, subprocess, sys
+from portcheck._kill.engine import run
+from portcheck._kill.policy import Options
+from portcheck._kill.stoppers import LinuxStopper
+
+HOLD = '''
+import signal, socket, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN if sys.argv[2] == "stubborn" else signal.SIG_DFL)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+'''
+
+def hold(port, how):
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(port), how], stdout=subprocess.PIPE)
+    return proc, int(proc.stdout.readline())
+
+first, port = hold(0, "polite")
+newcomer = []
+sent = []
+
+def kill(pid, signum):
+    sent.append([pid, int(signum)])
+    os.kill(pid, signum)
+    if signum == signal.SIGTERM and pid == first.pid and not newcomer:
+        first.wait()
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(pid - 1))
+        newcomer.append(hold(port, "stubborn")[0])
+
+result = run(port, Options(grace=1.0, timeout=10.0, force=True),
+             stopper=LinuxStopper(use_pidfd=False, kill=kill))
+[owner] = result.owners
+print(json.dumps({
+    "first": first.pid, "newcomer": newcomer[0].pid if newcomer else None,
+    "newcomer_alive": bool(newcomer) and newcomer[0].poll() is None,
+    "sent": sent, "outcome": owner.outcome.value,
+    "refusal": owner.refusal and owner.refusal.value, "detail": owner.detail,
+}))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="unshare -p and ns_last_pid need root")
+def test_without_pidfd_a_pid_reused_between_term_and_kill_survives(tmp_path: Path) -> None:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    probe = subprocess.run(
+        [unshare, "-fp", "--mount-proc", "true"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"unshare -fp --mount-proc is not allowed here: {probe.stderr.decode()}")
+    driver = tmp_path / "driver.py"
+    driver.write_text(REUSE_DRIVER)
+    done = subprocess.run(
+        [unshare, "-fp", "--mount-proc", sys.executable, str(driver)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["newcomer"] == seen["first"], seen  # the pid really was reused
+    assert seen["sent"] == [[seen["first"], signal.SIGTERM]]  # no SIGKILL to the newcomer
+    assert seen["newcomer_alive"]
+    assert (seen["outcome"], seen["refusal"]) == ("refused", Refusal.NOT_CONFIRMED.value)
