@@ -260,3 +260,85 @@ def test_without_pidfd_a_pid_reused_between_term_and_kill_survives(tmp_path: Pat
     assert seen["sent"] == [[seen["first"], signal.SIGTERM]]  # no SIGKILL to the newcomer
     assert seen["newcomer_alive"]
     assert (seen["outcome"], seen["refusal"]) == ("refused", Refusal.NOT_CONFIRMED.value)
+
+
+# pid 1 of a fresh pid namespace: asks `portcheck kill` through a pty; while
+# the question waits, the holder exits and another python3 takes its pid
+# (ns_last_pid) and its port. Answering "y" must not signal the newcomer.
+PROMPT_DRIVER = """
+import json, os, pty, select, signal, subprocess, sys, time
+
+HOLD = '''
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+'''
+
+def hold(port):
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(port)], stdout=subprocess.PIPE)
+    return proc, int(proc.stdout.readline())
+
+first, port = hold(0)
+master, slave = pty.openpty()
+kill = subprocess.Popen([sys.executable, "-m", "portcheck", "kill", str(port), "--json"],
+                        stdin=slave, stderr=slave, stdout=subprocess.PIPE)
+os.close(slave)
+seen = b""
+end = time.monotonic() + 60
+while b"[y/N]" not in seen and time.monotonic() < end:
+    if select.select([master], [], [], 1)[0]:
+        seen += os.read(master, 4096)
+first.kill()
+first.wait()
+with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+    f.write(str(first.pid - 1))
+newcomer, _ = hold(port)
+os.write(master, b"y\\n")
+out, _ = kill.communicate(timeout=60)
+document = json.loads(out)
+print(json.dumps({
+    "asked": b"[y/N]" in seen, "first": first.pid, "newcomer": newcomer.pid,
+    "newcomer_alive": newcomer.poll() is None, "status": kill.returncode,
+    "owners": document["owners"],
+}))
+newcomer.kill()
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="unshare -p and ns_last_pid need root")
+def test_the_prompt_with_the_holder_replaced_by_the_same_pid_signals_nobody(
+    tmp_path: Path,
+) -> None:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    probe = subprocess.run(
+        [unshare, "-fp", "--mount-proc", "true"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"unshare -fp --mount-proc is not allowed here: {probe.stderr.decode()}")
+    driver = tmp_path / "driver.py"
+    driver.write_text(PROMPT_DRIVER)
+    done = subprocess.run(
+        [unshare, "-fp", "--mount-proc", sys.executable, str(driver)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=_env(),
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["asked"]
+    assert seen["newcomer"] == seen["first"], seen  # the same pid number, another process
+    assert seen["newcomer_alive"]
+    assert seen["status"] == 1
+    [owner] = seen["owners"]
+    assert owner["pid"] == seen["first"]
+    assert owner["refusal"] == Refusal.NOT_CONFIRMED.value
+    assert owner["signals"] == []
