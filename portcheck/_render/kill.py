@@ -52,14 +52,20 @@ def plan(result: StopResult) -> list[str]:
 
 def report(result: StopResult) -> list[str]:
     """One line per owner (with the command to use instead, if any), notes, the verdict."""
-    width = max((len(_VERB[o.outcome.value]) for o in result.owners), default=0)
+    width = max((len(_verb(o)) for o in result.owners), default=0)
     lines = [
-        f"{_VERB[o.outcome.value].ljust(width)}  {who(o)}: {safe(o.detail)}" + _hint(o)
-        for o in result.owners
+        f"{_verb(o).ljust(width)}  {who(o)}: {safe(o.detail)}" + _hint(o) for o in result.owners
     ]
     lines += [f"note: {safe(n)}" for n in result.notes]
     lines.append(verdict(result))
     return lines
+
+
+def _verb(owner: OwnerOutcome) -> str:
+    # Left running on purpose (connections only) is not a refusal to worry about.
+    if owner.refusal is not None and owner.refusal.value == "connections_only":
+        return "left"
+    return _VERB[owner.outcome.value]
 
 
 def _hint(owner: OwnerOutcome) -> str:
