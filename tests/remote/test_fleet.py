@@ -179,3 +179,16 @@ def test_debug_prints_why_sharing_is_off(
         logger.setLevel(logging.NOTSET)
     err = capsys.readouterr().err
     assert "portcheck: debug: ssh connection sharing is off (ControlPath=none)" in err
+
+
+def test_the_ansible_plugins_fail_only_the_task_with_any_error() -> None:
+    # The plugins catch every exception (`except Exception`) and fail the
+    # host's task with this message; Ansible goes on with the other hosts.
+    from portcheck._remote.ansible import failure
+
+    plugins = Path(__file__).resolve().parents[2] / "ansible"
+    for path in plugins.rglob("plugins/action/*.py"):
+        assert "except Exception as exc:" in path.read_text(), path
+    assert failure(KeyError("surprise")).startswith("portcheck failed unexpectedly: KeyError")
+    assert failure(FAILURES["slow"]).startswith("portcheck could not look: ToolTimeoutError")
+    assert failure(FAILURES["down"]).startswith("HostUnreachableError: down: ")
