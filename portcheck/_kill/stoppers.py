@@ -287,7 +287,19 @@ def _descendants(parents: Mapping[int, int], roots: Iterable[int]) -> dict[int, 
 # --- macOS and the BSDs ------------------------------------------------------------
 
 
-class PosixStopper:
+class _ByPidNumber:
+    """What the stoppers without pidfds share: a handle is the pid number, and the
+    re-check is a fresh look at the port (with the start time, in the engine)."""
+
+    def grab(self, pid: int) -> Handle | None:
+        return Handle(pid)
+
+    def holder_check(self, port: int, look: Callable[[], list[Socket]]) -> Callable[[int], bool]:
+        held = {s.pid for s in look() if s.pid is not None}
+        return held.__contains__
+
+
+class PosixStopper(_ByPidNumber):
     """`os.kill` right after a fresh lookup (macOS, FreeBSD, NetBSD, OpenBSD).
 
     Parents come from `ps -A -o pid= -o ppid=`, run through the runner.
@@ -356,13 +368,6 @@ class PosixStopper:
     def descendants(self, pids: Iterable[int]) -> dict[int, int]:
         return _descendants(self._parents(), pids)
 
-    def grab(self, pid: int) -> Handle | None:
-        return Handle(pid)
-
-    def holder_check(self, port: int, look: Callable[[], list[Socket]]) -> Callable[[int], bool]:
-        held = {s.pid for s in look() if s.pid is not None}
-        return held.__contains__
-
     def parent(self, handle: Handle) -> int | None:
         return self._parents().get(handle.pid)
 
@@ -396,7 +401,7 @@ def _chain(parents: Mapping[int, int], start: int) -> set[int]:
 # --- Windows -------------------------------------------------------------------
 
 
-class WindowsStopper:
+class WindowsStopper(_ByPidNumber):
     """`taskkill.exe /PID N [/T] [/F]` by absolute System32 path, through the runner.
 
     Without `/F`, taskkill asks the process to close (WM_CLOSE to its
@@ -496,13 +501,6 @@ class WindowsStopper:
         # Listed so that each is judged before `taskkill /T` reaches it.
         table = self.process_table() or {}
         return _descendants({pid: row.ppid for pid, row in table.items()}, pids)
-
-    def grab(self, pid: int) -> Handle | None:
-        return Handle(pid)
-
-    def holder_check(self, port: int, look: Callable[[], list[Socket]]) -> Callable[[int], bool]:
-        held = {s.pid for s in look() if s.pid is not None}
-        return held.__contains__
 
     def parent(self, handle: Handle) -> int | None:
         return None

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,6 +126,31 @@ kill -0 "$innocent" && echo "innocent alive"
     assert owner["pid"] == holder.pid
     assert owner["refusal"] == Refusal.FOREIGN_PROC.value
     assert owner["signals"] == []
+
+
+def _drive_in_a_pid_namespace(tmp_path: Path, driver: str, *, timeout: float) -> Any:
+    """Run `driver` as pid 1 of a fresh pid namespace with its own /proc; its last line (JSON)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    probe = subprocess.run(
+        [unshare, "-fp", "--mount-proc", "true"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"unshare -fp --mount-proc is not allowed here: {probe.stderr.decode()}")
+    path = tmp_path / "driver.py"
+    path.write_text(driver)
+    done = subprocess.run(
+        [unshare, "-fp", "--mount-proc", sys.executable, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(),
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _read_until(fd: int, marker: bytes, seconds: float = 60.0) -> bytes:
@@ -235,27 +261,7 @@ print(json.dumps({
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="unshare -p and ns_last_pid need root")
 def test_without_pidfd_a_pid_reused_between_term_and_kill_survives(tmp_path: Path) -> None:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        pytest.skip("unshare (util-linux) is not installed")
-    probe = subprocess.run(
-        [unshare, "-fp", "--mount-proc", "true"], capture_output=True, check=False
-    )
-    if probe.returncode != 0:
-        pytest.skip(f"unshare -fp --mount-proc is not allowed here: {probe.stderr.decode()}")
-    driver = tmp_path / "driver.py"
-    driver.write_text(REUSE_DRIVER)
-    done = subprocess.run(
-        [unshare, "-fp", "--mount-proc", sys.executable, str(driver)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_env(),
-        cwd=ROOT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = _drive_in_a_pid_namespace(tmp_path, REUSE_DRIVER, timeout=120)
     assert seen["newcomer"] == seen["first"], seen  # the pid really was reused
     assert seen["sent"] == [[seen["first"], signal.SIGTERM]]  # no SIGKILL to the newcomer
     assert seen["newcomer_alive"]
@@ -313,27 +319,7 @@ newcomer.kill()
 def test_the_prompt_with_the_holder_replaced_by_the_same_pid_signals_nobody(
     tmp_path: Path,
 ) -> None:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        pytest.skip("unshare (util-linux) is not installed")
-    probe = subprocess.run(
-        [unshare, "-fp", "--mount-proc", "true"], capture_output=True, check=False
-    )
-    if probe.returncode != 0:
-        pytest.skip(f"unshare -fp --mount-proc is not allowed here: {probe.stderr.decode()}")
-    driver = tmp_path / "driver.py"
-    driver.write_text(PROMPT_DRIVER)
-    done = subprocess.run(
-        [unshare, "-fp", "--mount-proc", sys.executable, str(driver)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=_env(),
-        cwd=ROOT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = _drive_in_a_pid_namespace(tmp_path, PROMPT_DRIVER, timeout=180)
     assert seen["asked"]
     assert seen["newcomer"] == seen["first"], seen  # the same pid number, another process
     assert seen["newcomer_alive"]
