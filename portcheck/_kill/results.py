@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 
 import attrs
 
-from .._records import Socket
+from .._records import Socket, Word
 
 
-class Outcome(str, enum.Enum):
+class Outcome(Word):
     """What `stop_owners` did about one owner."""
 
     SIGNALLED = "signalled"
@@ -28,7 +27,7 @@ class Outcome(str, enum.Enum):
     """Would be asked to stop; `dry_run=True` stops nothing."""
 
 
-class Refusal(str, enum.Enum):
+class Refusal(Word):
     """Why an owner was not signalled."""
 
     INIT = "init"
