@@ -364,7 +364,14 @@ def build_wait_parser() -> argparse.ArgumentParser:
 
 
 def _port_range(text: str) -> tuple[int, int]:
-    ranges = _port_ranges(text)
+    from ._filters import parse_allowed
+
+    try:
+        ranges = parse_allowed(text)
+    except ValueError as exc:
+        if "above its last" in str(exc):
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        ranges = []
     if len(ranges) != 1:
         raise argparse.ArgumentTypeError(f"not a port range (FIRST-LAST, 1-65535): {text!r}")
     return ranges[0]
@@ -654,12 +661,14 @@ def _wait_main(args: argparse.Namespace) -> int:
         condition, done = "listening", listening_condition(protocol)
     remote = _hosts_of(args)
     hosts: list[str | None] = [None] if remote is None else [*remote]
-    deadline = time.monotonic() + args.timeout
+    start = time.monotonic()
     documents_: list[dict[str, Any]] = []
     status = EXIT_OK
     for host in hosts:
         for port in _flat(args.ports):
-            left = max(0.0, deadline - time.monotonic())
+            # The first wait gets --timeout as given (its message quotes it).
+            spent = time.monotonic() - start if documents_ else 0.0
+            left = max(0.0, args.timeout - spent)
             try:
                 ok, document = _wait_one(
                     args,
@@ -768,10 +777,12 @@ def _wait_report(
     poll: Poll,
     error: WaitTimeoutError | None,
 ) -> None:
-    if args.quiet or args.json:
+    if args.quiet:
         return
     where = f"{safe(host)}: " if host is not None else ""
-    if error is None and condition == "free":
+    if args.json:
+        pass  # the document is printed once every wait is done
+    elif error is None and condition == "free":
         from ._records import is_remnant
 
         remnants = [s for s in poll.sockets if is_remnant(s)]

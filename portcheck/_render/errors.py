@@ -74,7 +74,7 @@ def message(exc: BaseException) -> str:  # noqa: PLR0911 - one answer per kind o
         return text[len(host) + 2 :] if host and text.startswith(f"{host}: ") else text
     if isinstance(exc, (ValueError, TypeError)):
         return str(exc)
-    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for details, and report it)"
+    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback, and report it)"
 
 
 def host_of(exc: BaseException) -> str | None:

@@ -20,6 +20,7 @@ def searches(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     def search(first: int, last: int, **kwargs: Any) -> _free.Search:
         context = kwargs.pop("context")  # the look's context: its timeout is the flag's
+        assert (kwargs.pop("tool"), kwargs.pop("strict")) == (None, False)
         calls.append({"first": first, "last": last, "timeout": context.timeout, **kwargs})
         free = [p for p in range(first, last + 1) if p != 8001][: kwargs["count"]]
         return _free.Search(
