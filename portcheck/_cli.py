@@ -712,6 +712,7 @@ def _wait_one(
     done: Callable[[list[Socket]], bool],
     protocol: Protocol | None,
     timeout: float,
+    report: bool = True,
 ) -> tuple[bool, dict[str, Any]]:
     """Wait for one port (on one host); report it; True when the condition held."""
     from ._context import context_for
@@ -759,7 +760,8 @@ def _wait_one(
     )
     if host is not None:
         document = {"host": host, **document}
-    _wait_report(args, condition, port=port, host=host, poll=poll, error=timed_out)
+    if report:
+        _wait_report(args, condition, port=port, host=host, poll=poll, error=timed_out)
     return timed_out is None, document
 
 
@@ -964,9 +966,9 @@ def _strict_end(args: argparse.Namespace, result: StopResult, start: float) -> S
     if not args.strict or result.dry_run or not result.free or not result.time_wait:
         return result
     left = max(0.0, args.timeout - (time.monotonic() - start))
-    quiet_args = argparse.Namespace(**{**vars(args), "json": True})  # _wait_one prints nothing
     ok, _ = _wait_one(
-        quiet_args,
+        argparse.Namespace(**{**vars(args), "interval": 0.25}),
+        report=False,  # the kill report says how it ended
         host=None,
         port=result.port,
         condition="free",

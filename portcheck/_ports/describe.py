@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 @attrs.frozen(kw_only=True)
-class SocketRole:
+class PortRole:
     """One socket found on the port, with its role there."""
 
     socket: Socket
@@ -60,7 +60,7 @@ class PortReport:
     ephemeral_range: EphemeralRange
     tcp_service: str | None
     udp_service: str | None
-    sockets: tuple[SocketRole, ...]
+    sockets: tuple[PortRole, ...]
     reasons: tuple[str, ...]
     reserved: ReservedRange | None = None
     privileged: bool = False
@@ -114,7 +114,7 @@ def report(
     else:
         reserved = reserved_range_of(port, ctx)
         privileged = is_privileged(port, ctx.platform)
-    roles = tuple(SocketRole(socket=s, role=r) for s, r in zip(sockets, roles_of(sockets)))
+    roles = tuple(PortRole(socket=s, role=r) for s, r in zip(sockets, roles_of(sockets)))
     iana = IanaRange.of(port)
     return PortReport(
         port=port,
@@ -160,7 +160,7 @@ def service_name(port: int, protocol: str) -> str | None:
         return None
 
 
-def _reasons(port: int, iana: IanaRange, roles: Sequence[SocketRole]) -> tuple[str, ...]:
+def _reasons(port: int, iana: IanaRange, roles: Sequence[PortRole]) -> tuple[str, ...]:
     listeners = [r.socket for r in roles if r.role is Role.LISTENING]
     if not listeners or iana is not IanaRange.DYNAMIC:
         return ()

@@ -52,7 +52,7 @@ def last_line(text: str) -> str:
     return meaningful[-1] if meaningful else ""
 
 
-def message(exc: BaseException) -> str:  # noqa: PLR0911 - one answer per kind of error
+def message(exc: BaseException) -> str:
     """What went wrong, without the host (see `line`) and without any escaping."""
     if isinstance(exc, e.RemoteTimeoutError):
         return f"no answer over ssh within {seconds(exc.timeout)}"
@@ -72,9 +72,8 @@ def message(exc: BaseException) -> str:  # noqa: PLR0911 - one answer per kind o
         text = str(exc)
         host = exc.host
         return text[len(host) + 2 :] if host and text.startswith(f"{host}: ") else text
-    if isinstance(exc, (ValueError, TypeError)):
-        return str(exc)
-    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback, and report it)"
+    detail = f"{type(exc).__name__}: {exc}"
+    return f"unexpected {detail} (run with --debug for the traceback, and report it)"
 
 
 def host_of(exc: BaseException) -> str | None:

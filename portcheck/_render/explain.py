@@ -8,7 +8,7 @@ from .._records import IanaRange, Protocol, Role
 from .words import held_by, owner, safe
 
 if TYPE_CHECKING:
-    from .._ports.describe import PortReport, SocketRole
+    from .._ports.describe import PortReport, PortRole
     from .._ports.reserved import ReservedRange
 
 _RANGE_WORDS = {
@@ -98,7 +98,7 @@ def _reserved_line(reserved: ReservedRange) -> str:
     )
 
 
-def _socket_line(item: SocketRole) -> str:
+def _socket_line(item: PortRole) -> str:
     sock, role = item.socket, item.role
     proto = sock.protocol.value
     state = f", {sock.state.value}" if sock.state is not None else ""
