@@ -9,13 +9,14 @@ from .words import ERROR, named, owners, safe
 if TYPE_CHECKING:
     from .._kill.results import OwnerOutcome, StopResult
 
+# One lower-case verb a line, the reason after a colon (issue 21).
 _VERB = {
     "signalled": "stopped",
     "killed": "killed",
-    "still_alive": "ALIVE",
+    "still_alive": "still running",
     "already_gone": "gone",
     "refused": "refused",
-    "permission_denied": "DENIED",
+    "permission_denied": "denied",
     "dry_run": "would stop",
 }
 
@@ -46,12 +47,23 @@ def report(result: StopResult) -> list[str]:
     """One line per owner (with the command to use instead, if any), notes, the verdict."""
     width = max((len(_VERB[o.outcome.value]) for o in result.owners), default=0)
     lines = [
-        f"{_VERB[o.outcome.value].ljust(width)}  {who(o)}: {o.detail}" + _hint(o)
+        f"{_VERB[o.outcome.value].ljust(width)}  {who(o)}: {reason(o)}" + _hint(o)
         for o in result.owners
     ]
     lines += [f"note: {safe(n)}" for n in result.notes]
     lines.append(verdict(result))
     return lines
+
+
+def reason(owner: OwnerOutcome) -> str:
+    """The owner's detail without the words the verb already says, flags named as typed."""
+    detail = owner.detail
+    verb = _VERB[owner.outcome.value]
+    if owner.outcome.value == "dry_run" and detail.startswith("would be asked to stop ("):
+        return "with " + detail[len("would be asked to stop (") :].rstrip(")")
+    if detail.startswith(verb + " "):
+        detail = detail[len(verb) + 1 :]
+    return detail.replace(" (force kills it)", "; --force would kill it")
 
 
 def _hint(owner: OwnerOutcome) -> str:

@@ -390,3 +390,43 @@ def test_bash_completion_is_valid_bash() -> None:
     )
     done = subprocess.run([BASH, "-c", probe], text=True, capture_output=True, check=False)
     assert done.stdout.split() == ["--force"]
+
+
+# --- kill's words -----------------------------------------------------------------------
+
+
+def test_kill_words_one_lower_case_verb_and_real_flags() -> None:
+    from portcheck import Outcome, OwnerOutcome, StopResult
+    from portcheck._render.kill import report
+
+    def owner(pid: int, outcome: Outcome, detail: str, hint: str | None = None) -> OwnerOutcome:
+        return OwnerOutcome(
+            pid=pid, process="node", user="alice", outcome=outcome, detail=detail, hint=hint
+        )
+
+    result = StopResult(
+        port=8080,
+        free=False,
+        dry_run=False,
+        owners=(
+            owner(1, Outcome.SIGNALLED, "exited after SIGTERM"),
+            owner(2, Outcome.STILL_ALIVE, "still running 10 s after SIGTERM (force kills it)"),
+            owner(3, Outcome.REFUSED, "the systemd unit x.service runs it", "systemctl stop x"),
+            owner(4, Outcome.PERMISSION_DENIED, "not allowed to signal it"),
+        ),
+    )
+    lines = report(result)
+    assert lines[:4] == [
+        "stopped        node (pid 1, user alice): exited after SIGTERM",
+        "still running  node (pid 2, user alice): 10 s after SIGTERM; --force would kill it",
+        "refused        node (pid 3, user alice): the systemd unit x.service runs it;"
+        " instead: systemctl stop x (or pass --managed)",
+        "denied         node (pid 4, user alice): not allowed to signal it",
+    ]
+    dry = StopResult(
+        port=8080,
+        free=False,
+        dry_run=True,
+        owners=(owner(1, Outcome.DRY_RUN, "would be asked to stop (SIGTERM)"),),
+    )
+    assert report(dry)[0] == "would stop  node (pid 1, user alice): with SIGTERM"
