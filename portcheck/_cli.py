@@ -201,12 +201,15 @@ def _common(
     )
     parser.add_argument(
         "--timeout",
+        metavar="S",
         type=_seconds if zero_timeout else _positive,
         default=timeout,
         help=timeout_help,
     )
     if tool:
-        parser.add_argument("--tool", help="force one backend (linux: procfs, ss, lsof, netstat)")
+        parser.add_argument(
+            "--tool", metavar="T", help="force one backend (linux: procfs, ss, lsof, netstat)"
+        )
     parser.add_argument(
         "--debug", action="store_true", help="show an error's traceback and internal details"
     )
@@ -227,6 +230,7 @@ def _common(
         )
         parser.add_argument(
             "--workers",
+            metavar="N",
             type=_workers,
             default=8,
             help="with --host/--hosts: hosts looked at in parallel (8)",
@@ -347,7 +351,7 @@ def build_wait_parser() -> argparse.ArgumentParser:
         help="until a TCP socket listens (or a UDP socket is bound with no peer)",
     )
     parser.add_argument(
-        "--interval", type=_positive, default=0.25, help="seconds between looks (0.25)"
+        "--interval", metavar="S", type=_positive, default=0.25, help="seconds between looks (0.25)"
     )
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--tcp", action="store_true", help="with --listening: TCP listeners only")
@@ -391,7 +395,9 @@ def build_find_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "range", metavar="FIRST-LAST", type=_port_range, help="the ports to search, inclusive"
     )
-    parser.add_argument("-n", "--count", type=_count, default=1, help="how many ports to print (1)")
+    parser.add_argument(
+        "-n", "--count", metavar="N", type=_count, default=1, help="how many ports to print (1)"
+    )
     protocol = parser.add_mutually_exclusive_group()
     protocol.add_argument("--udp", action="store_true", help="free for UDP (default: TCP)")
     protocol.add_argument("--both", action="store_true", help="free for TCP and for UDP")
@@ -1158,3 +1164,18 @@ def command_table() -> dict[str, list[str]]:
         parser = build()
         table_[name] = [o for a in parser._actions for o in a.option_strings]
     return table_
+
+
+def synopsis(width: int = 100) -> str:
+    """Every command's usage line, from the parsers: docs/command.md's synopsis (a test
+    compares them)."""
+    builders = [build_parser, *(b for b, _ in _commands().values())]
+    lines = []
+    for build in builders:
+        parser = build()
+        formatter = argparse.HelpFormatter(parser.prog, width=width)
+        actions = [a for a in parser._actions if "--help" not in a.option_strings]
+        actions = [a for a in actions if "--version" not in a.option_strings]
+        formatter.add_usage(None, actions, parser._mutually_exclusive_groups, prefix="")
+        lines.append(formatter.format_help().rstrip())
+    return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """Safe process handling: no shell, argv of constants and the port, bounded error messages,
 and unprivileged lookups that never call another user's socket free.
 
-The minimal child environment is tested in tests/test_runner.py.
+The minimal child environment is tested in tests/test_run.py.
 """
 
 from __future__ import annotations
