@@ -132,6 +132,8 @@ def main(system: str, out: Path = OUT) -> None:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGKILL)  # the holder and its forked child
             proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 if __name__ == "__main__":
