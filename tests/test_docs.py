@@ -75,8 +75,7 @@ def test_every_path_cited_in_code_and_docs_exists() -> None:
         p
         for top in ("portcheck", "tests", "tools", "bench", "docs", "ansible")
         for p in (ROOT / top).rglob("*")
-        if p.suffix in (".py", ".md", ".sh", ".toml", ".yml", ".yaml")
-        and "_build" not in p.parts
+        if p.suffix in (".py", ".md", ".sh", ".toml", ".yml", ".yaml") and "_build" not in p.parts
     ]
     missing = []
     for source in [*sources, ROOT / "README.md", ROOT / "pyproject.toml"]:
@@ -101,3 +100,11 @@ def test_index_lists_every_page() -> None:
     }
     for page in pages - {"index"}:
         assert re.search(rf"^{re.escape(page)}$", index, re.MULTILINE), page
+
+
+def test_sample_outputs_are_what_the_command_prints() -> None:
+    """Rerun `python -m tools.doc_samples` after changing an output."""
+    from tools import doc_samples
+
+    assert len(doc_samples.samples()) >= 6
+    assert doc_samples.stale() == []
