@@ -1,23 +1,30 @@
 """The `portcheck` command.
 
-    portcheck PORT [PORT ...] [--json] [--explain | --raw] [--tool T] [--timeout S] [-q]
-    portcheck PORT [PORT ...] (--host H ... | --hosts FILE) [--json] [--workers N] ...
-    portcheck wait PORT (--free | --listening) [--timeout S] [--interval S] ...
-    portcheck find FIRST-LAST [-n N] [--udp | --both] [--random] [--allow-ephemeral] ...
-    portcheck kill PORT [--force] [--managed] [--tree] [--strict] [--timeout S] [--dry-run] [--yes]
-    portcheck list [--all | --exposed] [--tcp | --udp] [--json] [--tool T]
+    portcheck PORTS [PORTS ...] [--explain | --raw] [--strict] [options]
+    portcheck PORTS [PORTS ...] (--host H ... | --hosts FILE) [--workers N] [options]
+    portcheck wait PORTS (--free | --listening) [--interval S] [--strict] [options]
+    portcheck find FIRST-LAST [-n N] [--udp | --both] [--random] [--allow-ephemeral] [options]
+    portcheck kill PORTS [--force] [--managed] [--tree] [--strict] [--dry-run] [--yes] [options]
+    portcheck list [--all | --exposed] [--tcp | --udp] [--port PORTS] [--allow PORTS] [options]
+    portcheck completion {bash,zsh,fish,powershell}
+
+PORTS is 80, 80,443, 8000-8010 or a mix (one parser, `_filters.parse_allowed`).
+The options every command takes (`--json`, `--csv`, `-q`, `--timeout`,
+`--tool`, `--debug`, `--host`/`--hosts`) may come before the subcommand's
+name: `split_command` finds it. docs/command.md is checked against these
+parsers (`synopsis()`), and the completion scripts are made from them.
 
 Exit status of a lookup (and of --explain and --raw): 0 when a port is in use,
-1 when every port is free, 2 on an error (bad arguments, no usable tool, a tool
-that failed or timed out). With --host/--hosts: 2 when any host could not be
-looked at, else 0 when a port is in use on any host, else 1. `wait`: 0 when
-the condition holds, 1 when it timed out, 2 on an error. `find`: 0 when
-enough free ports were found, 1 when the range holds too few (those found are
-printed), 2 on an error. `list`: 0 on success (even when nothing listens), 2
-on an error. `kill`: 0 when the port is free at the end, 1 when it is still in
+1 when every port is free (TIME_WAIT remnants aside, unless --strict:
+docs/time-wait.md), 2 on an error. With --host/--hosts: 2 when any host could
+not be looked at, else 0 when a port is in use on any host, else 1. `wait`: 0
+when the condition holds, 1 when it timed out, 2 on an error. `find`: 0 when
+enough free ports were found, 1 when the range holds too few, 2 on an error.
+`list`: 0 on success, 1 with --allow when something unexpected listens, 2 on
+an error. `kill`: 0 when the port is free at the end, 1 when it is still in
 use (or after --dry-run), 2 on an error or without confirmation. Errors are
-one line on stderr; `--debug` adds the traceback.
-The `--json` documents are described in docs/json.md.
+one line on stderr (`_render/errors.py`), none with -q; `--debug` adds the
+traceback. The `--json` documents are described in docs/json.md.
 """
 
 from __future__ import annotations
@@ -57,7 +64,8 @@ _EPILOG = """\
 examples:
   portcheck 8080                 who holds port 8080? (exit 0 in use, 1 free, 2 error)
   portcheck 60688 --explain      what is this port, who holds it, is that normal?
-  portcheck 80 443 --json        both ports, as JSON for scripts
+  portcheck 80,443 8000-8010     lists and ranges of ports
+  portcheck 80 443 --json        both ports, as JSON for scripts (--csv: a table for scripts)
   portcheck 5432 --tool ss       force one backend
   portcheck 8080 --raw           what the tools printed, to attach to a bug report
   if portcheck -q 8080; then echo "8080 is taken"; fi
@@ -67,6 +75,9 @@ examples:
   portcheck find 8000-8999 -n 3                (see: portcheck find --help)
   portcheck kill 8080 --dry-run                (see: portcheck kill --help)
   portcheck list --exposed                     listeners beyond loopback (portcheck list --help)
+  portcheck completion bash                    a completion script (docs/howto/completion.md)
+
+Options every command takes may come before the subcommand: portcheck --json list.
 """
 
 _FIND_EPILOG = """\
@@ -92,9 +103,12 @@ examples:
   portcheck list                 every listening socket, sorted by port
   portcheck list --exposed       only listeners reachable from other hosts (not loopback)
   portcheck list --all --tcp     every TCP socket, connections too
-  portcheck list --json          the same sockets as JSON (kind "list")
+  portcheck list --json          the same sockets as JSON (kind "list"); --csv for a table
+  portcheck list --exposed --allow 22,443   exit 1 when anything else listens beyond loopback
+  portcheck list --host web1 --port 8000-8100   on another host, some ports only
 
-exit status: 0 on success (even when nothing listens), 2 on an error.
+exit status: 0 on success (even when nothing listens), 1 with --allow when
+something listens that it does not name, 2 on an error.
 Sockets held by several processes of one name show their pids on one row.
 """
 
@@ -971,7 +985,8 @@ def _strict_end(args: argparse.Namespace, result: StopResult, start: float) -> S
 
     if not args.strict or result.dry_run or not result.free or not result.time_wait:
         return result
-    left = max(0.0, args.timeout - (time.monotonic() - start))
+    # Rounded: the progress line and any message quote it.
+    left = round(max(0.0, args.timeout - (time.monotonic() - start)), 1)
     ok, _ = _wait_one(
         argparse.Namespace(**{**vars(args), "interval": 0.25}),
         report=False,  # the kill report says how it ended

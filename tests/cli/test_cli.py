@@ -674,3 +674,29 @@ def test_a_reader_that_leaves_ends_the_command_quietly() -> None:
     )
     assert "BrokenPipeError" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_kill_strict_waits_within_timeout_with_the_progress_line(
+    looks: list[list[portcheck.Socket]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from portcheck import StopResult
+
+    remnant = attrs.evolve(
+        LISTENER, remote=Endpoint(address="127.0.0.1", port=50000), state=State.TIME_WAIT, pid=None
+    )
+    ended = StopResult(port=8080, free=True, dry_run=False, owners=(), time_wait=(remnant,))
+    monkeypatch.setattr("portcheck._kill.engine.run", lambda *_, **__: ended)
+    monkeypatch.setattr("portcheck._lookup.who_owns", lambda *_, **__: [remnant])
+    looks[:] = [[remnant]]  # it never clears
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["kill", "8080", "--yes", "--strict", "--timeout", "2"]) == 1
+    assert "\rwaiting for port 8080 to be free: 0.0 s of 2 s; on it:" in terminal.text
+    assert "2.0 s of 2 s" in terminal.text  # and not a look more: the timeout holds
+    assert "3.0 s" not in terminal.text
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("port 8080 is still in use")
+    looks[:] = [[remnant], []]  # it clears within the timeout
+    assert main(["kill", "8080", "--yes", "--strict", "--timeout", "2", "-q"]) == 0
