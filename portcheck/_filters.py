@@ -48,7 +48,7 @@ def parse_allowed(allowed: Allowed) -> list[tuple[int, int]]:
             raise ValueError(f"not a port or a range of ports: {item!r}")
         low, high = int(first), int(last) if dash else int(first)
         if 1 <= high < low <= 65535:
-            raise ValueError(f"the range's first port is above its last: {item!r}")
+            raise ValueError(f"not a port range, its first port is above its last: {item!r}")
         if not 1 <= low <= high <= 65535:
             raise ValueError(f"not a port or a range of ports (1-65535): {item!r}")
         ranges.append((low, high))

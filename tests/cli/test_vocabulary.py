@@ -219,6 +219,9 @@ def test_remote_errors_are_human_lines_on_stderr(user: str) -> None:
     code, out, err = run(user, "list", "--host", f"127.0.0.1:{port}", "--timeout", "5")
     assert (code, out) == (2, "")
     assert err.startswith(f"portcheck: 127.0.0.1:{port}: ssh could not reach the host: ")
+    code, out, err = run(user, "wait", "8080", "--free", "--host", f"127.0.0.1:{port}")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"portcheck: 127.0.0.1:{port}: ssh could not reach the host: ")
 
 
 def test_error_messages_hide_class_names_and_command_lines() -> None:
