@@ -633,6 +633,7 @@ def _explain_main(args: argparse.Namespace) -> int:
             print("\n\n".join(r.explain() for r in reports))
         _warn_hidden(item.socket for r in reports for item in r.sockets)
     used = any(in_use([i.socket for i in r.sockets], strict=args.strict) for r in reports)
+    # (PortReport.in_use is the rule without --strict; the JSON says the same.)
     return EXIT_IN_USE if used else EXIT_FREE
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 
 import attrs
 
-from .._records import NoOwner, Platform, Socket
+from .._records import Platform, Socket, is_remnant
 from .._validate import check_port, check_seconds
 from .policy import Options, Planner, Target
 from .results import Outcome, StopResult
@@ -313,7 +313,7 @@ class Engine:
 
 
 def _remnant(sock: Socket) -> bool:
-    return sock.pid is None and sock.no_owner in (NoOwner.TIME_WAIT, NoOwner.CLOSED)
+    return is_remnant(sock)  # the one TIME_WAIT rule (docs/time-wait.md)
 
 
 def _held(sockets: Sequence[Socket]) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .._lookup import lookup
-from .._records import IanaRange, Protocol, Role, Socket, is_listening
+from .._records import IanaRange, Protocol, Role, Socket, in_use, is_listening
 from .._validate import check_port
 from .._words import REASON, owners
 from .ephemeral import EphemeralRange, read_range
@@ -67,8 +67,9 @@ class PortReport:
 
     @property
     def in_use(self) -> bool:
-        """True when any socket is on the port (owner hidden or not)."""
-        return bool(self.sockets)
+        """True when a socket other than a TIME_WAIT remnant is on the port (owner
+        hidden or not): the one rule of docs/time-wait.md."""
+        return in_use(item.socket for item in self.sockets)
 
     @property
     def worth_a_look(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._records import IanaRange, Protocol, Role
+from .table import remnants_note
 from .words import held_by, owner, safe
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ def explain(report: PortReport) -> str:
             held = held_by(item.socket)
             if held is not None:
                 lines.append(f"    {held}")
+    if report.sockets and not report.in_use:
+        lines.append(f"The port is free: {remnants_note(len(report.sockets))}.")
     lines.extend(_bind_lines(report))
     verdict = _verdict(report)
     if verdict:

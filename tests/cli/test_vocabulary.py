@@ -274,6 +274,9 @@ def test_time_wait_remnants_are_free_everywhere_unless_strict(user: str, remnant
     assert run(user, "wait", port, "--free", "--timeout", "0", "-q")[0] == 0
     assert run(user, "wait", port, "--free", "--strict", "--timeout", "0.5", "-q")[0] == 1
     assert run(user, "kill", port, "--yes", "-q")[0] == 0
+    code, out, _ = run(user, port, "--explain")
+    assert code == 1
+    assert "The port is free: 1 TIME_WAIT remnant(s)" in out
     assert run(user, "find", f"{port}-{port}", "--allow-ephemeral", "--strict", "-q")[0] == 1
 
 
@@ -433,3 +436,21 @@ def test_kill_words_one_lower_case_verb_and_real_flags() -> None:
         owners=(owner(1, Outcome.DRY_RUN, "would be asked to stop (SIGTERM)"),),
     )
     assert report(dry)[0] == "would stop  node (pid 1, user alice): with SIGTERM"
+
+
+def test_debug_shows_the_command_lines_the_error_line_does_not(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from portcheck import ToolTimeoutError
+    from portcheck._cli import main
+
+    def slow(port: int, **_: object) -> list[object]:
+        raise ToolTimeoutError(["/usr/bin/ss", "-tanp", "sport", "=", f":{port}"], 2.99999)
+
+    monkeypatch.setattr("portcheck._cli.who_owns", slow)
+    assert main(["8080"]) == 2
+    assert capsys.readouterr().err == "portcheck: ss did not finish within 3 s and was killed\n"
+    assert main(["8080", "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert "/usr/bin/ss -tanp sport = :8080" in err
+    assert err.endswith("portcheck: ss did not finish within 3 s and was killed\n")
