@@ -15,7 +15,6 @@ from one is normal and never flagged (watch sees listeners only).
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Callable
@@ -24,14 +23,14 @@ import attrs
 
 from ._filters import Allowed, Selection, is_loopback, select
 from ._lookup import lookup
-from ._records import IanaRange, Socket, State, is_listening, socket_key
+from ._records import IanaRange, Socket, State, Word, is_listening, socket_key
 from ._validate import check_seconds
 
 if TYPE_CHECKING:
     from ._backends.context import Context
 
 
-class EventKind(str, enum.Enum):
+class EventKind(Word):
     """What happened to a listener between two polls (or `PRESENT`: there at the start)."""
 
     PRESENT = "present"

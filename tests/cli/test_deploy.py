@@ -85,14 +85,8 @@ def test_wait_open_json(bound: socket.socket) -> None:
 def test_wait_open_bad_target_exits_2(target: str) -> None:
     done = portcheck("wait", target, "--open", "--timeout", "1")
     assert done.returncode == 2
-    assert done.stderr.startswith("portcheck: error: ")
+    assert done.stderr.startswith("portcheck: ")
     assert "Traceback" not in done.stderr
-
-
-def test_wait_free_still_takes_one_port_only() -> None:
-    done = portcheck("wait", "80", "81", "--free", "--timeout", "0")
-    assert done.returncode == 2
-    assert "one port" in done.stderr
 
 
 # --- watch ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Live, as the unprivileged `nobody`: wait_until_open, run's port choice and watch.
 
-The work runs in a forked child that dropped to nobody (tests/support/as_nobody);
+The work runs in a forked child that dropped to nobody (tests/support/as_nobody.py);
 the sockets are root's, held by this test.
 """
 
