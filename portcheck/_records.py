@@ -6,6 +6,7 @@ place that reads `sys.platform`.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import sys
 
@@ -72,6 +73,9 @@ class State(str, enum.Enum):
     CLOSE_WAIT = "CLOSE_WAIT"
     LAST_ACK = "LAST_ACK"
     CLOSING = "CLOSING"
+    BOUND = "BOUND"
+    """Bound to its port with neither listen() nor connect(): it holds the port (another
+    bind fails with EADDRINUSE). Seen on Linux 6.5+ over sock_diag only (TCP_BOUND_INACTIVE)."""
     UNKNOWN = "UNKNOWN"
 
 
@@ -141,8 +145,15 @@ class Socket:
     0 "System Idle Process" and PID 4 "System"): never a program to stop.
 
     `no_owner` says why `pid` is None (see `NoOwner`); it is None when `pid`
-    is set. Service identity, where the system can tell (see the platform
-    matrix): `command` is the owner's full argv; `units` the service-manager
+    is set. `socket_id` is the kernel's name for the socket where the tool
+    shows one (the inode on Linux, as digits; the kernel address lsof prints
+    as DEVICE on macOS and the BSDs), else None: records with the same
+    `socket_id` are one socket held by several processes, and two records
+    without one are two sockets. `started` is the owner's start time (an
+    aware datetime, from /proc on Linux), None where the system does not
+    give it; with `pid` it names the process even after the pid is reused.
+
+    Service identity, where the system can tell (see the platform matrix): `command` is the owner's full argv; `units` the service-manager
     units running it (`nginx.service`, `user:x.service` for a user unit, a
     Windows service name); `container` the container it runs in, None when
     none or the same one as portcheck; `forwards_to` the container endpoint a
@@ -164,6 +175,8 @@ class Socket:
     units: tuple[str, ...] = ()
     container: Container | None = None
     forwards_to: Endpoint | None = None
+    socket_id: str | None = None
+    started: datetime.datetime | None = None
 
     def __attrs_post_init__(self) -> None:
         # One rule for every parser and backend: a record names its owner or
@@ -181,8 +194,9 @@ class Socket:
 
     @property
     def owner_hidden(self) -> bool:
-        """True when the socket exists but the tool could not see which process holds it."""
-        return self.pid is None
+        """True when a process holds the socket but this lookup could not see which
+        (`no_owner is NoOwner.HIDDEN`): never for TIME_WAIT or closed sockets."""
+        return self.no_owner is NoOwner.HIDDEN
 
 
 class IanaRange(str, enum.Enum):
@@ -223,9 +237,12 @@ class Role(str, enum.Enum):
     LISTENING = "listening"
     """Waiting for peers: a TCP socket in LISTEN, or a UDP socket bound with no peer."""
     INBOUND = "inbound"
-    """A peer connected to us: a connected socket on a port that also has a listener."""
+    """A peer connected to us: the evidence says our end is the server's (see
+    `portcheck.describe`'s `SocketRole.evidence`)."""
     OUTBOUND = "outbound"
-    """We connected out from this port: a connected socket, and no listener on the port."""
+    """We connected out from this port: the evidence says our end is the client's."""
+    CONNECTION = "connection"
+    """A connected socket whose direction the evidence does not decide."""
     BOUND = "bound"
     """A TCP socket bound to the port but neither listening nor connected."""
 

@@ -9,6 +9,7 @@ say which they are in "kind".
 
 from __future__ import annotations
 
+import datetime
 import enum
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +30,13 @@ SCHEMA = 1
 def _plain(_instance: object, _field: object, value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()  # ISO 8601 with its offset: `started`
     return list(value) if isinstance(value, tuple) else value
 
 
 def socket_to_dict(sock: Socket) -> dict[str, Any]:
-    """A socket as a dict of str, int, bool and None (enums by their value)."""
+    """A socket as a dict of str, int, bool and None (enums by their value, times in ISO 8601)."""
     return attrs.asdict(sock, value_serializer=_plain)
 
 

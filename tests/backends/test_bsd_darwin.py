@@ -26,7 +26,7 @@ LSOF = "/usr/sbin/lsof"
 NETSTAT = "/usr/sbin/netstat"
 SOCKSTAT = "/usr/bin/sockstat"
 PS = "/bin/ps"
-LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "-i")
+LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnTd", "-i")
 USAGE = b"sockstat: illegal option -- s\nusage: sockstat [-46cLlu] [-j jid] [-p ports]\n"
 TITLE = "Active Internet connections (including servers)\n"
 
@@ -387,7 +387,7 @@ def test_freebsd_netstat_last_answers_owner_hidden() -> None:
     found = lookup(22, platform="freebsd", runner=runner)
     assert runner.calls == [(NETSTAT, "-an")]
     assert len(found) == 3
-    assert all(s.owner_hidden for s in found)
+    assert all(s.no_owner is NoOwner.NOT_SHOWN for s in found)  # not hidden: no tool shows
 
 
 def test_freebsd_lsof_empty_unprivileged_confirms(unprivileged: None) -> None:
@@ -412,7 +412,7 @@ def test_netbsd_sockstat_then_netstat() -> None:
     runner = FakeRunner(tools={"netstat": NETSTAT}, replies={(NETSTAT, "-an"): (0, an, b"")})
     found = lookup(22, platform="netbsd", runner=runner)
     assert len(found) == 3
-    assert all(s.owner_hidden for s in found)
+    assert all(s.no_owner is NoOwner.NOT_SHOWN for s in found)  # not hidden: no tool shows
 
 
 def test_openbsd_netstat_owner_hidden_and_free() -> None:
@@ -420,7 +420,7 @@ def test_openbsd_netstat_owner_hidden_and_free() -> None:
     runner = FakeRunner(tools={"netstat": NETSTAT}, replies={(NETSTAT, "-an"): (0, an, b"")})
     found: list[Socket] = lookup(25, platform="openbsd", runner=runner)
     assert [s.local.address for s in found] == ["127.0.0.1", "::1", "fe80::1"]
-    assert all(s.owner_hidden for s in found)
+    assert all(s.no_owner is NoOwner.NOT_SHOWN for s in found)  # not hidden: no tool shows
     assert lookup(8080, platform="openbsd", runner=runner) == []
 
 
@@ -523,7 +523,7 @@ def test_openbsd_fstat_failure_falls_back_to_netstat(privileged: None) -> None:
     found = lookup(80, platform="openbsd", runner=runner)
     assert runner.calls == [(FSTAT, "-n"), (NETSTAT, "-an")]
     assert len(found) == 2
-    assert all(s.owner_hidden for s in found)
+    assert all(s.no_owner is NoOwner.NOT_SHOWN for s in found)  # not hidden: no tool shows
 
 
 def test_openbsd_fstat_without_netstat(privileged: None, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,8 +66,10 @@ def test_lsof_exit_1_with_output_is_an_error_never_free(listener: tuple[int, int
 def test_lsof_exit_1_with_nothing_printed_still_reports_the_kernels_socket(
     listener: tuple[int, int],
 ) -> None:
-    # lsof saw nothing (another pid namespace): the kernel's table still shows it in use.
+    # lsof saw nothing (another pid namespace, or a socket in no /proc/net
+    # table): the kernel's table still shows it in use, and the descriptor
+    # scan names its holder.
     port, _inode = listener
     runner = FakeRunner(tools={"lsof": LSOF}, replies={(*LSOF_ARGV, f":{port}"): (1, b"", b"")})
     found = lookup(port, tool="lsof", platform="linux", runner=runner)
-    assert [(s.local.port, s.pid) for s in found] == [(port, None)]
+    assert [(s.local.port, s.pid) for s in found] == [(port, os.getpid())]

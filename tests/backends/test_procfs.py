@@ -221,7 +221,8 @@ KERNEL_STATES = [
     (10, State.LISTEN),
     (11, State.CLOSING),
     (12, State.SYN_RECV),
-    (13, State.UNKNOWN),  # a state added after this table: never an error
+    (13, State.BOUND),  # TCP_BOUND_INACTIVE, Linux 6.5+
+    (14, State.UNKNOWN),  # a state added after this table: never an error
 ]
 
 

@@ -110,6 +110,8 @@ def test_json_document(answer: list[portcheck.Socket], capsys: pytest.CaptureFix
                         "units": [],
                         "container": None,
                         "forwards_to": None,
+                        "socket_id": None,
+                        "started": None,
                     }
                 ],
             }
