@@ -153,10 +153,11 @@ class Socket:
     aware datetime, from /proc on Linux), None where the system does not
     give it; with `pid` it names the process even after the pid is reused.
 
-    Service identity, where the system can tell (see the platform matrix): `command` is the owner's full argv; `units` the service-manager
-    units running it (`nginx.service`, `user:x.service` for a user unit, a
-    Windows service name); `container` the container it runs in, None when
-    none or the same one as portcheck; `forwards_to` the container endpoint a
+    Service identity, where the system can tell (see the platform matrix):
+    `command` is the owner's full argv; `units` the service-manager units
+    running it (`nginx.service`, `user:x.service` for a user unit, a Windows
+    service name); `container` the container it runs in, None when none or
+    the same one as portcheck; `forwards_to` the container endpoint a
     docker-proxy forwards to.
     """
 

@@ -75,7 +75,7 @@ def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
     rows = _ss.parse_rows(decode(done.stdout))
     if seen is None:
         # Over ssh: the host's ps names what its /proc would.
-        return remote_owners([_with_id(sock, inode) for sock, inode in rows], ctx)
+        return remote_owners([_with_id(sock, inode or 0) for sock, inode in rows], ctx)
     named: dict[int, list[Socket]] = {}
     sockets: list[Socket] = []
     for sock, inode in rows:
