@@ -515,6 +515,7 @@ def _wait_main(args: argparse.Namespace) -> int:
             interval=args.interval,
             tool=args.tool,
             progress=seen,
+            protocol=protocol,
         )
     except WaitTimeoutError as exc:
         timed_out: WaitTimeoutError | None = exc

@@ -87,14 +87,17 @@ def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
     for inode, group in named.items():
         pids = [s.pid for s in group if s.pid is not None]
         holders = _procfs.holders_among(pids, inode)
-        if len(holders) < len(pids):
+        # As root, a socket ss names no holder for is held where ss does not
+        # look (threads of a process whose main thread exited): scan too.
+        if len(holders) < len(pids) or (not pids and ctx.privileged):
             unchecked[inode] = holders
         else:
             sockets += _procfs.with_owners(group[0], holders, seen=seen, inode=inode)
     # One scan of every process for all the sockets whose pids failed the check.
     found = _procfs.find_owners(set(unchecked)) if unchecked else {}
     for inode, holders in unchecked.items():
-        gone = NoOwner.CLOSED  # ss saw holders; none holds it now
+        # ss saw holders and none holds it now: closed; it saw none: hidden.
+        gone = NoOwner.CLOSED if named[inode][0].pid is not None else NoOwner.HIDDEN
         pids = found.get(inode, holders)
         sockets += _procfs.with_owners(named[inode][0], pids, unseen=gone, seen=seen, inode=inode)
     return sockets + bound_sockets(port, ctx, seen)

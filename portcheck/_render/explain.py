@@ -28,6 +28,8 @@ def explain(report: PortReport) -> str:
         lines.append(f"It is in use by {count} socket{'s' if count > 1 else ''}:")
         for item in report.sockets:
             lines.append(f"  - {safe(_socket_line(item))}")
+            if item.evidence and item.role is not Role.BOUND:
+                lines.append(f"    why {item.role.value}: {item.evidence}")
             held = held_by(item.socket)
             if held is not None:
                 lines.append(f"    {held}")
@@ -112,8 +114,13 @@ def _socket_line(item: SocketRole) -> str:
             f"outbound: {owner(sock)} connected out from {sock.local} "
             f"to {sock.remote} ({proto}{state})."
         )
+    if role is Role.CONNECTION:
+        return (
+            f"connection: {owner(sock)} is connected from {sock.local} "
+            f"with {sock.remote} ({proto}{state}); which side connected is not clear."
+        )
     return (
-        f"bound: {owner(sock)} holds {sock.local}, "
+        f"bound, not listening: {owner(sock)} holds {sock.local}, "
         f"neither listening nor connected ({proto}{state})."
     )
 

@@ -91,7 +91,8 @@ def _report(report: PortReport) -> dict[str, Any]:
         "worth_a_look": report.worth_a_look,
         "reasons": list(report.reasons),
         "sockets": [
-            {"role": item.role.value, **socket_to_dict(item.socket)} for item in report.sockets
+            {"role": item.role.value, "evidence": item.evidence, **socket_to_dict(item.socket)}
+            for item in report.sockets
         ],
     }
 
