@@ -388,7 +388,9 @@ def _lookup_main(args: argparse.Namespace) -> int:
         results[port] = who_owns(port, tool=args.tool, timeout=args.timeout)
     if not args.quiet:
         if args.json:
-            _print_json(documents.lookup_document(results))
+            from ._backends.context import is_root
+
+            _print_json(documents.lookup_document(results, privileged=is_root()))
         else:
             _print_lines(table(results))
         _warn_hidden(s for sockets in results.values() for s in sockets)

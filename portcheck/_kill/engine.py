@@ -123,7 +123,7 @@ def run(
         from .stoppers import stopper_for
 
         stopper = stopper_for(context.platform, context.runner, tree=options.tree, timeout=10.0)
-    planner = Planner(port, options, context.platform, stopper)
+    planner = Planner(port, options, context.platform, stopper, privileged=context.privileged)
     return Engine(port, options, planner, look, stopper, clock, sleep).go()
 
 

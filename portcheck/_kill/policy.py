@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .._records import Container, NoOwner, Platform, Socket
+from .._words import hidden_owner
 from .results import Outcome, OwnerOutcome, Refusal
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class Planner:
     options: Options
     platform: Platform
     stopper: Stopper
+    privileged: bool = False  # the lookup's: says whether root would see hidden owners
     notes: list[str] = attrs.field(factory=list)
     unowned: list[OwnerOutcome] = attrs.field(factory=list)
 
@@ -122,7 +124,8 @@ class Planner:
         if self.options.tree:
             result += self.children([t for t in result if t.outcome is None], ancestors)
         if hidden:
-            self.unowned.append(_unowned(hidden, Refusal.HIDDEN, _HIDDEN))
+            detail = f"held by {hidden_owner(self.privileged)}: nothing can be signalled"
+            self.unowned.append(_unowned(hidden, Refusal.HIDDEN, detail))
         if not_shown:
             self.unowned.append(_unowned(not_shown, Refusal.NOT_SHOWN, _NOT_SHOWN))
         return result
@@ -212,10 +215,6 @@ class Planner:
         return added
 
 
-_HIDDEN = (
-    "held by a process hidden from you: nothing can be signalled"
-    " (run as root or an administrator to see and stop it)"
-)
 _NOT_SHOWN = (
     "the tool here shows no owners, so there is no process to signal (try another --tool, or root)"
 )

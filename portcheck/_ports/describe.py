@@ -55,6 +55,9 @@ class PortReport:
     privileged here and this process may not bind it (below 1024, or
     Linux's `ip_unprivileged_port_start`, without root or
     CAP_NET_BIND_SERVICE); and `ephemeral`, above.
+
+    `lookup_privileged` is True when the lookup ran privileged (root there):
+    an owner hidden then is one even root cannot see.
     """
 
     port: int
@@ -67,6 +70,7 @@ class PortReport:
     reasons: tuple[str, ...]
     reserved: ReservedRange | None = None
     privileged: bool = False
+    lookup_privileged: bool = False
 
     @property
     def in_use(self) -> bool:
@@ -130,9 +134,10 @@ def report(
         tcp_service=service_name(port, "tcp"),
         udp_service=service_name(port, "udp"),
         sockets=roles,
-        reasons=_reasons(port, iana, roles),
+        reasons=_reasons(port, iana, roles, ctx.privileged),
         reserved=reserved,
         privileged=privileged,
+        lookup_privileged=ctx.privileged,
     )
 
 
@@ -280,11 +285,13 @@ def service_name(port: int, protocol: str) -> str | None:
         return None
 
 
-def _reasons(port: int, iana: IanaRange, roles: Sequence[SocketRole]) -> tuple[str, ...]:
+def _reasons(
+    port: int, iana: IanaRange, roles: Sequence[SocketRole], privileged: bool
+) -> tuple[str, ...]:
     listeners = [r.socket for r in roles if r.role is Role.LISTENING]
     if not listeners or iana is not IanaRange.DYNAMIC:
         return ()
-    who = " and ".join(owners(listeners, REASON))
+    who = " and ".join(owners(listeners, REASON, privileged=privileged))
     kind = "listens" if any(s.protocol is Protocol.TCP for s in listeners) else "receives"
     return (
         f"{who} {kind} on port {port}, in the dynamic/private range (49152-65535): "

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime
 import enum
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._records import Socket
+from .._records import NoOwner, Socket
+from .._words import hidden_owner
 
 if TYPE_CHECKING:
     from .._kill.results import StopResult
@@ -40,19 +42,19 @@ def socket_to_dict(sock: Socket) -> dict[str, Any]:
     return attrs.asdict(sock, value_serializer=_plain)
 
 
-def lookup_document(results: dict[int, list[Socket]]) -> dict[str, Any]:
-    """`portcheck PORT ... --json`."""
-    return {
-        "schema": SCHEMA,
-        "ports": [
-            {
-                "port": port,
-                "in_use": bool(sockets),
-                "sockets": [socket_to_dict(s) for s in sockets],
-            }
-            for port, sockets in results.items()
-        ],
-    }
+def lookup_document(
+    results: dict[int, list[Socket]], privileged: bool | None = None
+) -> dict[str, Any]:
+    """`portcheck PORT ... --json`. With `privileged` (whether the lookup ran as root),
+    each port's `note` gives the hidden-owner phrase, or None."""
+    ports = []
+    for port, sockets in results.items():
+        entry: dict[str, Any] = {"port": port, "in_use": bool(sockets)}
+        if privileged is not None:
+            entry["note"] = _hidden_note(sockets, privileged)
+        entry["sockets"] = [socket_to_dict(s) for s in sockets]
+        ports.append(entry)
+    return {"schema": SCHEMA, "ports": ports}
 
 
 def hosts_document(results: dict[str, HostResult]) -> dict[str, Any]:
@@ -90,11 +92,19 @@ def _report(report: PortReport) -> dict[str, Any]:
         "privileged": report.privileged,
         "worth_a_look": report.worth_a_look,
         "reasons": list(report.reasons),
+        "note": _hidden_note((i.socket for i in report.sockets), report.lookup_privileged),
         "sockets": [
             {"role": item.role.value, "evidence": item.evidence, **socket_to_dict(item.socket)}
             for item in report.sockets
         ],
     }
+
+
+def _hidden_note(sockets: Iterable[Socket], privileged: bool) -> str | None:
+    """The hidden-owner phrase when some socket's owner is hidden, else None."""
+    if not any(s.no_owner is NoOwner.HIDDEN for s in sockets):
+        return None
+    return "some sockets are in use by " + hidden_owner(privileged)
 
 
 def reserved_to_dict(reserved: ReservedRange) -> dict[str, Any]:
