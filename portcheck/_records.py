@@ -262,3 +262,23 @@ def socket_key(sock: Socket) -> tuple[object, ...]:
     address, local port, remote). Two tools' views are merged on it, and records
     of one socket held by several processes share it (group them with the state)."""
     return (sock.protocol, sock.family, sock.local.address, sock.local.port, sock.remote)
+
+
+def record_order(sock: Socket) -> tuple[object, ...]:
+    """The order every lookup returns its records in, whatever the backend: by local
+    port, protocol (tcp, udp), family (ipv4, ipv6), local address, remote end
+    (unconnected first), state, then owner: pid ascending (hidden owners last),
+    then the socket's kernel identity."""
+    remote = ("", -1) if sock.remote is None else (sock.remote.address, sock.remote.port)
+    return (
+        sock.local.port,
+        sock.protocol.value,
+        sock.family.value,
+        sock.local.address,
+        sock.local.zone or "",
+        remote,
+        sock.state.value if sock.state is not None else "",
+        sock.pid is None,
+        sock.pid or 0,
+        sock.socket_id or "",
+    )

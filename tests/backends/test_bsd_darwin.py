@@ -491,12 +491,12 @@ def test_openbsd_fstat_unprivileged_adds_other_users_sockets_hidden(unprivileged
 def test_openbsd_fstat_as_root_matches_every_udp_socket(privileged: None) -> None:
     runner = openbsd_runner(capture(DNS_FSTAT), capture(DNS_NETSTAT))
     dns = lookup(53, platform="openbsd", runner=runner)
-    assert [(s.local.address, s.pid) for s in dns] == [
+    assert [(s.local.address, s.pid) for s in dns] == [  # in the documented record order
+        ("10.0.2.15", 55537),
+        ("127.0.0.1", 55537),
+        ("192.168.56.111", 55537),
         ("::1", 55537),
         ("fe80::1", 55537),
-        ("127.0.0.1", 55537),
-        ("10.0.2.15", 55537),
-        ("192.168.56.111", 55537),
     ]
 
 

@@ -236,3 +236,39 @@ def test_time_wait_is_not_owner_hidden() -> None:
         found = [s for s in portcheck.who_owns(port) if s.state is State.TIME_WAIT]
     assert found, "no TIME_WAIT socket left on the port"
     assert all(s.no_owner is NoOwner.TIME_WAIT and not s.owner_hidden for s in found)
+
+
+# A pre-fork server: one listener inherited by three children (the parent keeps it too).
+_PRE_FORK = r"""
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+for _ in range(3):
+    if os.fork() == 0:
+        time.sleep(600)
+        os._exit(0)
+print(s.getsockname()[1], flush=True)
+time.sleep(600)
+"""
+
+
+def test_records_come_in_one_order_from_every_backend() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _PRE_FORK], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        answers = {}
+        for tool in [*BACKENDS, None]:
+            if tool not in (None, "procfs") and portcheck._run.SystemRunner().which(tool) is None:
+                continue
+            answers[tool] = [s.pid or 0 for s in portcheck.who_owns(port, tool=tool)]
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)  # the server and its children
+        _stop([child])
+    pids = answers["procfs"]
+    assert len(pids) == 4
+    assert pids == sorted(pids)  # ascending (ss lists pre-fork pids descending)
+    assert all(found == pids for found in answers.values()), answers
