@@ -552,3 +552,15 @@ def test_darwin_lsof_exit_1_with_output_is_never_free(unprivileged: None) -> Non
     found = lookup(5000, platform="darwin", runner=runner)
     assert runner.calls[:2] == [lsof_argv(5000), (NETSTAT, "-anv", "-p", "tcp")]
     assert (5000, 448) in {(s.local.port, s.pid) for s in found}
+
+
+def test_darwin_lsof_replay_one_socket_on_two_fds_is_one_record(privileged: None) -> None:
+    # Synthetic replay: one socket dup()ed onto fds 3 and 7 (as launchd does).
+    out = (
+        b"p448\ncnginx\nu501\nLalice\n"
+        b"f3\ntIPv4\nd0x1234abcd00000001\nPTCP\nn127.0.0.1:5000\nTST=LISTEN\n"
+        b"f7\ntIPv4\nd0x1234abcd00000001\nPTCP\nn127.0.0.1:5000\nTST=LISTEN\n"
+    )
+    runner = FakeRunner(tools={"lsof": LSOF}, replies={lsof_argv(5000): (0, out, b"")})
+    found = lookup(5000, platform="darwin", runner=runner)
+    assert [(s.pid, s.socket_id) for s in found] == [(448, "0x1234abcd00000001")]
