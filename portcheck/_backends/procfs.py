@@ -306,17 +306,48 @@ def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
         shares = [pids[i::workers] for i in range(workers)]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             done = list(pool.map(lambda share: _scan(share, targets, proc), shares))
-        found = sorted(pair for share in done for pair in share)
+        found = sorted(pair for share, _empty in done for pair in share)
+        empty = sorted(pid for _share, share_empty in done for pid in share_empty)
     else:
-        found = _scan(pids, targets, proc)
+        found, empty = _scan(pids, targets, proc)
     for pid, inode in found:
         owners.setdefault(inode, []).append(pid)
+    missing = {link: inode for link, inode in targets.items() if inode not in owners}
+    if missing:
+        # Only now, for sockets no table showed, and only among the processes
+        # whose table was empty or unreadable (kernel threads' are too): one
+        # whose main thread exited (a zombie leader) holds its sockets in its
+        # other threads' tables.
+        for pid in empty:
+            for inode in _task_held(pid, missing, proc):
+                owners.setdefault(inode, []).append(pid)
     return owners
 
 
-def _scan(pids: list[int], targets: dict[str, int], proc: str) -> list[tuple[int, int]]:
-    """(pid, inode) for each target socket each of `pids` holds."""
-    return [(pid, inode) for pid in pids for inode in _held(pid, targets, proc)]
+def _scan(
+    pids: list[int], targets: dict[str, int], proc: str
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """(pid, inode) for each target socket each of `pids` holds in its own table, and
+    the pids whose table was empty or unreadable."""
+    found: list[tuple[int, int]] = []
+    empty: list[int] = []
+    for pid in pids:
+        try:
+            table = _fd_table(f"{proc}/{pid}/fd", targets)
+        except OSError:
+            table = None  # a process this user may not read holds nothing it can see
+        if table is None:
+            empty.append(pid)
+        else:
+            found += [(pid, inode) for inode in table]
+    return found, empty
+
+
+def _task_held(pid: int, targets: Mapping[str, int], proc: str) -> set[int]:
+    """The targets `pid`'s other threads hold, when its leader is a zombie; else none."""
+    if not _is_zombie(pid, proc):
+        return set()
+    return _task_tables(pid, targets, proc)
 
 
 # Threads for the descriptor scan, and the fewest processes worth a second one.
