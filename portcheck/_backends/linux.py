@@ -25,7 +25,7 @@ from .._parsers import lsof as _lsof
 from .._parsers import netstat_linux as _netstat_linux
 from .._parsers import ss as _ss
 from .._parsers.proc_net import Entry
-from .._records import NoOwner, Socket, socket_key
+from .._records import NoOwner, Socket, State, socket_key
 from . import procfs as _procfs
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 from .posix import LINUX_LSOF_FLAGS, lsof_argv, remote_owners
@@ -150,7 +150,10 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     # lsof cannot list a bound-only socket (it is in no /proc/net table), and
     # misses sockets of processes it may not read: the descriptor scan names
     # what this user can see, the rest stays hidden.
-    holders = _procfs.find_owners({e.inode for e in missed if e.inode}) if missed else {}
+    # Without root the scan can add only this user's bound-only sockets: lsof
+    # listed the rest of what this user may read.
+    scan = [e for e in missed if e.inode and (ctx.privileged or e.socket.state is State.BOUND)]
+    holders = _procfs.find_owners({e.inode for e in scan}) if scan else {}
     hidden = [
         record
         for e in missed
