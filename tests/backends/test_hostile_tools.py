@@ -250,9 +250,7 @@ def test_a_million_lines_give_the_right_answer_in_bounded_time_and_memory(
     # The listener owns 127.0.0.1:PORT only: another process may hold the same
     # number on another address (a bound-only probe on ::1), which is not ours.
     ours = [s for s in result["found"] if s["local"]["address"] == "127.0.0.1"]
-    assert [(s["local"]["port"], s["pid"]) for s in ours] == [
-        (listener.port, os.getpid())
-    ]
+    assert [(s["local"]["port"], s["pid"]) for s in ours] == [(listener.port, os.getpid())]
     assert result["seconds"] < MAX_SECONDS
     assert result["maxrss_mb"] < MAX_RSS_MB
 
