@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -174,6 +175,22 @@ def test_a_bound_udp_socket_is_listening_unless_tcp_is_asked(script: Script) -> 
     ]
     with pytest.raises(WaitTimeoutError):
         portcheck.wait_until_listening(PORT, timeout=0.2, interval=0.1, protocol=Protocol.TCP)
+
+
+def test_wait_tcp_never_reports_the_udp_socket_it_excluded(
+    script: Script, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script.answers = [[UDP_BOUND]]
+    with pytest.raises(WaitTimeoutError) as info:
+        portcheck.wait_until_listening(PORT, timeout=0.2, interval=0.1, protocol=Protocol.TCP)
+    assert (info.value.owners, str(info.value)) == ([], "port 8080 was not listening after 0.2 s")
+    from portcheck._cli import main
+
+    argv = ["wait", str(PORT), "--listening", "--tcp", "--timeout", "0.2", "--interval", "0.1"]
+    assert main([*argv, "--json"]) == 1  # timed out
+    assert json.loads(capsys.readouterr().out)["sockets"] == []
+    main(argv)
+    assert "last seen" not in capsys.readouterr().err
 
 
 def test_could_not_look_is_raised_at_once(script: Script, monkeypatch: pytest.MonkeyPatch) -> None:

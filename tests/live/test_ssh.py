@@ -39,9 +39,12 @@ def hold(holders: Holders) -> Callable[..., Held]:
 
 
 def _bare(sock: Socket) -> Socket:
-    # Service identity (command line, units, container) is read from this
-    # machine's /proc; over ssh it stays None (documented): compare the rest.
-    return attrs.evolve(sock, command=None, units=(), container=None, forwards_to=None)
+    # Service identity (command line, units, container) and the owner's start
+    # time are read from this machine's /proc; over ssh they stay None
+    # (documented): compare the rest.
+    return attrs.evolve(
+        sock, command=None, units=(), container=None, forwards_to=None, started=None
+    )
 
 
 def _same(found: list[Socket]) -> set[Socket]:
