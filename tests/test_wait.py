@@ -315,8 +315,11 @@ def test_live_free_once_a_child_process_dies(holders: Holders) -> None:
 def test_live_listening_times_out_on_a_client_port(holders: Holders) -> None:
     server = holders.start([["tcp-listen", "127.0.0.1"]], accept=True)
     client = holders.start([["tcp-connect", f"127.0.0.1:{server.ports[0]}"]])
+    # TCP only: the test owns these TCP ports, not a UDP socket of the same number.
     with pytest.raises(WaitTimeoutError) as info:
-        portcheck.wait_until_listening(client.ports[0], timeout=0.3, interval=0.1)
+        portcheck.wait_until_listening(client.ports[0], timeout=0.3, interval=0.1, protocol="tcp")
     assert [(s.pid, s.state) for s in info.value.owners] == [(client.pids[0], State.ESTABLISHED)]
-    [listener] = portcheck.wait_until_listening(server.ports[0], timeout=5, interval=0.1)
+    [listener] = portcheck.wait_until_listening(
+        server.ports[0], timeout=5, interval=0.1, protocol="tcp"
+    )
     assert listener.pid == server.pids[0]
