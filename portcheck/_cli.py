@@ -571,7 +571,11 @@ def _lookup_main(args: argparse.Namespace) -> int:
         results[port] = who_owns(port, tool=args.tool, timeout=args.timeout)
     if not args.quiet:
         if args.json:
-            _print_json(documents.lookup_document(results, strict=args.strict))
+            from ._backends.context import is_root
+
+            _print_json(
+                documents.lookup_document(results, strict=args.strict, privileged=is_root())
+            )
         elif args.csv:
             from ._render.csv import lookup_rows
 
@@ -830,6 +834,7 @@ def _wait_one(
             tool=args.tool,
             context=context_for(host=host, timeout=min(args.timeout, 10.0) or 10.0),
             progress=seen,
+            protocol=protocol,
         )
     except WaitTimeoutError as exc:
         timed_out: WaitTimeoutError | None = exc

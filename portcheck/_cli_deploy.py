@@ -252,17 +252,15 @@ WIDE_HEADER = ("PORT", "PROTO", "LOCAL ADDRESS", "PID", "USER", "PARENTS", "CWD"
 
 def wide_details(sock: Socket) -> dict[str, Any]:
     """What `--wide` adds for one socket's owner: the parent chain and the start time."""
-    from ._backends.procfs import parent_chain, start_time
+    from ._backends.procfs import parent_chain
 
+    started = (
+        None if sock.started is None else sock.started.astimezone().isoformat(timespec="seconds")
+    )
     if sock.pid is None or sock.parent is None:  # not read from this machine's /proc
-        return {"parents": [], "started": None}
-    started = start_time(sock.pid)
-    return {
-        "parents": [{"pid": p, "process": name} for p, name in parent_chain(sock.pid)],
-        "started": None
-        if started is None
-        else datetime.datetime.fromtimestamp(started).astimezone().isoformat(timespec="seconds"),
-    }
+        return {"parents": [], "started": started}
+    chain = parent_chain(sock.pid)
+    return {"parents": [{"pid": p, "process": name} for p, name in chain], "started": started}
 
 
 def wide_lines(sockets: Sequence[Socket], width: int) -> list[str]:
@@ -296,8 +294,8 @@ def wide_lines(sockets: Sequence[Socket], width: int) -> list[str]:
 
 
 def wide_document(sockets: Sequence[Socket], *, scope: str) -> dict[str, Any]:
-    """`list --wide --json`: the list document, each socket with `parents` and `started`."""
+    """`list --wide --json`: the list document, each socket with its owner's `parents`."""
     document = documents.list_document(list(sockets), scope=scope)
     for entry, sock in zip(document["sockets"], sockets):
-        entry.update(wide_details(sock))
+        entry["parents"] = wide_details(sock)["parents"]  # `started` is a socket field already
     return document

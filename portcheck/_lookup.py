@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Callable
 
 from ._errors import NoToolError, PortcheckError
-from ._records import Platform, Socket, State, is_listening
+from ._records import Platform, Socket, State, is_listening, record_order
 from ._validate import check_port
 
 if TYPE_CHECKING:
@@ -40,6 +40,10 @@ def who_owns(
     port: int, *, tool: str | None = None, timeout: float = 10.0, host: str | None = None
 ) -> list[Socket]:
     """Every socket whose local port is `port`, one record per (socket, owning process).
+
+    Records come in one order from every backend: by protocol (tcp, udp),
+    family (ipv4, ipv6), local address, remote end (unconnected first), state,
+    then owner pid ascending (hidden owners last).
 
     TCP and UDP, IPv4 and IPv6, in any state. An empty list means nothing uses
     the port. When the lookup cannot see, an error is raised instead: never an
@@ -78,8 +82,8 @@ def listening(
     """Every listening socket of this machine (or of `host`, over ssh).
 
     TCP sockets in LISTEN and UDP sockets bound with no peer (UDP has no
-    listen(); that is how UDP servers wait), IPv4 and IPv6, sorted as the tool
-    lists them. One record per (socket, owning process), with every owner, as
+    listen(); that is how UDP servers wait), IPv4 and IPv6, in the order of
+    every lookup (`who_owns`). One record per (socket, owning process), with every owner, as
     `who_owns` gives them; sockets whose owner is hidden are kept with
     `pid=None`. When the lookup cannot see, an error is raised: never a
     partial list. `tool`, `timeout` and `host` as for `who_owns`.
@@ -211,5 +215,6 @@ def _first_answer(
             raise
         if observe is not None:
             observe(backend, ctx, None)
-        return on_port(found, port)
+        # One documented order from every backend (tools list pre-fork pids either way).
+        return sorted(on_port(found, port), key=record_order)
     raise NoToolError(base.platform.value, tried, host=base.remote)

@@ -6,6 +6,7 @@ place that reads `sys.platform`.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import sys
 from collections.abc import Iterable
@@ -81,6 +82,9 @@ class State(Word):
     CLOSE_WAIT = "CLOSE_WAIT"
     LAST_ACK = "LAST_ACK"
     CLOSING = "CLOSING"
+    BOUND = "BOUND"
+    """Bound to its port with neither listen() nor connect(): it holds the port (another
+    bind fails with EADDRINUSE). Seen on Linux 6.5+ over sock_diag only (TCP_BOUND_INACTIVE)."""
     UNKNOWN = "UNKNOWN"
 
 
@@ -150,11 +154,19 @@ class Socket:
     0 "System Idle Process" and PID 4 "System"): never a program to stop.
 
     `no_owner` says why `pid` is None (see `NoOwner`); it is None when `pid`
-    is set. Service identity, where the system can tell (see the platform
-    matrix): `command` is the owner's full argv; `units` the service-manager
-    units running it (`nginx.service`, `user:x.service` for a user unit, a
-    Windows service name); `container` the container it runs in, None when
-    none or the same one as portcheck; `forwards_to` the container endpoint a
+    is set. `socket_id` is the kernel's name for the socket where the tool
+    shows one (the inode on Linux, as digits; the kernel address lsof prints
+    as DEVICE on macOS and the BSDs), else None: records with the same
+    `socket_id` are one socket held by several processes, and two records
+    without one are two sockets. `started` is the owner's start time (an
+    aware datetime, from /proc on Linux), None where the system does not
+    give it; with `pid` it names the process even after the pid is reused.
+
+    Service identity, where the system can tell (see the platform matrix):
+    `command` is the owner's full argv; `units` the service-manager units
+    running it (`nginx.service`, `user:x.service` for a user unit, a Windows
+    service name); `container` the container it runs in, None when none or
+    the same one as portcheck; `forwards_to` the container endpoint a
     docker-proxy forwards to.
 
     About the owner, where the system says (this machine's /proc on Linux;
@@ -179,6 +191,8 @@ class Socket:
     units: tuple[str, ...] = ()
     container: Container | None = None
     forwards_to: Endpoint | None = None
+    socket_id: str | None = None
+    started: datetime.datetime | None = None
     parent: int | None = None
     cwd: str | None = None
     exe: str | None = None
@@ -199,8 +213,9 @@ class Socket:
 
     @property
     def owner_hidden(self) -> bool:
-        """True when the socket exists but the tool could not see which process holds it."""
-        return self.pid is None
+        """True when a process holds the socket but this lookup could not see which
+        (`no_owner is NoOwner.HIDDEN`): never for TIME_WAIT or closed sockets."""
+        return self.no_owner is NoOwner.HIDDEN
 
 
 class IanaRange(Word):
@@ -241,9 +256,12 @@ class Role(Word):
     LISTENING = "listening"
     """Waiting for peers: a TCP socket in LISTEN, or a UDP socket bound with no peer."""
     INBOUND = "inbound"
-    """A peer connected to us: a connected socket on a port that also has a listener."""
+    """A peer connected to us: the evidence says our end is the server's (see
+    `portcheck.describe`'s `PortRole.evidence`)."""
     OUTBOUND = "outbound"
-    """We connected out from this port: a connected socket, and no listener on the port."""
+    """We connected out from this port: the evidence says our end is the client's."""
+    CONNECTION = "connection"
+    """A connected socket whose direction the evidence does not decide."""
     BOUND = "bound"
     """A TCP socket bound to the port but neither listening nor connected."""
 
@@ -276,3 +294,23 @@ def socket_key(sock: Socket) -> tuple[object, ...]:
     address, local port, remote). Two tools' views are merged on it, and records
     of one socket held by several processes share it (group them with the state)."""
     return (sock.protocol, sock.family, sock.local.address, sock.local.port, sock.remote)
+
+
+def record_order(sock: Socket) -> tuple[object, ...]:
+    """The order every lookup returns its records in, whatever the backend: by local
+    port, protocol (tcp, udp), family (ipv4, ipv6), local address, remote end
+    (unconnected first), state, then owner: pid ascending (hidden owners last),
+    then the socket's kernel identity."""
+    remote = ("", -1) if sock.remote is None else (sock.remote.address, sock.remote.port)
+    return (
+        sock.local.port,
+        sock.protocol.value,
+        sock.family.value,
+        sock.local.address,
+        sock.local.zone or "",
+        remote,
+        sock.state.value if sock.state is not None else "",
+        sock.pid is None,
+        sock.pid or 0,
+        sock.socket_id or "",
+    )

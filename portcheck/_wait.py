@@ -104,6 +104,7 @@ def wait_until_listening(
         timeout=timeout,
         interval=interval,
         tool=tool,
+        protocol=one,
     )
     return listening(found.sockets, one)
 
@@ -118,6 +119,7 @@ def wait_for(
     tool: str | None = None,
     context: Context | None = None,
     progress: Callable[[Poll], None] | None = None,
+    protocol: Protocol | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Poll:
@@ -127,6 +129,8 @@ def wait_for(
     the command's progress line. `progress` is called after every look that
     did not satisfy the condition. `timeout` bounds the whole wait; each look
     gets the time left (at least 1 s, at most 10 s) as its own tool limit.
+    `protocol` keeps that protocol's sockets only: the condition, the progress
+    and the error's "last seen" never name a socket the caller excluded.
     """
     port = check_port(port)
     check_seconds("timeout", timeout, allow_zero=True)
@@ -141,6 +145,8 @@ def wait_for(
     while True:
         look = max(min(_LOOK_TIMEOUT, deadline - clock()), _MIN_LOOK_TIMEOUT)
         sockets = lookup(port, tool=tool, context=attrs.evolve(context, timeout=look))
+        if protocol is not None:
+            sockets = [s for s in sockets if s.protocol is protocol]
         polls += 1
         now = clock()
         if done(sockets):

@@ -27,13 +27,29 @@ def safe(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
+def hidden_owner(privileged: bool, *, short: bool = False) -> str:
+    """Who holds a socket whose owner this lookup could not see: the one phrase every
+    output uses (`--explain`, `list`, `kill`, the JSON `note`), chosen by whether the
+    lookup ran privileged. Root is told more privileges would not help; others, that
+    they would."""
+    if privileged:
+        why = " (in another pid namespace or container, or one whose descriptors the kernel hides)"
+        return "a process even root cannot see" + ("" if short else why)
+    why = " (run as root or an administrator to see it)"
+    return "a process hidden from you" + ("" if short else why)
+
+
 @attrs.frozen(kw_only=True)
 class Wording:
-    """How one output names owners; each output keeps its established wording."""
+    """How one output names owners; each output keeps its established wording.
+
+    `hidden` None: `hidden_owner()` for the lookup's privileges (`short` for reasons).
+    """
 
     user_label: str = "user "
     show_user: bool = True
-    hidden: str = "a process hidden from you (more privileges would show it)"
+    hidden: str | None = None
+    short: bool = False
     no_process: str = "no process (a closed connection the kernel keeps in TIME_WAIT)"
     closed: str = "no process any more (closed while portcheck looked)"
     not_shown: str = "an owner this tool does not show"
@@ -41,17 +57,24 @@ class Wording:
 
 SENTENCE = Wording()  # --explain: `nginx (pid 812, user www-data)`
 ERROR = Wording(user_label="", hidden="a socket with its owner hidden")  # error messages
-REASON = Wording(show_user=False, hidden="a process hidden from you")  # --explain's reasons
+REASON = Wording(show_user=False, short=True)  # --explain's reasons
 
 
-def owner(sock: Socket, wording: Wording = SENTENCE) -> str:
-    """`nginx (pid 812, user www-data)`, or why no process is named (terminal-safe)."""
+def owner(sock: Socket, wording: Wording = SENTENCE, *, privileged: bool = False) -> str:
+    """`nginx (pid 812, user www-data)`, or why no process is named (terminal-safe).
+
+    `privileged`: whether the lookup that found `sock` ran privileged (root).
+    """
     if sock.pid is None:
         if sock.no_owner is NoOwner.CLOSED:
             return wording.closed
         if sock.no_owner is NoOwner.NOT_SHOWN:
             return wording.not_shown
-        return wording.no_process if sock.state is State.TIME_WAIT else wording.hidden
+        if sock.state is State.TIME_WAIT:
+            return wording.no_process
+        if wording.hidden is not None:
+            return wording.hidden
+        return hidden_owner(privileged, short=wording.short)
     user = sock.user if wording.show_user else None
     return named(sock.process, sock.pid, user, user_label=wording.user_label)
 
@@ -64,6 +87,8 @@ def named(
     return f"{safe(process or 'an unnamed process')} ({', '.join(details)})"
 
 
-def owners(sockets: Iterable[Socket], wording: Wording = SENTENCE) -> list[str]:
+def owners(
+    sockets: Iterable[Socket], wording: Wording = SENTENCE, *, privileged: bool = False
+) -> list[str]:
     """`owner()` of each socket, once per distinct phrase, in order."""
-    return list(dict.fromkeys(owner(s, wording) for s in sockets))
+    return list(dict.fromkeys(owner(s, wording, privileged=privileged) for s in sockets))

@@ -189,6 +189,8 @@ def _reply(name: str, argv: tuple[str, ...], port: int) -> tuple[int, str]:  # n
         return 0, f'"server.exe","{PID}","Console","1","1,024 K"\n'
     if name == "netstat.exe":
         return 0, f"  TCP    0.0.0.0:{port}    0.0.0.0:0    LISTENING    {PID}\n"
+    if name == "netstat" and "-anv" in argv and argv[-1] == "udp":
+        return 0, DARWIN_HEADER  # the TCP socket below is no UDP row: one socket in all
     if name == "netstat" and "-anv" in argv:
         return 0, DARWIN_HEADER + (
             f"tcp4  0  0  127.0.0.1.{port}  *.*  LISTEN  131072  131072  {PID}  {PID} 00002"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -176,6 +177,22 @@ def test_a_bound_udp_socket_is_listening_unless_tcp_is_asked(script: Script) -> 
         portcheck.wait_until_listening(PORT, timeout=0.2, interval=0.1, protocol=Protocol.TCP)
 
 
+def test_wait_tcp_never_reports_the_udp_socket_it_excluded(
+    script: Script, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script.answers = [[UDP_BOUND]]
+    with pytest.raises(WaitTimeoutError) as info:
+        portcheck.wait_until_listening(PORT, timeout=0.2, interval=0.1, protocol=Protocol.TCP)
+    assert (info.value.owners, str(info.value)) == ([], "port 8080 was not listening after 0.2 s")
+    from portcheck._cli import main
+
+    argv = ["wait", str(PORT), "--listening", "--tcp", "--timeout", "0.2", "--interval", "0.1"]
+    assert main([*argv, "--json"]) == 1  # timed out
+    assert json.loads(capsys.readouterr().out)["sockets"] == []
+    main(argv)
+    assert "last seen" not in capsys.readouterr().err
+
+
 def test_could_not_look_is_raised_at_once(script: Script, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(port: int, **_: object) -> list[Socket]:
         script.looks += 1
@@ -298,8 +315,11 @@ def test_live_free_once_a_child_process_dies(holders: Holders) -> None:
 def test_live_listening_times_out_on_a_client_port(holders: Holders) -> None:
     server = holders.start([["tcp-listen", "127.0.0.1"]], accept=True)
     client = holders.start([["tcp-connect", f"127.0.0.1:{server.ports[0]}"]])
+    # TCP only: the test owns these TCP ports, not a UDP socket of the same number.
     with pytest.raises(WaitTimeoutError) as info:
-        portcheck.wait_until_listening(client.ports[0], timeout=0.3, interval=0.1)
+        portcheck.wait_until_listening(client.ports[0], timeout=0.3, interval=0.1, protocol="tcp")
     assert [(s.pid, s.state) for s in info.value.owners] == [(client.pids[0], State.ESTABLISHED)]
-    [listener] = portcheck.wait_until_listening(server.ports[0], timeout=5, interval=0.1)
+    [listener] = portcheck.wait_until_listening(
+        server.ports[0], timeout=5, interval=0.1, protocol="tcp"
+    )
     assert listener.pid == server.pids[0]

@@ -113,13 +113,17 @@ def decode(data: bytes) -> str:
 
 
 def on_port(sockets: Iterable[Socket], port: int | None) -> list[Socket]:
-    """The sockets whose LOCAL port is `port` (every socket when None), each once, in order.
+    """The sockets whose LOCAL port is `port` (every socket when None), in order.
 
     The one port filter: the lookup applies it to every backend's answer (a
     tool may list more, or match the remote port too); backends apply it early
-    only before a costly step such as asking `ps` for names. Exact repeats (a
-    process holding one socket on two descriptors) are dropped.
+    only before a costly step such as asking `ps` for names. A record is one
+    (socket, process): repeats are dropped only when they carry the same
+    `socket_id` (one socket on two descriptors of one process); records
+    without one are each their own socket (two hidden owners stay two).
     """
-    if port is None:
-        return list(dict.fromkeys(sockets))
-    return list(dict.fromkeys(s for s in sockets if s.local.port == port))
+    kept: dict[object, Socket] = {}
+    for position, sock in enumerate(sockets):
+        if port is None or sock.local.port == port:
+            kept.setdefault(position if sock.socket_id is None else sock, sock)
+    return list(kept.values())

@@ -25,7 +25,7 @@ from .._parsers import lsof as _lsof
 from .._parsers import netstat_linux as _netstat_linux
 from .._parsers import ss as _ss
 from .._parsers.proc_net import Entry
-from .._records import NoOwner, Socket, socket_key
+from .._records import NoOwner, Socket, State, socket_key
 from . import procfs as _procfs
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 from .posix import LINUX_LSOF_FLAGS, lsof_argv, remote_owners
@@ -41,19 +41,19 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     """
     if not ctx.local_proc:
         raise ToolUnusableError("procfs reads this machine's /proc, which describes Linux only")
+    seen = _procfs.Seen()  # before the scan: see Seen.info
     entries = [
         e for e in _procfs.socket_table(port, listening=ctx.listening) if ctx.wants(e.socket)
     ]
     owners = _procfs.find_owners({e.inode for e in entries if e.inode})
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
     still_open = _still_open(entries, unowned, port, ctx) if unowned else set()
-    seen = _procfs.Seen()
     sockets: list[Socket] = []
     for entry in entries:
         closed = entry.inode == 0 or (entry.inode in unowned and entry.inode not in still_open)
         why = NoOwner.CLOSED if closed else NoOwner.HIDDEN
         pids = owners.get(entry.inode, [])
-        sockets.extend(_procfs.with_owners(entry.socket, pids, unseen=why, seen=seen))
+        sockets += _procfs.with_owners(entry.socket, pids, unseen=why, seen=seen, inode=entry.inode)
     return sockets
 
 
@@ -89,12 +89,12 @@ def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
     ss = tool_path(ctx, "ss", "iproute2")
     which = "-l" if ctx.listening else "-a"
     where = [] if port is None else ["sport", "=", f":{port}"]
+    seen = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.info
     done = run_checked(ctx, [ss, "-t", "-u", which, "-n", "-p", "-e", *where])
     rows = [(sock, inode) for sock, inode in _ss.parse_rows(decode(done.stdout)) if ctx.wants(sock)]
-    if not ctx.local_proc:
+    if seen is None:
         # Over ssh: the host's ps names what its /proc would.
-        return remote_owners([sock for sock, _inode in rows], ctx)
-    seen = _procfs.Seen()
+        return remote_owners([_with_id(sock, inode or 0) for sock, inode in rows], ctx)
     named: dict[int, list[Socket]] = {}
     sockets: list[Socket] = []
     for sock, inode in rows:
@@ -106,17 +106,20 @@ def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
     for inode, group in named.items():
         pids = [s.pid for s in group if s.pid is not None]
         holders = _procfs.holders_among(pids, inode)
-        if len(holders) < len(pids):
+        # As root, a socket ss names no holder for is held where ss does not
+        # look (threads of a process whose main thread exited): scan too.
+        if len(holders) < len(pids) or (not pids and ctx.privileged):
             unchecked[inode] = holders
         else:
-            sockets += _procfs.with_owners(group[0], holders, seen=seen)
+            sockets += _procfs.with_owners(group[0], holders, seen=seen, inode=inode)
     # One scan of every process for all the sockets whose pids failed the check.
     found = _procfs.find_owners(set(unchecked)) if unchecked else {}
     for inode, holders in unchecked.items():
-        gone = NoOwner.CLOSED  # ss saw holders; none holds it now
+        # ss saw holders and none holds it now: closed; it saw none: hidden.
+        gone = NoOwner.CLOSED if named[inode][0].pid is not None else NoOwner.HIDDEN
         pids = found.get(inode, holders)
-        sockets += _procfs.with_owners(named[inode][0], pids, unseen=gone, seen=seen)
-    return sockets
+        sockets += _procfs.with_owners(named[inode][0], pids, unseen=gone, seen=seen, inode=inode)
+    return sockets + bound_sockets(port, ctx, seen)
 
 
 def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
@@ -130,6 +133,7 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     """
     lsof = tool_path(ctx, "lsof", "lsof")
     argv = lsof_argv(lsof, port, LINUX_LSOF_FLAGS)
+    cache = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.info
     done = run_checked(ctx, argv, ok=(0, 1))
     text = decode(done.stdout)
     # Status 1 is lsof's "a selection matched nothing": with output, an error,
@@ -140,7 +144,7 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     if text.strip() and not _lsof.is_field_output(text):
         raise ToolUnusableError(f"{lsof} ignored -F (a BusyBox lsof?)")
     files = [(sock, dev) for sock, dev in _lsof.parse_files(text) if ctx.wants(sock)]
-    if not ctx.local_proc:
+    if cache is None:
         seen = remote_owners([sock for sock, _device in files], ctx)
         if ctx.privileged:
             return seen
@@ -151,17 +155,30 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     table = [e for e in _procfs.socket_table(port, listening=ctx.listening) if ctx.wants(e.socket)]
     zones = _zones(table)
     inodes = {_inode(device) for _sock, device in files} - {0}
-    cache = _procfs.Seen()
     shown = [
         _procfs.enrich(_zoned(sock, zones.get(_inode(device))), cache) for sock, device in files
     ]
     # A socket lsof showed without an inode can only be matched by its addresses.
     unkeyed = {socket_key(s) for s, device in files if not _inode(device)}
     keys = {socket_key(s) for s in shown}
-    hidden = [
-        _procfs.with_owners(e.socket, [], seen=cache)[0]
+    missed = [
+        e
         for e in table
         if e.inode not in inodes and socket_key(e.socket) not in (unkeyed if e.inode else keys)
+    ]
+    # lsof cannot list a bound-only socket (it is in no /proc/net table), and
+    # misses sockets of processes it may not read: the descriptor scan names
+    # what this user can see, the rest stays hidden.
+    # Without root the scan can add only this user's bound-only sockets: lsof
+    # listed the rest of what this user may read.
+    scan = [e for e in missed if e.inode and (ctx.privileged or e.socket.state is State.BOUND)]
+    holders = _procfs.find_owners({e.inode for e in scan}) if scan else {}
+    hidden = [
+        record
+        for e in missed
+        for record in _procfs.with_owners(
+            e.socket, holders.get(e.inode, []), seen=cache, inode=e.inode
+        )
     ]
     return shown + hidden
 
@@ -169,26 +186,52 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
 def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
     """Run netstat, keep the port's rows, and complete the holders of shared sockets."""
     netstat = tool_path(ctx, "netstat", "net-tools")
+    seen = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.info
     done = run_checked(ctx, [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"])
     rows = [
         r
         for r in _netstat_linux.parse_rows(decode(done.stdout))
         if (port is None or r.socket.local.port == port) and ctx.wants(r.socket)
     ]
-    if not ctx.local_proc:
-        return remote_owners([r.socket for r in rows], ctx)
+    if seen is None:
+        return remote_owners([_with_id(r.socket, r.inode or 0) for r in rows], ctx)
     # Holders of every socket with an inode: net-tools names one process per
     # socket, and this also finds owners netstat printed as `-` but /proc shows.
     holders = _procfs.find_owners({r.inode for r in rows if r.inode})
     zones = _zones(_procfs.socket_table(port, listening=ctx.listening)) if rows else {}
-    seen = _procfs.Seen()
     sockets: list[Socket] = []
     for row in rows:
         shown = [] if row.socket.pid is None else [row.socket.pid]
         sock = _zoned(row.socket, zones.get(row.inode or 0))
         pids = holders.get(row.inode or 0) or shown
-        sockets.extend(_procfs.with_owners(sock, pids, seen=seen))
-    return sockets
+        sockets += _procfs.with_owners(sock, pids, seen=seen, inode=row.inode or 0)
+    return sockets + bound_sockets(port, ctx, seen)
+
+
+def bound_sockets(port: int | None, ctx: Context, seen: _procfs.Seen) -> list[Socket]:
+    """The TCP sockets on `port` bound but neither listening nor connected, with owners.
+
+    No tool lists them (not ss -a, netstat, lsof or /proc/net/tcp), yet they
+    hold the port: another bind fails with EADDRINUSE. Linux 6.5+ shows them
+    over sock_diag (TCP_BOUND_INACTIVE); an older kernel, or no netlink, shows
+    none, and nothing can. The owners come from the descriptor scan. Not
+    asked when only listeners are wanted.
+    """
+    if ctx.listening or not ctx.local_proc:
+        return []
+    entries = _procfs.bound_table(port)
+    owners = _procfs.find_owners({e.inode for e in entries if e.inode}) if entries else {}
+    return [
+        record
+        for e in entries
+        for record in _procfs.with_owners(
+            e.socket, owners.get(e.inode, []), seen=seen, inode=e.inode
+        )
+    ]
+
+
+def _with_id(sock: Socket, inode: int) -> Socket:
+    return attrs.evolve(sock, socket_id=str(inode)) if inode else sock
 
 
 def _inode(device: str | None) -> int:

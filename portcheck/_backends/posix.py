@@ -2,11 +2,12 @@
 
 Linux, macOS and FreeBSD all run the same lsof command::
 
-    lsof -n -P -w -b -S 2 +c 0 -F pcuLftPnT -i :PORT
+    lsof -n -P -w -b -S 2 +c 0 -F pcuLftPnTd -i :PORT
 
 -n -P: no DNS or service lookups; -w: no warnings; -b -S 2: avoid kernel calls
 that block on dead network mounts; +c 0: full command names; -F: field output,
-the stable format (parsed by `_parsers.lsof`).
+the stable format (parsed by `_parsers.lsof`); `d`, the device, is the socket's
+kernel identity (its inode on Linux, its kernel address elsewhere).
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from .._errors import ToolError
 from .._parsers import lsof as _lsof
 from .._parsers import ps as _ps
 from .._parsers.owners import parse_passwd, parse_ps_owners
-from .._records import Socket, socket_key
+from .._records import NoOwner, Socket, socket_key
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 
-LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "-i")
-# On Linux the device field `d` is the socket's inode: asked for there only.
-LINUX_LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnTd", "-i")
+LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnTd", "-i")
+LINUX_LSOF_FLAGS = LSOF_FLAGS
 
 Lookup = Callable[["int | None", Context], "list[Socket]"]
 
@@ -66,7 +66,15 @@ def lsof_sockets(port: int | None, ctx: Context, *, confirm: Lookup) -> list[Soc
     if ctx.privileged:
         return found
     seen = {socket_key(s) for s in found}
-    return found + [s for s in confirm(port, ctx) if socket_key(s) not in seen]
+    # Listed by netstat, not by lsof: a process this user may not see holds it.
+    others = [s for s in confirm(port, ctx) if socket_key(s) not in seen]
+    return found + [_hidden(s) for s in others]
+
+
+def _hidden(sock: Socket) -> Socket:
+    if sock.no_owner is NoOwner.NOT_SHOWN:
+        return attrs.evolve(sock, no_owner=NoOwner.HIDDEN)
+    return sock
 
 
 def netstat_an(ctx: Context, parse: Callable[[str], list[Socket]]) -> list[Socket]:

@@ -14,8 +14,10 @@ per pid per lookup (`Seen`).
 
 from __future__ import annotations
 
+import datetime
 import os
 import pwd
+import time
 from collections.abc import Iterable, Iterator, Mapping
 
 import attrs
@@ -23,7 +25,7 @@ import attrs
 from .._parsers.cmdline import forwards_to
 from .._parsers.proc_net import TABLES, Entry, parse_table
 from .._parsers.proc_stat import ProcStat, parse_stat
-from .._records import NoOwner, Socket
+from .._records import Family, NoOwner, Protocol, Socket, State
 from . import identity as _identity
 from . import sockdiag as _sockdiag
 from .context import ToolUnusableError
@@ -52,11 +54,35 @@ def socket_table(
             except _sockdiag.SockDiagUnavailable:
                 pass
             else:
-                entries.extend(Entry(socket=s, inode=inode) for s, inode in found)
+                entries.extend(Entry(socket=_bound(s), inode=inode) for s, inode in found)
                 continue
         text = read_table(name, proc)
         entries.extend(parse_table(text, name, port) if text is not None else [])
     return entries
+
+
+def bound_table(port: int | None) -> list[Entry]:
+    """The TCP sockets on `port` in TCP_BOUND_INACTIVE (bound only), over sock_diag.
+
+    Empty where sock_diag cannot answer or the kernel is older than 6.5: such
+    a socket is then invisible (no /proc/net table lists it).
+    """
+    entries: list[Entry] = []
+    for family in (Family.IPV4, Family.IPV6):
+        try:
+            found = _sockdiag.query(port, family, Protocol.TCP, states=_sockdiag.BOUND_STATES)
+        except _sockdiag.SockDiagUnavailable:
+            return []
+        entries += [Entry(socket=_bound(s), inode=inode) for s, inode in found]
+    return entries
+
+
+def _bound(sock: Socket) -> Socket:
+    """A TCP socket sock_diag reports in TCP_CLOSE is a bound-only one: the kernel
+    dumps those (TCP_BOUND_INACTIVE, asked for) with their real state, CLOSE."""
+    if sock.state is State.CLOSE and sock.protocol is Protocol.TCP:
+        return attrs.evolve(sock, state=State.BOUND)
+    return sock
 
 
 def read_table(name: str, proc: str = PROC) -> str | None:
@@ -81,48 +107,89 @@ def with_owners(
     *,
     unseen: NoOwner = NoOwner.HIDDEN,
     seen: Seen | None = None,
+    inode: int = 0,
 ) -> list[Socket]:
-    """One record per owning pid, with name, user and identity from /proc.
+    """One record per owning pid (each once), with name, user and identity from /proc.
 
     With no live owner, one record with `pid=None`: `no_owner` is CLOSED when
     every pid given has exited since it was seen (never report a process that
     is gone), else `unseen`. `seen` keeps what /proc said of each pid for the
-    rest of the lookup.
+    rest of the lookup. `inode`, when known, becomes the records' `socket_id`.
     """
     seen = Seen() if seen is None else seen
+    socket_id = str(inode) if inode else sock.socket_id
     records = []
     given = False
-    for pid in pids:
+    for pid in dict.fromkeys(pids):
         given = True
         info = seen.info(pid)
         if info is None:
             continue
-        records.append(seen.owned(sock, pid, info))
+        records.append(seen.owned(sock, pid, info, socket_id=socket_id))
     if records:
         return records
     why = NoOwner.CLOSED if given else unseen
-    return [attrs.evolve(sock, pid=None, process=None, user=user_name(sock.uid), no_owner=why)]
+    return [
+        attrs.evolve(
+            sock,
+            pid=None,
+            process=None,
+            user=user_name(sock.uid),
+            no_owner=why,
+            socket_id=socket_id,
+            started=None,
+        )
+    ]
 
 
 class Seen:
-    """What /proc said about each pid during one lookup: name, uid, user, identity.
+    """What /proc said about each pid during one lookup: name, uid, user, start, identity.
 
-    Make one per lookup: each pid's files are read once however many sockets
-    it holds, and never carried over to a later lookup (pids are reused).
+    Make one per lookup, BEFORE the descriptor scan or the tool run: each
+    pid's files are read once however many sockets it holds, never carried
+    over to a later lookup (pids are reused), and a pid whose process started
+    after this object was made is not the one the scan saw (see `info`).
     """
 
     def __init__(self, proc: str = PROC) -> None:
         self.proc = proc
         self.identities = _identity.Reader(proc)
-        self._info: dict[int, tuple[str, int] | None] = {}
+        self._info: dict[int, Owner | None] = {}
         self._users: dict[int | None, str | None] = {}
         self._details: dict[int, tuple[int | None, str | None, str | None]] = {}
+        self._since = _ticks_now()
+        self._boot: float | None = None
 
-    def info(self, pid: int) -> tuple[str, int] | None:
-        """`process_info(pid)`, read once."""
+    def info(self, pid: int) -> Owner | None:
+        """`pid`'s name, uid and start, read once; None when it is gone or was reused.
+
+        The process's start time is read before and after its name and uid: a
+        change means the pid was reused while they were read. A process that
+        started after this lookup began cannot be the one its scan saw (the
+        scan came later): the pid was reused since, and naming the newcomer
+        would pair a process with a port it never held.
+        """
         if pid not in self._info:
-            self._info[pid] = process_info(pid, self.proc)
+            self._info[pid] = self._read(pid)
         return self._info[pid]
+
+    def _read(self, pid: int) -> Owner | None:
+        before = process_stat(pid, self.proc)
+        if before is None or (self._since is not None and before.start_ticks > self._since):
+            return None
+        info = process_info(pid, self.proc)
+        after = process_stat(pid, self.proc)
+        if info is None or after is None or after.start_ticks != before.start_ticks:
+            return None
+        return Owner(name=info[0], uid=info[1], started=self._started(before.start_ticks))
+
+    def _started(self, ticks: int) -> datetime.datetime | None:
+        if self._boot is None:
+            self._boot = boot_time(self.proc)
+        if self._boot is None:
+            return None
+        when = self._boot + ticks / _CLOCK_TICKS
+        return datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc)
 
     def user(self, uid: int | None) -> str | None:
         """`user_name(uid)`, looked up once."""
@@ -130,20 +197,22 @@ class Seen:
             self._users[uid] = user_name(uid)
         return self._users[uid]
 
-    def owned(self, sock: Socket, pid: int, info: tuple[str, int]) -> Socket:
+    def owned(self, sock: Socket, pid: int, info: Owner, *, socket_id: str | None = None) -> Socket:
         """`sock` held by live `pid` (whose `info` was read): name, user, identity."""
         who = self.identities.identity(pid)
         parent, cwd, exe = self.details(pid)
         return attrs.evolve(
             sock,
             pid=pid,
-            process=info[0],
-            uid=info[1],
-            user=self.user(info[1]),
+            process=info.name,
+            uid=info.uid,
+            user=self.user(info.uid),
+            started=info.started,
             command=who.command,
             units=who.units,
             container=who.container,
             forwards_to=forwards_to(who.command, sock),
+            socket_id=socket_id or sock.socket_id,
             parent=parent,
             cwd=cwd,
             exe=exe,
@@ -154,6 +223,27 @@ class Seen:
         if pid not in self._details:
             self._details[pid] = process_details(pid, self.proc)
         return self._details[pid]
+
+
+@attrs.frozen
+class Owner:
+    """What /proc says of a live process: its name (comm), effective uid and start time."""
+
+    name: str
+    uid: int
+    started: datetime.datetime | None
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _ticks_now() -> int | None:
+    """Clock ticks since boot now, on the clock of /proc/PID/stat's start time; None
+    where there is no such clock (not Linux)."""
+    clock = getattr(time, "CLOCK_BOOTTIME", None)
+    if clock is None:
+        return None
+    return int(time.clock_gettime(clock) * _CLOCK_TICKS)
 
 
 def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:
@@ -248,17 +338,48 @@ def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
         shares = [pids[i::workers] for i in range(workers)]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             done = list(pool.map(lambda share: _scan(share, targets, proc), shares))
-        found = sorted(pair for share in done for pair in share)
+        found = sorted(pair for share, _empty in done for pair in share)
+        empty = sorted(pid for _share, share_empty in done for pid in share_empty)
     else:
-        found = _scan(pids, targets, proc)
+        found, empty = _scan(pids, targets, proc)
     for pid, inode in found:
         owners.setdefault(inode, []).append(pid)
+    missing = {link: inode for link, inode in targets.items() if inode not in owners}
+    if missing:
+        # Only now, for sockets no table showed, and only among the processes
+        # whose table was empty or unreadable (kernel threads' are too): one
+        # whose main thread exited (a zombie leader) holds its sockets in its
+        # other threads' tables.
+        for pid in empty:
+            for inode in _task_held(pid, missing, proc):
+                owners.setdefault(inode, []).append(pid)
     return owners
 
 
-def _scan(pids: list[int], targets: dict[str, int], proc: str) -> list[tuple[int, int]]:
-    """(pid, inode) for each target socket each of `pids` holds."""
-    return [(pid, inode) for pid in pids for inode in _held(pid, targets, proc)]
+def _scan(
+    pids: list[int], targets: dict[str, int], proc: str
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """(pid, inode) for each target socket each of `pids` holds in its own table, and
+    the pids whose table was empty or unreadable."""
+    found: list[tuple[int, int]] = []
+    empty: list[int] = []
+    for pid in pids:
+        try:
+            table = _fd_table(f"{proc}/{pid}/fd", targets)
+        except OSError:
+            table = None  # a process this user may not read holds nothing it can see
+        if table is None:
+            empty.append(pid)
+        else:
+            found += [(pid, inode) for inode in table]
+    return found, empty
+
+
+def _task_held(pid: int, targets: Mapping[str, int], proc: str) -> set[int]:
+    """The targets `pid`'s other threads hold, when its leader is a zombie; else none."""
+    if not _is_zombie(pid, proc):
+        return set()
+    return _task_tables(pid, targets, proc)
 
 
 # Threads for the descriptor scan, and the fewest processes worth a second one.
@@ -283,15 +404,31 @@ def held(pid: int, targets: Mapping[str, int], proc: str = PROC) -> set[int]:
     """The inodes of `targets` (`socket:[INODE]` -> INODE) among `pid`'s descriptors.
 
     Empty when the process is gone; PermissionError when this user may not
-    read its descriptors ("cannot tell" is not "holds none").
+    read its descriptors ("cannot tell" is not "holds none"). A process whose
+    main thread exited while others run shows an empty (or unreadable)
+    `/proc/PID/fd`, its leader a zombie: its other threads' tables are read.
     """
     try:
-        fd_dir = os.open(f"{proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
+        found = _fd_table(f"{proc}/{pid}/fd", targets)
+    except PermissionError:
+        if not _is_zombie(pid, proc):
+            raise
+        found = None
+    if found is None and _is_zombie(pid, proc):
+        return _task_tables(pid, targets, proc)
+    return found or set()
+
+
+def _fd_table(path: str, targets: Mapping[str, int]) -> set[int] | None:
+    """The target inodes in one fd directory; None when it lists no descriptor at all."""
+    try:
+        fd_dir = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
         return set()
     found: set[int] = set()
     try:
-        for name in os.listdir(fd_dir):
+        names = os.listdir(fd_dir)
+        for name in names:
             try:
                 link = os.readlink(name, dir_fd=fd_dir)
             except OSError:
@@ -303,6 +440,26 @@ def held(pid: int, targets: Mapping[str, int], proc: str = PROC) -> set[int]:
         return set()  # exited while read
     finally:
         os.close(fd_dir)
+    return found if names else None
+
+
+def _is_zombie(pid: int, proc: str) -> bool:
+    stat = process_stat(pid, proc)
+    return stat is not None and stat.state == "Z"
+
+
+def _task_tables(pid: int, targets: Mapping[str, int], proc: str) -> set[int]:
+    """The target inodes held by `pid`'s other threads (its leader has exited)."""
+    found: set[int] = set()
+    try:
+        tasks = [t for t in os.listdir(f"{proc}/{pid}/task") if t.isdigit() and t != str(pid)]
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found |= _fd_table(f"{proc}/{pid}/task/{task}/fd", targets) or set()
+        except PermissionError:
+            continue
     return found
 
 
@@ -363,12 +520,3 @@ def parent_chain(pid: int, proc: str = PROC) -> list[tuple[int, str]]:
             break
         stat = process_stat(parent, proc)
     return chain
-
-
-def start_time(pid: int, proc: str = PROC) -> float | None:
-    """When `pid` started, in seconds since the epoch, or None when it cannot be read."""
-    stat = process_stat(pid, proc)
-    boot = boot_time(proc)
-    if stat is None or boot is None:
-        return None
-    return boot + stat.start_ticks / os.sysconf("SC_CLK_TCK")

@@ -75,6 +75,10 @@ def port_filter(port: int) -> bytes:
 # the state of a UDP socket with no peer (a connected one is ESTABLISHED).
 LISTENING_STATES = {Protocol.TCP: 1 << 10, Protocol.UDP: 1 << 7}
 ALL_STATES = 0xFFFFFFFF
+# TCP_BOUND_INACTIVE (13, Linux 6.5+): bound, neither listening nor connected.
+# Only sock_diag lists such a socket (not /proc/net/tcp, ss -a, netstat, lsof);
+# an older kernel ignores the bit and returns nothing.
+BOUND_STATES = 1 << 13
 
 
 def request(
@@ -140,13 +144,20 @@ def _address(raw: bytes) -> str:
 
 
 def query(
-    port: int | None, family: Family, protocol: Protocol, *, listening: bool = False
+    port: int | None,
+    family: Family,
+    protocol: Protocol,
+    *,
+    listening: bool = False,
+    states: int | None = None,
 ) -> list[tuple[Socket, int]]:
     """Every socket of `family`/`protocol` on local `port` (any: None), with its inode.
 
-    `listening` asks the kernel for the listening states only.
+    `listening` asks the kernel for the listening states only; `states`, a
+    mask of kernel state bits (`BOUND_STATES`), for those states only.
     """
-    states = LISTENING_STATES[protocol] if listening else ALL_STATES
+    if states is None:
+        states = LISTENING_STATES[protocol] if listening else ALL_STATES
     try:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG)
     except (OSError, AttributeError) as exc:

@@ -142,7 +142,7 @@ def run(
         stopper = stopper_for(
             context.platform, context.runner, tree=options.tree, timeout=options.timeout
         )
-    planner = Planner(port, options, context.platform, stopper)
+    planner = Planner(port, options, context.platform, stopper, privileged=context.privileged)
     return Engine(port, options, planner, look, stopper, clock, sleep).go()
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .._records import Container, NoOwner, Platform, Socket, is_listening
+from .._words import hidden_owner
 from .results import Identity, Outcome, OwnerOutcome, Refusal, Start
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class Planner:
     options: Options
     platform: Platform
     stopper: Stopper
+    privileged: bool = False  # the lookup's: says whether root would see hidden owners
     notes: list[str] = attrs.field(factory=list)
     unowned: list[OwnerOutcome] = attrs.field(factory=list)
 
@@ -147,7 +149,8 @@ class Planner:
         if self.options.tree:
             result += self.children(result)
         if hidden:
-            self.unowned.append(_unowned(hidden, Refusal.HIDDEN, _HIDDEN))
+            detail = f"held by {hidden_owner(self.privileged)}: nothing can be signalled"
+            self.unowned.append(_unowned(hidden, Refusal.HIDDEN, detail))
         if not_shown:
             self.unowned.append(_unowned(not_shown, Refusal.NOT_SHOWN, _NOT_SHOWN))
         self.all_or_nothing(result, [*hidden, *not_shown])
@@ -359,10 +362,6 @@ _FOREIGN_HINT = (
 )
 
 
-_HIDDEN = (
-    "held by a process hidden from you: nothing can be signalled"
-    " (run as root or an administrator to see and stop it)"
-)
 _NOT_SHOWN = (
     "the tool here shows no owners, so there is no process to signal (try another --tool, or root)"
 )

@@ -15,9 +15,10 @@ cut), CMD (the kernel's command name, free to hold spaces: it is taken from
 the line between USER and PID), PID, FD (the `*` after it marks a socket
 row), domain (`internet` is IPv4, `internet6` IPv6), socket type, protocol,
 for TCP the address of the protocol control block (`0x...`, the same in
-every process sharing the socket), the local address, and for a connected
-socket `<->` and the remote address. Addresses are always numeric;
-IPv6 ones are bracketed; `*` is the wildcard, `*:0` a socket not bound yet.
+every process sharing the socket; it is the record's `socket_id`), the local
+address, and for a connected socket `<->` and the remote address. Addresses
+are always numeric; IPv6 ones are bracketed; `*` is the wildcard, `*:0` a
+socket not bound yet.
 
 fstat prints no TCP state: TCP records have `state=None` (the backend takes
 the state from `netstat -an`). Rows of other domains (unix, route, pipes,
@@ -36,7 +37,7 @@ from . import addr as _addr
 
 # Version of this parser's output, recorded in each golden file it produced
 # (tests/support/golden.py). Raise it with any deliberate change of the records it returns.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _DOMAINS = {"internet": Family.IPV4, "internet6": Family.IPV6}
 _PROTOCOLS = {"tcp": Protocol.TCP, "udp": Protocol.UDP}
@@ -80,8 +81,9 @@ def _row(line: str, words: list[str], at: int) -> Socket | None:
     if protocol is None:
         return None  # raw IP, ICMP, or a protocol number
     addresses = rest[2:]
+    pcb = None
     if addresses and addresses[0].startswith("0x"):
-        addresses = addresses[1:]  # TCP: the control block's address
+        pcb, addresses = addresses[0], addresses[1:]  # TCP: the control block's address
     if not addresses:
         raise ValueError("no local address")
     local = _endpoint(addresses[0], protocol, family)
@@ -103,6 +105,7 @@ def _row(line: str, words: list[str], at: int) -> Socket | None:
         process=process,
         user=None if user.isdecimal() else user,
         uid=int(user) if user.isdecimal() else None,
+        socket_id=pcb,  # one per socket: a socket on two descriptors is one record
     )
 
 

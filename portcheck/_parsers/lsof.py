@@ -5,7 +5,13 @@ and the default column output (`lsof -i`, `lsof -nP -i`, a full `lsof`
 listing with non-socket rows and a TID column), on Linux, macOS and FreeBSD.
 The backend runs::
 
-    lsof -n -P -w -b -S 2 +c 0 -F pcuLftPnT -i :PORT
+    lsof -n -P -w -b -S 2 +c 0 -F pcuLftPnTd -i :PORT
+
+A record is one (socket, process): the DEVICE (field `d`, or the column) is
+the socket's kernel identity (the inode on Linux, the kernel address on macOS
+and the BSDs), so one socket on several descriptors of one process (launchd,
+a dup()) is one record, in `socket_id`. Without a device, each descriptor is
+its own record.
 
 Field output sample (one field per line; `p` starts a process, `f` a file)::
 
@@ -34,7 +40,7 @@ from .text import lines
 
 # Version of this parser's output, recorded in each golden file it produced
 # (tests/support/golden.py). Raise it with any deliberate change of the records it returns.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _TYPES = {"IPv4": Family.IPV4, "IPv6": Family.IPV6}
 _PROTOCOLS = {"TCP": Protocol.TCP, "UDP": Protocol.UDP}
@@ -73,7 +79,8 @@ class _File:
 
 
 def parse(text: str) -> list[Socket]:
-    """Every TCP/UDP socket in lsof output, field (-F) or column format."""
+    """Every TCP/UDP socket in lsof output, field (-F) or column format, once per
+    (socket, process)."""
     return [sock for sock, _device in parse_files(text)]
 
 
@@ -101,8 +108,7 @@ def _parse_fields(text: str) -> list[tuple[Socket, str | None]]:
         except ValueError as exc:
             raise ParseError("lsof", lineno, line, str(exc)) from None
         if sock is not None:
-            key = (record.pid, record.fd, record.name, record.protocol)
-            sockets.setdefault(key, (sock, record.device))
+            sockets.setdefault(_key(record.pid, record.device, record.fd), (sock, record.device))
     return list(sockets.values())
 
 
@@ -167,6 +173,11 @@ def _set_file_field(target: _File, tag: str, value: str) -> None:
         target.device = value
 
 
+def _key(pid: int | None, device: str | None, fd: object) -> tuple[object, ...]:
+    """(process, socket): the device names the socket where lsof prints one, else the fd."""
+    return (pid, "device", device) if device else (pid, "fd", fd)
+
+
 def _socket_from_file(f: _File) -> Socket | None:
     if f.type not in _TYPES or f.protocol not in _PROTOCOLS or not f.name:
         return None  # not an internet socket, or fields not asked for
@@ -180,6 +191,7 @@ def _socket_from_file(f: _File) -> Socket | None:
         process=f.command,
         user=login,
         uid=f.uid,
+        socket_id=f.device or None,
     )
 
 
@@ -193,6 +205,7 @@ def _socket(
     process: str | None,
     user: str | None,
     uid: int | None,
+    socket_id: str | None,
 ) -> Socket:
     local_text, arrow, remote_text = name.partition("->")
     local = _endpoint(local_text, protocol, family)
@@ -209,6 +222,7 @@ def _socket(
         process=process,
         user=user,
         uid=uid,
+        socket_id=socket_id,
     )
 
 
@@ -230,7 +244,7 @@ def _parse_columns(text: str) -> list[tuple[Socket, str | None]]:
         except ValueError as exc:
             raise ParseError("lsof", lineno, line, str(exc)) from None
         # Thread rows (a TID column) repeat their process's descriptors.
-        key = (match["pid"], match["fd"], match["device"], match["name"])
+        key = _key(int(match["pid"]), match["device"], (match["fd"], match["name"]))
         sockets.setdefault(key, (sock, match["device"]))
     return list(sockets.values())
 
@@ -247,4 +261,5 @@ def _socket_from_row(match: re.Match[str]) -> Socket:
         process=_unescape(match["command"]),
         user=None if user.isdigit() else user,
         uid=int(user) if user.isdigit() else None,
+        socket_id=match["device"],
     )

@@ -26,6 +26,7 @@ _WORDS = {
     "CLOSEWAIT": State.CLOSE_WAIT,
     "LASTACK": State.LAST_ACK,
     "CLOSING": State.CLOSING,
+    "BOUND": State.BOUND,
 }
 
 
@@ -33,7 +34,7 @@ def state_from_word(word: str, extra: dict[str, State] | None = None) -> State:
     """State for a tool's word; `extra` adds translations (keys normalised the same way).
 
     A word nobody knows gives `State.UNKNOWN`, never an error: tools add states
-    (`BOUND`, `IDLE`, `DELETE_TCB`) and translate them.
+    (`IDLE`, `DELETE_TCB`) and translate them. Windows' `BOUND` is `State.BOUND`.
     """
     if extra is None:
         return _known_word(word)
@@ -56,7 +57,8 @@ def _known_word(word: str) -> State:
 
 # The kernel's TCP state numbers (include/net/tcp_states.h), as /proc/net/tcp
 # prints them in hex and sock_diag returns them. 12 is TCP_NEW_SYN_RECV, a
-# request socket the kernel shows as SYN-RECV.
+# request socket the kernel shows as SYN-RECV; 13 TCP_BOUND_INACTIVE (Linux
+# 6.5+, sock_diag only): bound, neither listening nor connected.
 KERNEL_STATES = {
     1: State.ESTABLISHED,
     2: State.SYN_SENT,
@@ -70,6 +72,7 @@ KERNEL_STATES = {
     10: State.LISTEN,
     11: State.CLOSING,
     12: State.SYN_RECV,
+    13: State.BOUND,
 }
 
 

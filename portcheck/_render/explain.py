@@ -28,7 +28,9 @@ def explain(report: PortReport) -> str:
         count = len(report.sockets)
         lines.append(f"It is in use by {count} socket{'s' if count > 1 else ''}:")
         for item in report.sockets:
-            lines.append(f"  - {safe(_socket_line(item))}")
+            lines.append(f"  - {safe(_socket_line(item, report.lookup_privileged))}")
+            if item.evidence and item.role is not Role.BOUND:
+                lines.append(f"    why {item.role.value}: {item.evidence}")
             held = held_by(item.socket)
             if held is not None:
                 lines.append(f"    {held}")
@@ -101,22 +103,25 @@ def _reserved_line(reserved: ReservedRange) -> str:
     )
 
 
-def _socket_line(item: PortRole) -> str:
+def _socket_line(item: PortRole, privileged: bool) -> str:
     sock, role = item.socket, item.role
+    who = owner(sock, privileged=privileged)
     proto = sock.protocol.value
     state = f", {sock.state.value}" if sock.state is not None else ""
     if role is Role.LISTENING:
         verb = "waits for connections" if sock.protocol is Protocol.TCP else "receives datagrams"
-        return f"listening: {owner(sock)} {verb} on {sock.local} ({proto})."
+        return f"listening: {who} {verb} on {sock.local} ({proto})."
     if role is Role.INBOUND:
-        return f"inbound: {owner(sock)} serves a peer at {sock.remote} ({proto}{state})."
+        return f"inbound: {who} serves a peer at {sock.remote} ({proto}{state})."
     if role is Role.OUTBOUND:
+        return f"outbound: {who} connected out from {sock.local} to {sock.remote} ({proto}{state})."
+    if role is Role.CONNECTION:
         return (
-            f"outbound: {owner(sock)} connected out from {sock.local} "
-            f"to {sock.remote} ({proto}{state})."
+            f"connection: {who} is connected from {sock.local} "
+            f"with {sock.remote} ({proto}{state}); which side connected is not clear."
         )
     return (
-        f"bound: {owner(sock)} holds {sock.local}, "
+        f"bound, not listening: {who} holds {sock.local}, "
         f"neither listening nor connected ({proto}{state})."
     )
 

@@ -9,12 +9,15 @@ say which they are in "kind".
 
 from __future__ import annotations
 
+import datetime
 import enum
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._records import Socket, in_use
+from .._records import NoOwner, Socket, in_use
+from .._words import hidden_owner
 from . import errors
 
 if TYPE_CHECKING:
@@ -33,27 +36,32 @@ SCHEMA = 1
 def _plain(_instance: object, _field: object, value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()  # ISO 8601 with its offset: `started`
     return list(value) if isinstance(value, tuple) else value
 
 
 def socket_to_dict(sock: Socket) -> dict[str, Any]:
-    """A socket as a dict of str, int, bool and None (enums by their value)."""
+    """A socket as a dict of str, int, bool and None (enums by their value, times in ISO 8601)."""
     return attrs.asdict(sock, value_serializer=_plain)
 
 
-def lookup_document(results: dict[int, list[Socket]], *, strict: bool = False) -> dict[str, Any]:
-    """`portcheck PORT ... --json`: `in_use` follows the TIME_WAIT rule (docs/time-wait.md)."""
-    return {
-        "schema": SCHEMA,
-        "ports": [
-            {
-                "port": port,
-                "in_use": in_use(sockets, strict=strict),
-                "sockets": [socket_to_dict(s) for s in sockets],
-            }
-            for port, sockets in results.items()
-        ],
-    }
+def lookup_document(
+    results: dict[int, list[Socket]], *, strict: bool = False, privileged: bool | None = None
+) -> dict[str, Any]:
+    """`portcheck PORT ... --json`: `in_use` follows the TIME_WAIT rule (docs/time-wait.md).
+
+    With `privileged` (whether the lookup ran as root), each port's `note`
+    gives the hidden-owner phrase, or None.
+    """
+    ports = []
+    for port, sockets in results.items():
+        entry: dict[str, Any] = {"port": port, "in_use": in_use(sockets, strict=strict)}
+        if privileged is not None:
+            entry["note"] = _hidden_note(sockets, privileged)
+        entry["sockets"] = [socket_to_dict(s) for s in sockets]
+        ports.append(entry)
+    return {"schema": SCHEMA, "ports": ports}
 
 
 def hosts_document(results: dict[str, HostResult], *, strict: bool = False) -> dict[str, Any]:
@@ -105,10 +113,19 @@ def _report(report: PortReport) -> dict[str, Any]:
         "privileged": report.privileged,
         "worth_a_look": report.worth_a_look,
         "reasons": list(report.reasons),
+        "note": _hidden_note((i.socket for i in report.sockets), report.lookup_privileged),
         "sockets": [
-            {"role": item.role.value, **socket_to_dict(item.socket)} for item in report.sockets
+            {"role": item.role.value, "evidence": item.evidence, **socket_to_dict(item.socket)}
+            for item in report.sockets
         ],
     }
+
+
+def _hidden_note(sockets: Iterable[Socket], privileged: bool) -> str | None:
+    """The hidden-owner phrase when some socket's owner is hidden, else None."""
+    if not any(s.no_owner is NoOwner.HIDDEN for s in sockets):
+        return None
+    return "some sockets are in use by " + hidden_owner(privileged)
 
 
 def reserved_to_dict(reserved: ReservedRange) -> dict[str, Any]:

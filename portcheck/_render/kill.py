@@ -29,7 +29,7 @@ _VERB = {
 def who(owner: OwnerOutcome) -> str:
     """`python3 (pid 4242, user alice)`, control characters escaped."""
     if owner.pid is None:
-        return f"{len(owner.sockets)} socket(s) whose owner is hidden from you"
+        return f"{len(owner.sockets)} socket(s) whose owner is hidden"
     child = [f"child of {owner.child_of}"] if owner.child_of is not None else []
     return named(owner.process, owner.pid, owner.user, *child)
 

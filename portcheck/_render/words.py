@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .._records import NoOwner, Socket
-from .._words import ERROR, REASON, SENTENCE, Wording, named, owner, owners, safe
+from .._words import ERROR, REASON, SENTENCE, Wording, hidden_owner, named, owner, owners, safe
 
 __all__ = [
     "ERROR",
@@ -18,6 +18,7 @@ __all__ = [
     "Wording",
     "command_line",
     "held_by",
+    "hidden_owner",
     "hidden_warning",
     "named",
     "owner",
@@ -33,14 +34,7 @@ def hidden_warning(sockets: Iterable[Socket], *, privileged: bool) -> str | None
     # that shows no owners shows none to root either: privileges would not help.
     if not any(s.no_owner is NoOwner.HIDDEN for s in sockets):
         return None
-    if privileged:
-        # Seen here: even root cannot read /proc/1/fd of a sandbox's init.
-        why = (
-            "even root cannot see their holder (a process in another pid namespace"
-            " or container, or one whose descriptors the kernel hides)"
-        )
-    else:
-        why = "run as root (sudo) or an administrator to see which process holds them"
+    why = hidden_owner(privileged)
     return f"portcheck: some sockets are in use but their owner is hidden: {why}"
 
 

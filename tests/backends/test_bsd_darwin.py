@@ -26,7 +26,7 @@ LSOF = "/usr/sbin/lsof"
 NETSTAT = "/usr/sbin/netstat"
 SOCKSTAT = "/usr/bin/sockstat"
 PS = "/bin/ps"
-LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnT", "-i")
+LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnTd", "-i")
 USAGE = b"sockstat: illegal option -- s\nusage: sockstat [-46cLlu] [-j jid] [-p ports]\n"
 TITLE = "Active Internet connections (including servers)\n"
 
@@ -387,7 +387,7 @@ def test_freebsd_netstat_last_answers_owner_hidden() -> None:
     found = lookup(22, platform="freebsd", runner=runner)
     assert runner.calls == [(NETSTAT, "-an")]
     assert len(found) == 3
-    assert all(s.owner_hidden for s in found)
+    assert all(s.no_owner is NoOwner.NOT_SHOWN for s in found)  # not hidden: no tool shows
 
 
 def test_freebsd_lsof_empty_unprivileged_confirms(unprivileged: None) -> None:
@@ -412,7 +412,7 @@ def test_netbsd_sockstat_then_netstat() -> None:
     runner = FakeRunner(tools={"netstat": NETSTAT}, replies={(NETSTAT, "-an"): (0, an, b"")})
     found = lookup(22, platform="netbsd", runner=runner)
     assert len(found) == 3
-    assert all(s.owner_hidden for s in found)
+    assert all(s.no_owner is NoOwner.NOT_SHOWN for s in found)  # not hidden: no tool shows
 
 
 def test_openbsd_netstat_owner_hidden_and_free() -> None:
@@ -420,7 +420,7 @@ def test_openbsd_netstat_owner_hidden_and_free() -> None:
     runner = FakeRunner(tools={"netstat": NETSTAT}, replies={(NETSTAT, "-an"): (0, an, b"")})
     found: list[Socket] = lookup(25, platform="openbsd", runner=runner)
     assert [s.local.address for s in found] == ["127.0.0.1", "::1", "fe80::1"]
-    assert all(s.owner_hidden for s in found)
+    assert all(s.no_owner is NoOwner.NOT_SHOWN for s in found)  # not hidden: no tool shows
     assert lookup(8080, platform="openbsd", runner=runner) == []
 
 
@@ -491,12 +491,12 @@ def test_openbsd_fstat_unprivileged_adds_other_users_sockets_hidden(unprivileged
 def test_openbsd_fstat_as_root_matches_every_udp_socket(privileged: None) -> None:
     runner = openbsd_runner(capture(DNS_FSTAT), capture(DNS_NETSTAT))
     dns = lookup(53, platform="openbsd", runner=runner)
-    assert [(s.local.address, s.pid) for s in dns] == [
+    assert [(s.local.address, s.pid) for s in dns] == [  # in the documented record order
+        ("10.0.2.15", 55537),
+        ("127.0.0.1", 55537),
+        ("192.168.56.111", 55537),
         ("::1", 55537),
         ("fe80::1", 55537),
-        ("127.0.0.1", 55537),
-        ("10.0.2.15", 55537),
-        ("192.168.56.111", 55537),
     ]
 
 
@@ -523,7 +523,7 @@ def test_openbsd_fstat_failure_falls_back_to_netstat(privileged: None) -> None:
     found = lookup(80, platform="openbsd", runner=runner)
     assert runner.calls == [(FSTAT, "-n"), (NETSTAT, "-an")]
     assert len(found) == 2
-    assert all(s.owner_hidden for s in found)
+    assert all(s.no_owner is NoOwner.NOT_SHOWN for s in found)  # not hidden: no tool shows
 
 
 def test_openbsd_fstat_without_netstat(privileged: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -552,3 +552,15 @@ def test_darwin_lsof_exit_1_with_output_is_never_free(unprivileged: None) -> Non
     found = lookup(5000, platform="darwin", runner=runner)
     assert runner.calls[:2] == [lsof_argv(5000), (NETSTAT, "-anv", "-p", "tcp")]
     assert (5000, 448) in {(s.local.port, s.pid) for s in found}
+
+
+def test_darwin_lsof_replay_one_socket_on_two_fds_is_one_record(privileged: None) -> None:
+    # Synthetic replay: one socket dup()ed onto fds 3 and 7 (as launchd does).
+    out = (
+        b"p448\ncnginx\nu501\nLalice\n"
+        b"f3\ntIPv4\nd0x1234abcd00000001\nPTCP\nn127.0.0.1:5000\nTST=LISTEN\n"
+        b"f7\ntIPv4\nd0x1234abcd00000001\nPTCP\nn127.0.0.1:5000\nTST=LISTEN\n"
+    )
+    runner = FakeRunner(tools={"lsof": LSOF}, replies={lsof_argv(5000): (0, out, b"")})
+    found = lookup(5000, platform="darwin", runner=runner)
+    assert [(s.pid, s.socket_id) for s in found] == [(448, "0x1234abcd00000001")]

@@ -146,6 +146,8 @@ def test_with_owners_fills_identity_and_forward(tmp_path: Path) -> None:
     )
     (tmp_path / str(pid) / "comm").write_text("docker-proxy\n")
     (tmp_path / str(pid) / "status").write_text("Name:\tdocker-proxy\nUid:\t0\t0\t0\t0\n")
+    stat = f"{pid} (docker-proxy) S 1 {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n"
+    (tmp_path / str(pid) / "stat").write_text(stat)
     seen = Seen(str(tmp_path))
     (record,) = with_owners(_listener(8080), [pid], seen=seen)
     assert (record.pid, record.process, record.command, record.units) == (

@@ -66,8 +66,24 @@ def test_lsof_exit_1_with_output_is_an_error_never_free(listener: tuple[int, int
 def test_lsof_exit_1_with_nothing_printed_still_reports_the_kernels_socket(
     listener: tuple[int, int],
 ) -> None:
-    # lsof saw nothing (another pid namespace): the kernel's table still shows it in use.
+    # lsof saw nothing (another pid namespace, or a socket in no /proc/net
+    # table): the kernel's table still shows it in use, and the descriptor
+    # scan names its holder.
     port, _inode = listener
     runner = FakeRunner(tools={"lsof": LSOF}, replies={(*LSOF_ARGV, f":{port}"): (1, b"", b"")})
     found = lookup(port, tool="lsof", platform="linux", runner=runner)
-    assert [(s.local.port, s.pid) for s in found] == [(port, None)]
+    holder = os.getpid() if os.geteuid() == 0 else None  # as root, the scan names it
+    assert [(s.local.port, s.pid) for s in found] == [(port, holder)]
+
+
+def test_lsof_replay_one_socket_on_two_fds_is_one_record(listener: tuple[int, int]) -> None:
+    # Synthetic replay of our own listener, as if dup()ed onto a second descriptor.
+    port, inode = listener
+    pid = os.getpid()
+    out = "".join(f"f{fd}\ntIPv4\nd{inode}\nPTCP\nn127.0.0.1:{port}\nTST=LISTEN\n" for fd in (3, 9))
+    runner = FakeRunner(
+        tools={"lsof": LSOF},
+        replies={(*LSOF_ARGV, f":{port}"): (0, f"p{pid}\ncpython\nu0\n{out}".encode(), b"")},
+    )
+    found = lookup(port, tool="lsof", platform="linux", runner=runner)
+    assert [(s.pid, s.socket_id) for s in found] == [(pid, str(inode))]

@@ -221,7 +221,8 @@ KERNEL_STATES = [
     (10, State.LISTEN),
     (11, State.CLOSING),
     (12, State.SYN_RECV),
-    (13, State.UNKNOWN),  # a state added after this table: never an error
+    (13, State.BOUND),  # TCP_BOUND_INACTIVE, Linux 6.5+
+    (14, State.UNKNOWN),  # a state added after this table: never an error
 ]
 
 
@@ -242,3 +243,58 @@ def test_every_kernel_state_code_from_sock_diag(code: int, state: State) -> None
     message += struct.pack("=III", 0, 0, 0) + struct.pack("=IIIII", 0, 0, 0, 1000, 4242)
     sock, _inode = _sockdiag.parse_message(message, Protocol.TCP)
     assert sock.state is state
+
+
+# --- process identity: a pid reused during the lookup is never named ---------------------
+
+
+def _fake_process(proc: Path, pid: int, start_ticks: int, name: str = "server") -> None:
+    (proc / str(pid)).mkdir(parents=True, exist_ok=True)
+    (proc / str(pid) / "comm").write_text(f"{name}\n")
+    (proc / str(pid) / "status").write_text(f"Name:\t{name}\nUid:\t0\t0\t0\t0\n")
+    stat = f"{pid} ({name}) S 1 {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {start_ticks} 0 0\n"
+    (proc / str(pid) / "stat").write_text(stat)
+    (proc / "stat").write_text("cpu 0 0 0 0\nbtime 1700000000\n")
+
+
+def _listener_record() -> portcheck.Socket:
+    return portcheck.Socket(
+        protocol=Protocol.TCP,
+        family=Family.IPV4,
+        local=Endpoint(address="127.0.0.1", port=8080),
+        state=State.LISTEN,
+    )
+
+
+def test_owner_started_before_the_lookup_is_named_with_its_start_time(tmp_path: Path) -> None:
+    from portcheck._backends.procfs import Seen, with_owners
+
+    _fake_process(tmp_path, 4321, start_ticks=100)
+    [record] = with_owners(_listener_record(), [4321], seen=Seen(str(tmp_path)), inode=77)
+    assert (record.pid, record.process, record.socket_id) == (4321, "server", "77")
+    assert record.started is not None
+    assert record.started.timestamp() == 1700000000 + 100 / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_pid_reused_after_the_lookup_began_is_dropped(tmp_path: Path) -> None:
+    from portcheck._backends.procfs import Seen, with_owners
+
+    seen = Seen(str(tmp_path))  # the lookup begins: its scan saw pid 4321 holding the socket
+    # ... which exited; a new process got pid 4321 after the scan (it started later).
+    later = int(time.clock_gettime(time.CLOCK_BOOTTIME) * os.sysconf("SC_CLK_TCK")) + 1000
+    _fake_process(tmp_path, 4321, start_ticks=later, name="intruder")
+    [record] = with_owners(_listener_record(), [4321], seen=seen, inode=77)
+    assert (record.pid, record.process, record.no_owner) == (None, None, portcheck.NoOwner.CLOSED)
+
+
+def test_a_pid_reused_while_its_name_was_read_is_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portcheck._backends import procfs
+    from portcheck._parsers.proc_stat import ProcStat
+
+    _fake_process(tmp_path, 4321, start_ticks=100)
+    reads = iter([ProcStat("S", 1, 100), ProcStat("S", 1, 150)])  # before, after the name
+    monkeypatch.setattr(procfs, "process_stat", lambda pid, proc=procfs.PROC: next(reads))
+    seen = procfs.Seen(str(tmp_path))
+    assert seen.info(4321) is None

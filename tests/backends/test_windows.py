@@ -92,7 +92,7 @@ def test_german_translated_states() -> None:
         ("LISTENING", State.LISTEN),
         ("SYN_RECEIVED", State.SYN_RECV),
         ("DELETE_TCB", State.UNKNOWN),
-        ("BOUND", State.UNKNOWN),
+        ("BOUND", State.BOUND),  # bound, neither listening nor connected
     ],
 )
 def test_state_words(word: str, state: State) -> None:

@@ -14,11 +14,13 @@ import pytest
 
 import portcheck
 from portcheck import Endpoint, Family, Protocol, State
+from portcheck._backends.context import is_root
 from portcheck._cli import main
 from portcheck._ports.describe import service_name
 from portcheck._records import Platform
 from portcheck._run import SystemRunner
 from portcheck._wait import wait_for
+from portcheck._words import hidden_owner
 
 LISTENER = portcheck.Socket(
     protocol=Protocol.TCP,
@@ -87,6 +89,7 @@ def test_json_document(answer: list[portcheck.Socket], capsys: pytest.CaptureFix
             {
                 "port": 8080,
                 "in_use": True,
+                "note": None,
                 "sockets": [
                     {
                         "protocol": "tcp",
@@ -110,6 +113,8 @@ def test_json_document(answer: list[portcheck.Socket], capsys: pytest.CaptureFix
                         "units": [],
                         "container": None,
                         "forwards_to": None,
+                        "socket_id": None,
+                        "started": None,
                         "parent": None,
                         "cwd": None,
                         "exe": None,
@@ -259,7 +264,7 @@ def test_explain_free_exits_1_and_hidden_warns(
     described.append(HIDDEN)
     assert main(["8080", "--explain"]) == 0
     out, err = capsys.readouterr()
-    assert "a process hidden from you" in out
+    assert hidden_owner(is_root()) in out
     assert "owner is hidden" in err
     assert main(["8080", "--explain", "-q"]) == 0
     assert capsys.readouterr() == ("", "")
@@ -288,6 +293,7 @@ def test_explain_json_document(
         "privileged": False,
         "worth_a_look": False,
         "reasons": [],
+        "note": None,
     }
     assert sock["role"] == "listening"
     assert (sock["pid"], sock["state"], sock["local"]["port"]) == (4242, "LISTEN", 8080)

@@ -17,6 +17,7 @@ import attrs
 import pytest
 
 from portcheck import Outcome, Refusal
+from portcheck._backends.context import is_root
 from portcheck._context import context_for
 from portcheck._kill.engine import run
 from portcheck._kill.policy import Options
@@ -27,6 +28,7 @@ from portcheck._records import Container, Endpoint, Family, NoOwner, Protocol, S
 from portcheck._render import json as documents
 from portcheck._render import kill
 from portcheck._render.words import safe
+from portcheck._words import hidden_owner
 from tests.support.fakes import FakeRunner
 
 PORT = 8080
@@ -220,7 +222,7 @@ def test_eperm_is_reported_and_nothing_else_is_touched() -> None:
         (sock(os.getpid(), "python3"), Refusal.SELF, "portcheck itself"),
         (sock(3000, "bash"), Refusal.ANCESTOR, "would end this session"),
         (sock(3000, "sshd"), Refusal.ANCESTOR, "stopping sshd from an ssh session ends"),
-        (sock(None), Refusal.HIDDEN, "run as root"),
+        (sock(None), Refusal.HIDDEN, hidden_owner(is_root())),
         (sock(None, no_owner=NoOwner.NOT_SHOWN), Refusal.NOT_SHOWN, "shows no owners"),
         (sock(200, units=("nginx.service",)), Refusal.MANAGED, "nginx.service"),
         (sock(200, units=("user:x.service",)), Refusal.MANAGED, "user unit x.service"),
@@ -508,3 +510,33 @@ def test_no_stopper_signals_a_process_group(pid: int) -> None:
     with pytest.raises(ValueError, match="process group"):
         stopper.signal(_stoppers.Handle(pid=pid), force=True)
     assert sent == []
+
+
+@pytest.mark.parametrize("privileged", [True, False])
+def test_one_hidden_owner_phrase_in_explain_list_kill_and_json(privileged: bool) -> None:
+    from portcheck._ports import describe as _describe
+    from portcheck._render.json import explain_document, lookup_document
+    from portcheck._render.words import hidden_warning
+
+    phrase = hidden_owner(privileged)
+    hidden = sock(None)
+    ctx = attrs.evolve(context_for(platform="linux", runner=FakeRunner()), privileged=privileged)
+    report = _describe.report(PORT, ctx, sockets=[hidden])
+    assert phrase in report.explain()
+    assert phrase in (hidden_warning([hidden], privileged=privileged) or "")
+    assert phrase in lookup_document({PORT: [hidden]}, privileged=privileged)["ports"][0]["note"]
+    assert phrase in explain_document([report])["ports"][0]["note"]
+    clock = Clock()
+    result = run(
+        PORT,
+        Options(),
+        context=ctx,
+        look=lambda: [hidden],
+        stopper=FakeStopper(running=set()),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    [out] = result.owners
+    assert phrase in out.detail
+    # Root is never told to become root; others never that root cannot see.
+    assert ("run as root" in phrase) is not privileged

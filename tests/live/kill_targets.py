@@ -26,9 +26,30 @@ import time
 def _listener(port: int = 0) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
+    sock.bind(("127.0.0.1", port or _quiet_port()))
     sock.listen()
     return sock
+
+
+def _quiet_port() -> int:
+    """A free port outside the ephemeral range (tests/support/ports.py says why: once
+    the owner is killed, a port from the range may go at once to another process's
+    connect(), which the kill would then report as a respawn)."""
+    import random
+
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        first = int(f.read().split()[0])
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randint(10000, first - 1)
+        try:
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                with socket.socket(socket.AF_INET, kind) as probe:
+                    probe.bind(("0.0.0.0", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no quiet port")
 
 
 def _report(port: int, pids: list[int]) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import pytest
 
 import portcheck
-from portcheck import Family, State
+from portcheck import Family, Protocol, State
 from portcheck._records import NoOwner
 from portcheck._render.json import socket_to_dict
 from portcheck._render.table import table
@@ -78,7 +78,13 @@ def test_socket_passed_over_scm_rights_names_sender_and_receiver(
     path = os.path.join(tempfile.mkdtemp(prefix="pc-scm-"), "sock")
     receiver = started.scenario("scm-receiver", path)
     sender = started.scenario("scm-sender", path)
-    found = _pids(sender["port"], backend, lambda s: s.local.address == "127.0.0.1")
+    # The UDP port is the test's; a TCP socket with the same number (another
+    # process's client port on loopback) is not.
+    found = _pids(
+        sender["port"],
+        backend,
+        lambda s: s.local.address == "127.0.0.1" and s.protocol is Protocol.UDP,
+    )
     assert found == sorted(receiver["pids"] + sender["pids"])
 
 

@@ -66,9 +66,15 @@ def test_tcp6_listener_on_any(backend: str | None, hold: Any) -> None:
     assert sock.pid == held.pids[0]
 
 
+def _udp(found: list[portcheck.Socket]) -> list[portcheck.Socket]:
+    return [s for s in found if s.protocol is Protocol.UDP]
+
+
 def test_udp4_and_udp6(backend: str | None, hold: Any) -> None:
+    # The test owns a UDP port: a TCP socket of another process may have the
+    # same number (a client's ephemeral port), and is not the test's.
     held = hold([["udp", "127.0.0.1"]])
-    [sock] = portcheck.who_owns(held.ports[0], tool=backend)
+    [sock] = _udp(portcheck.who_owns(held.ports[0], tool=backend))
     assert (sock.protocol, sock.family, sock.state, sock.remote) == (
         Protocol.UDP,
         Family.IPV4,
@@ -77,7 +83,7 @@ def test_udp4_and_udp6(backend: str | None, hold: Any) -> None:
     )
     assert sock.pid == held.pids[0]
     held6 = hold([["udp", "::1"]])
-    [sock6] = portcheck.who_owns(held6.ports[0], tool=backend)
+    [sock6] = _udp(portcheck.who_owns(held6.ports[0], tool=backend))
     assert (sock6.protocol, sock6.family, sock6.local.address) == (Protocol.UDP, Family.IPV6, "::1")
     assert sock6.pid == held6.pids[0]
 

@@ -3,16 +3,16 @@
 Counts: 1,000 consecutive lookups through the default backend (procfs), and
 `TOOL_REPEATS` through each tool backend (each run starts a process, and lsof
 takes about 40 ms on the CI machine); 8 threads of 100 lookups, spread over
-procfs, ss and netstat; a churn of a few seconds.
+procfs, ss and netstat; 20 rounds of a one-second churn under CPU load.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,7 +34,7 @@ CONSECUTIVE = 1000
 TOOL_REPEATS = 50
 THREADS = 8
 PER_THREAD = 100
-CHURN_SECONDS = 3.0
+CHURN_SECONDS = 1.0  # a round; CHURN_ROUNDS of them
 
 
 def _installed(tool: str | None) -> bool:
@@ -115,13 +115,15 @@ def test_eight_threads_all_get_the_right_answer(held: Held) -> None:
 
 # The churner: forks short-lived owners that bind (SO_REUSEPORT, so several at
 # once) TCP listeners and UDP sockets on a few ports and exit after 0-20 ms,
-# while it opens and closes sockets on them itself and holds one steady pair.
-# Every process that will hold a port is logged as "PID PORT" (the churner's
-# own pid for every port).
+# while it opens and closes sockets on them itself. It owns its ports: it binds
+# them itself (port 0: the kernel picks ports nobody uses) and holds a steady
+# listener and UDP socket on each for the whole run, so no other process (another
+# test's client picking an ephemeral port) can take one of them between two
+# churns. Its first line is the ports; then every process that will hold a port
+# is logged as "PID PORT" pairs (the churner's own pid for every port).
 _CHURN = r"""
 import os, random, socket, sys, time
-ports = [int(p) for p in sys.argv[1].split(",")]
-end = time.monotonic() + float(sys.argv[2])
+count, seconds = int(sys.argv[1]), float(sys.argv[2])
 rng = random.Random(6)
 
 def bind(port):
@@ -136,24 +138,27 @@ def bind(port):
         except OSError:
             pass
         held.append(s)
+        port = port or s.getsockname()[1]
     return held
 
+steady = [bind(0) for _ in range(count)]
+ports = [held[0].getsockname()[1] for held in steady]
+print(",".join(map(str, ports)), flush=True)
 print(" ".join(f"{os.getpid()} {p}" for p in ports), flush=True)
-# One listener the churner holds throughout, so that every lookup of the first
-# port has an owner to name however the short-lived ones fall on a busy machine.
-steady = bind(ports[0])
+end = time.monotonic() + seconds
 children = 0
 while time.monotonic() < end:
     port = rng.choice(ports)
     pid = os.fork()
     if pid == 0:
-        for s in steady:
-            s.close()
+        for held in steady:
+            for s in held:
+                s.close()
         mine = bind(port)
         time.sleep(rng.random() * 0.02)
         os._exit(0)
-    # The child inherits the steady sockets until it closes them: it holds ports[0] too.
-    print(f"{pid} {port} {pid} {ports[0]}", flush=True)
+    # The child inherits the steady sockets until it closes them: it holds every port.
+    print(" ".join(f"{pid} {p}" for p in ports), flush=True)
     children += 1
     for s in bind(rng.choice(ports)):
         s.close()
@@ -172,26 +177,37 @@ while True:
 print("done", children, flush=True)
 """
 
+# Rounds of the churn, each under CPU load (a busy loop per core beside it):
+# the lookups' races (a pid reused between the descriptor scan and its name
+# read) show on a loaded machine.
+CHURN_ROUNDS = 20
 
-def _free_ports(count: int) -> list[int]:
-    probes = [socket.socket() for _ in range(count)]
+
+@pytest.fixture(scope="module")
+def cpu_load() -> Iterator[None]:
+    """A busy-loop child per core for the module's churn rounds."""
+    busy = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(os.cpu_count() or 1)
+    ]
     try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in probes]
+        yield
     finally:
-        for probe in probes:
-            probe.close()
+        for child in busy:
+            child.kill()
+            child.wait()
 
 
-def test_churn_never_crashes_nor_names_a_pid_that_never_held_the_port() -> None:
-    ports = _free_ports(3)
+@pytest.mark.usefixtures("cpu_load")
+@pytest.mark.parametrize("round_", range(CHURN_ROUNDS))
+def test_churn_never_crashes_nor_names_a_pid_that_never_held_the_port(round_: int) -> None:
     churner = subprocess.Popen(
-        [sys.executable, "-c", _CHURN, ",".join(map(str, ports)), str(CHURN_SECONDS)],
+        [sys.executable, "-c", _CHURN, "3", str(CHURN_SECONDS)],
         stdout=subprocess.PIPE,
         text=True,
     )
     assert churner.stdout is not None
+    ports = [int(p) for p in churner.stdout.readline().split(",")]
     first = churner.stdout.readline()
     assert first, "the churner died before starting"
     backends = [t for t in (None, "ss", "netstat", "lsof") if _installed(t)]
@@ -202,17 +218,18 @@ def test_churn_never_crashes_nor_names_a_pid_that_never_held_the_port() -> None:
     deadline = time.monotonic() + CHURN_SECONDS
     while time.monotonic() < deadline:
         port = ports[lookups % len(ports)]
+        tool = backends[(lookups + round_) % len(backends)]
         try:
-            found = portcheck.who_owns(port, tool=backends[lookups % len(backends)])
+            found = portcheck.who_owns(port, tool=tool)
         except PortcheckError as exc:  # collected: the assertion below shows them all
             errors.append(exc)
         else:
             assert all(s.local.port == port for s in found)
             seen.extend(found)
-            if backends[lookups % len(backends)] is None:
+            if tool is None:
                 by_default.extend(found)
         lookups += 1
-    log, _ = churner.communicate(timeout=30)
+    log, _ = churner.communicate(timeout=60)
     assert churner.returncode == 0
     lines = (first + log).split("\n")
     assert lines[-2].startswith("done ")

@@ -39,15 +39,16 @@ def hold(holders: Holders) -> Callable[..., Held]:
 
 
 def _bare(sock: Socket) -> Socket:
-    # Service identity (command line, units, container) and the owner's
-    # details (parent, cwd, exe) are read from this machine's /proc; over ssh
-    # they stay None (documented): compare the rest.
+    # Service identity (command line, units, container), the owner's start
+    # time and its details (parent, cwd, exe) are read from this machine's
+    # /proc; over ssh they stay None (documented): compare the rest.
     return attrs.evolve(
         sock,
         command=None,
         units=(),
         container=None,
         forwards_to=None,
+        started=None,
         parent=None,
         cwd=None,
         exe=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import portcheck
 from portcheck import Endpoint, Family, Protocol, State
 from tests.parsers._real import parse_fixture, row
 
@@ -63,3 +64,55 @@ def test_thread_rows_are_not_repeated() -> None:
     found = parse_fixture(UBUNTU)
     containerd = [s for s in found if s.local.port == 42351]
     assert [s.pid for s in containerd] == [1112]  # the TID rows repeat its descriptor
+
+
+# --- one record per (socket, process): the DEVICE names the socket ------------------------
+
+INSPEC = "darwin/inspec-inspec-3069--macos-10.13-sudo-lsof-PiTCP.out"
+
+
+def test_launchd_one_socket_on_two_descriptors_is_one_record() -> None:
+    # Real capture: launchd holds each of its two sockets on two descriptors.
+    found = parse_fixture(INSPEC)
+    assert [(s.pid, s.family, s.socket_id) for s in found] == [
+        (1, Family.IPV6, "0xf73fea16f4aa7065"),
+        (1, Family.IPV4, "0xf73fea16f4aaaf05"),
+    ]
+
+
+# Synthetic (hand-made, in the field format the backends ask for): one socket
+# dup()ed onto fds 3 and 7 of one process, and a second socket with the same
+# addresses (SO_REUSEPORT) on fd 9.
+SYNTHETIC_MAC_DUP = (
+    "p448\ncnginx\nu501\nLalice\n"
+    "f3\ntIPv4\nd0x1234abcd00000001\nPTCP\nn127.0.0.1:5000\nTST=LISTEN\n"
+    "f7\ntIPv4\nd0x1234abcd00000001\nPTCP\nn127.0.0.1:5000\nTST=LISTEN\n"
+    "f9\ntIPv4\nd0x1234abcd00000002\nPTCP\nn127.0.0.1:5000\nTST=LISTEN\n"
+)
+SYNTHETIC_LINUX_DUP = (
+    "p812\ncnginx\nu33\nLwww-data\n"
+    "f3\ntIPv6\nd40021\nPTCP\nn[::]:8080\nTST=LISTEN\n"
+    "f4\ntIPv6\nd40021\nPTCP\nn[::]:8080\nTST=LISTEN\n"
+    "p813\ncnginx\nu33\nLwww-data\n"
+    "f3\ntIPv6\nd40021\nPTCP\nn[::]:8080\nTST=LISTEN\n"
+)
+
+
+def test_synthetic_macos_dup_is_one_record_and_a_twin_socket_another() -> None:
+    found = portcheck.parse(SYNTHETIC_MAC_DUP, tool="lsof", platform="darwin")
+    assert [(s.pid, s.socket_id) for s in found] == [
+        (448, "0x1234abcd00000001"),
+        (448, "0x1234abcd00000002"),
+    ]
+
+
+def test_synthetic_linux_dup_is_one_record_per_process() -> None:
+    found = portcheck.parse(SYNTHETIC_LINUX_DUP, tool="lsof", platform="linux")
+    assert [(s.pid, s.socket_id) for s in found] == [(812, "40021"), (813, "40021")]
+
+
+def test_without_a_device_each_descriptor_is_its_own_record() -> None:
+    # Nothing tells a dup from a twin socket with the same addresses: both kept.
+    text = "".join(line for line in SYNTHETIC_MAC_DUP.splitlines(True) if line[0] != "d")
+    found = portcheck.parse(text, tool="lsof", platform="darwin")
+    assert [(s.pid, s.socket_id) for s in found] == [(448, None)] * 3

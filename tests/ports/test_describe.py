@@ -22,10 +22,12 @@ from portcheck import (
     Socket,
     State,
 )
+from portcheck._backends.context import is_root
 from portcheck._context import context_for
 from portcheck._parsers import port_ranges
 from portcheck._ports import describe as _describe
 from portcheck._ports import ephemeral as _ephemeral
+from portcheck._words import hidden_owner
 from tests.support.fakes import FakeRunner
 from tests.support.hold import Holders
 
@@ -277,7 +279,8 @@ def test_explain_names_hidden_owners_and_time_wait() -> None:
     text = _describe.report(8080, context_for(), sockets=[hidden, remnant]).explain()
     lines = text.splitlines()
     assert lines[2] == "It is in use by 2 sockets:"
-    assert "a process hidden from you (more privileges would show it)" in lines[3]
+    assert hidden_owner(is_root()) in lines[3]
+    # Port 8080 is outside the ephemeral range, the peer's 50000 inside: inbound.
     assert "inbound: no process (a closed connection the kernel keeps in TIME_WAIT)" in lines[4]
 
 
@@ -360,3 +363,53 @@ def test_live_udp_socket_is_listening(holders: Holders) -> None:
     held = holders.start([["udp", "127.0.0.1"]])
     report = portcheck.describe(held.ports[0])
     assert [(r.role, r.socket.pid) for r in report.sockets] == [(Role.LISTENING, held.pids[0])]
+
+
+# --- roles decided from both ends (server-side TIME_WAIT after the listener closed) -------
+
+
+@pytest.mark.usefixtures("fixed_range")
+def test_server_side_time_wait_after_the_listener_closed_is_inbound() -> None:
+    # A server on 18772 stopped before a redeploy: no listener, its accepted
+    # connections in TIME_WAIT; the peer's port is the ephemeral one.
+    remnant = tcp(18772, remote=45012, state=State.TIME_WAIT)
+    report = _describe.report(18772, context_for(), sockets=[remnant])
+    [item] = report.sockets
+    assert item.role is Role.INBOUND
+    assert "ephemeral" in item.evidence
+    text = report.explain()
+    assert "inbound: no process" in text
+    assert "why inbound: the peer's is the port in the ephemeral range 32768-60999" in text
+    assert "outbound" not in text
+    assert "bind before connect" not in text
+
+
+@pytest.mark.usefixtures("fixed_range")
+def test_client_side_time_wait_is_outbound() -> None:
+    remnant = tcp(45012, remote=18772, state=State.TIME_WAIT)
+    report = _describe.report(45012, context_for(), sockets=[remnant])
+    assert [(i.role, "ephemeral" in i.evidence) for i in report.sockets] == [(Role.OUTBOUND, True)]
+    assert "why outbound: ours is the port in the ephemeral range" in report.explain()
+
+
+@pytest.mark.usefixtures("fixed_range")
+def test_ambiguous_connection_says_connection_and_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_describe, "service_name", lambda port, proto: None)
+    both_ephemeral = tcp(45012, remote=45013, state=State.ESTABLISHED, pid=5, process="app")
+    report = _describe.report(45012, context_for(), sockets=[both_ephemeral])
+    [item] = report.sockets
+    assert item.role is Role.CONNECTION
+    assert "cannot be told" in item.evidence
+    text = report.explain()
+    assert "connection: app (pid 5) is connected from 127.0.0.1:45012 with 127.0.0.1:45013" in text
+    assert "why connection: both ports (45012, 45013) are inside the ephemeral range" in text
+
+
+def test_roles_from_services_and_many_peers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_describe, "service_name", lambda port, proto: None)
+    # Neither port ephemeral (IANA dynamic by default): the well-known one is the server's.
+    assert _describe.judge_roles([tcp(8080, remote=443, state=State.ESTABLISHED)])[0][0] is (
+        Role.OUTBOUND
+    )
+    many = [tcp(9000, remote=9001 + i, state=State.TIME_WAIT) for i in range(3)]
+    assert {role for role, _why in _describe.judge_roles(many)} == {Role.INBOUND}

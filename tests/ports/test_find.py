@@ -21,6 +21,7 @@ from portcheck._ports.reserved import ReservedRange
 from portcheck._records import Platform, Protocol
 from portcheck._render import json as documents
 from tests.support.fakes import FakeRunner
+from tests.support.ports import quiet_port
 
 # --- arguments ----------------------------------------------------------------------
 
@@ -189,7 +190,9 @@ def test_bind_check_tries_ipv6_where_available() -> None:
         pytest.skip("no IPv6 on this machine")
     with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as held:
         held.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        held.bind(("::1", 0))
+        # Not port 0: the kernel may pick one an IPv4 socket of another process
+        # uses (no conflict with a v6-only ::1), and IPv4 must bind it here.
+        held.bind(("::1", quiet_port()))
         port = held.getsockname()[1]
         # IPv4 alone would bind: only the IPv6 check refuses it.
         assert _free._binds(socket.AF_INET, socket.SOCK_STREAM, port)
