@@ -1412,6 +1412,12 @@ def build_run_parser() -> argparse.ArgumentParser:
         "--bind", metavar="ADDR", help="with --socket: the address (127.0.0.1; :: dual-stack)"
     )
     parser.add_argument(
+        "--wait-open",
+        action="store_true",
+        help="say on stderr when CMD accepts connections (or that it did not within --timeout); "
+        "CMD then runs as a child",
+    )
+    parser.add_argument(
         "command", metavar="CMD", nargs=argparse.REMAINDER, help="the command, after --"
     )
     _common(parser, tool=False, csv=False, hosts=False)
@@ -1448,6 +1454,7 @@ def _run_main(args: argparse.Namespace) -> int:
         bind=args.bind,
         timeout=args.timeout,
         quiet=args.quiet,
+        wait_open=args.wait_open,
     )
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import argparse
     from types import FrameType
 
+    from ._launch import Plan
     from ._records import Socket
 
 EXIT_OK, EXIT_TIMEOUT, EXIT_ALERT, EXIT_TAKEN, EXIT_ERROR = 0, 1, 1, 1, 2
@@ -158,11 +159,15 @@ def run_main(
     bind: str | None,
     timeout: float,
     quiet: bool,
+    wait_open: bool = False,
 ) -> int:
     """Choose the port, then exec the command; returns only when it cannot start (1, 2, 126, 127).
 
     1 when the port is taken (its owners named) or the range has no usable
-    port, 2 on bad input.
+    port, 2 on bad input. With `wait_open` (and on Windows, which has no
+    exec) the command runs as a child instead, its status returned, and
+    `wait_open` says on stderr when it accepts connections, or that it did
+    not within `timeout`.
     """
     from ._launch import DEFAULT_RANGE, choose, execute, plan
 
@@ -174,6 +179,11 @@ def run_main(
         use_socket=use_socket,
         bind=bind,
     )
+    if wait_open and use_socket:
+        raise PortcheckError(
+            "--wait-open with --socket: the socket accepts connections from the start "
+            "(the kernel queues them), so there is nothing to wait for"
+        )
     first, last = port_range or DEFAULT_RANGE
     try:
         chosen, listener = choose(
@@ -201,6 +211,8 @@ def run_main(
         how = f" (listening socket on fd 3, {safe(bind or '127.0.0.1')})" if use_socket else ""
         _say(f"port {chosen}{how}: exec {safe(' '.join(made.argv))}")
     try:
+        if wait_open or sys.platform == "win32":
+            return _run_child(made, timeout=timeout, quiet=quiet or not wait_open)
         execute(made)
     except FileNotFoundError:
         _say(f"command not found: {safe(made.argv[0])}")
@@ -209,6 +221,32 @@ def run_main(
         _say(f"command not executable: {safe(made.argv[0])}")
         return EXIT_NOT_EXECUTABLE
     return EXIT_ERROR  # not reached: execute returns only by raising
+
+
+def _run_child(made: Plan, *, timeout: float, quiet: bool) -> int:
+    """The command as a child, with a thread saying when it accepts connections on its port."""
+    import threading
+
+    from ._run import run_command
+
+    def report(pid: int) -> None:
+        from ._reach import wait_until_open
+
+        target = f"localhost:{made.port}"
+        try:
+            took = wait_until_open([target], timeout=timeout)
+        except WaitTimeoutError as exc:
+            why = exc.last_errors.get(target, "")
+            _say(f"pid {pid} did not accept connections on port {made.port} within "
+                 f"{timeout:g} s (last try: {why})")  # fmt: skip
+        else:
+            _say(f"pid {pid} accepts connections on port {made.port} (after {took[target]:.1f} s)")
+
+    def started(pid: int) -> None:
+        if not quiet:
+            threading.Thread(target=report, args=(pid,), daemon=True).start()
+
+    return run_command(made.argv, made.env, started=started)
 
 
 def _check_run(

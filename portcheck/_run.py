@@ -5,6 +5,10 @@ validated integers, without a shell, with stdin closed, a minimal environment
 (`LC_ALL=C` so that state words and headers are not translated) and a timeout
 that kills the tool and every child it started. Output is returned as bytes;
 each backend decodes it explicitly.
+
+One exception, `run_command`: `portcheck run` starts the user's own command
+where it cannot exec it (Windows) or must stay beside it (`--wait-open`).
+That argv is the user's by design (what `run` is for), still never a shell.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Callable, Protocol
 
 import attrs
 
@@ -198,3 +202,32 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     for stream in (proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
+
+
+def run_command(
+    argv: Sequence[str], env: Mapping[str, str], *, started: Callable[[int], None] | None = None
+) -> int:
+    """`portcheck run`'s command as a child with portcheck's stdin, stdout and stderr; its status.
+
+    SIGINT, SIGTERM and SIGHUP received meanwhile are passed on to it, so
+    that stopping portcheck stops the command. `started(pid)` is called once
+    it runs. A command killed by signal N gives 128 + N, as a shell says.
+    OSError (FileNotFoundError, PermissionError) when it cannot start.
+    """
+    proc = subprocess.Popen(list(argv), env=dict(env))  # the user's command: no shell
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    caught = [getattr(signal, n) for n in names if hasattr(signal, n)]
+    previous = {s: signal.signal(s, forward) for s in caught}
+    try:
+        if started is not None:
+            started(proc.pid)
+        code = proc.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 128 - code if code < 0 else code

@@ -362,3 +362,55 @@ def test_run_kill_yes_stops_the_owner_then_runs_on_the_port(holders: Holders) ->
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["port"] == str(port)
     assert held.proc.wait(timeout=60) != 0  # stopped by a signal
+
+
+LATE_SERVER = """
+import os, socket, sys, time
+time.sleep(1)
+sock = socket.socket()
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.bind(("127.0.0.1", int(os.environ["PORT"])))
+sock.listen()
+conn, _ = sock.accept()  # portcheck's probe
+conn.close()
+sys.exit(5)
+"""
+
+
+def test_run_wait_open_says_when_the_command_accepts() -> None:
+    done = portcheck("run", "--wait-open", "--timeout", "30", "--", sys.executable, "-c",
+                     LATE_SERVER)  # fmt: skip
+    assert done.returncode == 5, done.stderr  # the child's status, passed through
+    assert " accepts connections on port " in done.stderr
+
+
+def test_run_wait_open_says_when_the_command_never_accepts() -> None:
+    done = portcheck("run", "--wait-open", "--timeout", "1", "--", sys.executable, "-c",
+                     "import time; time.sleep(3)")  # fmt: skip
+    assert done.returncode == 0
+    assert "did not accept connections" in done.stderr
+    assert "(last try: refused)" in done.stderr
+
+
+def test_run_wait_open_passes_sigterm_to_the_command() -> None:
+    proc = subprocess.Popen(
+        [*COMMAND, "run", "--wait-open", "--", sys.executable, "-c", SLEEPER],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)  # to portcheck, which passes it on
+        assert proc.wait(timeout=60) == 42
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def test_run_wait_open_with_socket_is_refused() -> None:
+    done = portcheck("run", "--wait-open", "--socket", "--", "true")
+    assert done.returncode == 2
+    assert "nothing to wait for" in done.stderr
