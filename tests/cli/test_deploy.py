@@ -414,3 +414,27 @@ def test_run_wait_open_with_socket_is_refused() -> None:
     done = portcheck("run", "--wait-open", "--socket", "--", "true")
     assert done.returncode == 2
     assert "nothing to wait for" in done.stderr
+
+
+def test_without_exec_the_command_runs_as_a_child_with_its_status(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Windows has no exec: run_main runs the command and returns its status.
+    import types
+
+    from portcheck import _cli_deploy
+
+    windows = types.SimpleNamespace(platform="win32", stderr=sys.stderr, stdout=sys.stdout)
+    monkeypatch.setattr(_cli_deploy, "sys", windows)
+    status = _cli_deploy.run_main(
+        [sys.executable, "-c", "import os, sys; sys.exit(int(os.environ['PORT']) % 100 + 1)"],
+        port=None,
+        port_range=None,
+        next_free=False,
+        env_name="PORT",
+        use_socket=False,
+        bind=None,
+        timeout=10,
+        quiet=True,
+    )
+    assert 1 <= status <= 100
