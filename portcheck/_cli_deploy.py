@@ -95,8 +95,10 @@ def wait_open_main(
 # --- portcheck watch ----------------------------------------------------------
 
 
-class _Stop(Exception):  # noqa: N818 - a signal to stop watching, not an error
-    """SIGTERM, turned into an exception the watch loop ends on (as SIGINT's KeyboardInterrupt)."""
+class _Stop(BaseException):  # noqa: N818 - a signal to stop watching, not an error
+    """SIGTERM, turned into an exception the watch loop ends on, as SIGINT's
+    KeyboardInterrupt: a BaseException too, so that no `except Exception` on
+    the way (a lookup's cleanup) can swallow it."""
 
 
 def _stop(_signum: int, _frame: FrameType | None) -> None:
