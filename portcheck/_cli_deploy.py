@@ -95,7 +95,7 @@ def wait_open_main(
 # --- portcheck watch ----------------------------------------------------------
 
 
-class _Stop(BaseException):  # noqa: N818 - a signal to stop watching, not an error
+class _Stop(BaseException):
     """SIGTERM, turned into an exception the watch loop ends on, as SIGINT's
     KeyboardInterrupt: a BaseException too, so that no `except Exception` on
     the way (a lookup's cleanup) can swallow it."""
