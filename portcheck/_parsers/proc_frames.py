@@ -1,0 +1,159 @@
+"""The owners of a Linux host's sockets over ssh: one constant `sh -c` program and its output.
+
+Where no local /proc describes the host, one run of `SCRIPT` reads, for every
+owner pid given as an argument, what the local backends read from /proc:
+`comm`, the effective uid (`status`), `cmdline`, `cgroup` and `stat`, and then
+names the uids with `getent passwd`. One round trip for all the owners
+together; the pids are arguments (checked to be digits by the controller and
+again by the script), never part of the program's text.
+
+    /bin/sh -c SCRIPT portcheck OD GETENT PID PID...
+
+OD and GETENT are the absolute paths the host's probe found (`-` when getent
+is missing). The output is framed by lines that start with `:`, which no
+content line can: text files (comm, cgroup, stat, the script's own cgroup)
+are printed one line at a time behind `|`, so a process name or a cgroup
+holding a newline or a fake `:pid` line stays content; `cmdline`, which holds
+NULs, is printed as hex by `od -An -v -tx1`. A sample::
+
+    :here
+    |0::/user.slice/user-0.slice/session-3.scope
+    :pid 812
+    :uid 33
+    :comm
+    |nginx
+    :cmdline
+     6e 67 69 6e 78 00
+    :cgroup
+    |0::/system.slice/nginx.service
+    :stat
+    |812 (nginx) S 1 812 812 0 -1 4194560 ...
+    :passwd
+    www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin
+
+A pid gone by the time the script runs prints no frame; a file that cannot
+be read prints no content (None here). Pure: bytes in, records out.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .owners import parse_passwd
+
+FORMAT_VERSION = 1
+
+# Constant text: nothing in it comes from input (see _remote/commands.py,
+# which sends it and nothing else through `sh -c`). Builtins only, except
+# od once per pid (cmdline holds NULs that shell variables cannot) and one
+# getent for every uid together. printf, not echo: dash's echo expands `\`.
+SCRIPT = (
+    'od=$1; getent=$2; shift 2; uids=; '
+    'text() { while IFS= read -r l || [ -n "$l" ]; do printf "|%s\\n" "$l"; done; }; '
+    'echo :here; text < /proc/$$/cgroup 2>/dev/null; '
+    'for p in "$@"; do '
+    'case $p in ""|*[!0-9]*) continue;; esac; '
+    '[ -d "/proc/$p" ] || continue; '
+    'u=; { while read -r k r e x; do if [ "$k" = Uid: ]; then u=$e; break; fi; done; '
+    '} 2>/dev/null < "/proc/$p/status"; '
+    'echo ":pid $p"; echo ":uid $u"; uids="$uids $u"; '
+    'echo :comm; text 2>/dev/null < "/proc/$p/comm"; '
+    'echo :cmdline; "$od" -An -v -tx1 "/proc/$p/cmdline" 2>/dev/null; '
+    'echo :cgroup; text 2>/dev/null < "/proc/$p/cgroup"; '
+    'echo :stat; text 2>/dev/null < "/proc/$p/stat"; '
+    "done; "
+    'if [ "$getent" != - ] && [ -n "${uids# }" ]; then echo :passwd; '
+    '"$getent" passwd $uids 2>/dev/null; fi; exit 0'
+)
+NAME = "portcheck"  # $0 of the script: what `ps` on the host shows for it
+
+
+@attrs.frozen(kw_only=True)
+class ProcFrame:
+    """What the script read of one live pid; None for what could not be read."""
+
+    pid: int
+    uid: int | None = None
+    comm: str | None = None
+    cmdline: bytes | None = None
+    cgroup: str | None = None
+    stat: bytes | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Frames:
+    """The script's answer: its own cgroup (`here`), each live pid's frame, uid -> login."""
+
+    here: str | None = None
+    procs: dict[int, ProcFrame] = attrs.field(factory=dict)
+    users: dict[int, str] = attrs.field(factory=dict)
+
+
+def parse(data: bytes) -> Frames:
+    """The frames in the script's output; lines outside any frame are ignored."""
+    here: list[bytes] | None = None
+    procs: dict[int, ProcFrame] = {}
+    current: dict[str, object] | None = None
+    section: list[bytes] | None = None
+    passwd: list[bytes] = []
+    for line in data.split(b"\n"):
+        if line.startswith(b":"):
+            word, _, value = line[1:].partition(b" ")
+            section = None
+            if word == b"here":
+                here = section = []
+            elif word == b"pid" and value.isdigit():
+                current = _store(procs, current)
+                current = {"pid": int(value)}
+            elif word == b"uid" and current is not None:
+                current["uid"] = int(value) if value.isdigit() else None
+            elif word in (b"comm", b"cmdline", b"cgroup", b"stat") and current is not None:
+                section = []
+                current[word.decode()] = section
+            elif word == b"passwd":
+                current = _store(procs, current)
+                section = passwd
+        elif section is not None:
+            section.append(line)
+    _store(procs, current)
+    users = parse_passwd(b"\n".join(passwd).decode("utf-8", "replace"))
+    return Frames(here=_text(here), procs=procs, users=users)
+
+
+def _store(procs: dict[int, ProcFrame], current: dict[str, object] | None) -> None:
+    if current is None:
+        return
+    pid = current["pid"]
+    assert isinstance(pid, int)
+    uid = current.get("uid")
+    procs[pid] = ProcFrame(
+        pid=pid,
+        uid=uid if isinstance(uid, int) else None,
+        comm=_text(current.get("comm")),
+        cmdline=_hex(current.get("cmdline")),
+        cgroup=_text(current.get("cgroup")),
+        stat=_raw(current.get("stat")),
+    )
+
+
+def _raw(lines: object) -> bytes | None:
+    """The bytes of a text file printed behind `|`, one line at a time; None when empty."""
+    if not isinstance(lines, list) or not lines:
+        return None
+    kept = [line[1:] for line in lines if line.startswith(b"|")]
+    return b"\n".join(kept) + b"\n" if kept else None
+
+
+def _text(lines: object) -> str | None:
+    raw = _raw(lines)
+    return raw.rstrip(b"\n").decode("utf-8", "replace") if raw is not None else None
+
+
+def _hex(lines: object) -> bytes | None:
+    """The bytes od printed as hex; b"" for an empty file (a kernel thread's cmdline)."""
+    if not isinstance(lines, list):
+        return None
+    try:
+        return bytes.fromhex(b"".join(lines).decode("ascii", "replace").replace("\n", " "))
+    except ValueError:
+        return None
