@@ -90,7 +90,13 @@ class Frames:
 
 
 def parse(data: bytes) -> Frames:
-    """The frames in the script's output; lines outside any frame are ignored."""
+    """The frames in the script's output; lines outside any frame are ignored.
+
+    Through a terminal (Ansible's ssh connection asks for one with -tt) every
+    newline arrives as CRLF: the first line says so, and CRLF is read as LF.
+    """
+    if b":here\r\n" in data[:64]:
+        data = data.replace(b"\r\n", b"\n")
     here: list[bytes] | None = None
     procs: dict[int, ProcFrame] = {}
     current: dict[str, object] | None = None
