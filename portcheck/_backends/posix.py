@@ -18,8 +18,8 @@ from typing import Callable
 import attrs
 
 from .._errors import ToolError
-from .._parsers import lsof as _lsof
 from .._parsers import cgroup as _cgroup
+from .._parsers import lsof as _lsof
 from .._parsers import proc_frames as _frames
 from .._parsers import ps as _ps
 from .._parsers.cmdline import forwards_to, split_cmdline
@@ -178,22 +178,22 @@ def remote_owners(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
         return _from_frames(sockets, _read_frames(pids, od, ctx))
     found: dict[int, tuple[str, int]] = {}
     ps = ctx.runner.which("ps")
-    for chunk in pid_chunks(pids) if ps is not None else ():
-        argv = [ps, "-o", "pid=,uid=,comm=", "-p", chunk]
+    for chunk in pid_chunks(pids if ps is not None else ()):
+        argv = [str(ps), "-o", "pid=,uid=,comm=", "-p", chunk]
         done = ctx.runner.run(argv, timeout=ctx.timeout)
         found.update(parse_ps_owners(decode(done.stdout)) if done.returncode in (0, 1) else {})
     named = [_owned(s, found) for s in sockets]
     return with_user_names(named, ctx)
 
 
-def owner_script_argv(od: str, getent: str | None, pids: Sequence[int]) -> list[str]:
-    """The argv of one run of the owner script for `pids` (integers only)."""
+def owner_script_argv(od: str, getent: str, pids: Sequence[int]) -> list[str]:
+    """The argv of one run of the owner script for `pids` (integers only; getent `-`: none)."""
     words = [str(int(p)) for p in pids]
-    return ["/bin/sh", "-c", _frames.SCRIPT, _frames.NAME, od, getent or "-", *words]
+    return ["/bin/sh", "-c", _frames.SCRIPT, _frames.NAME, od, getent, *words]
 
 
 def _read_frames(pids: Sequence[int], od: str, ctx: Context) -> _frames.Frames:
-    getent = ctx.runner.which("getent")
+    getent = ctx.runner.which("getent") or "-"
     here: str | None = None
     procs: dict[int, _frames.ProcFrame] = {}
     users: dict[int, str] = {}

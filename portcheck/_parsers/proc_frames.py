@@ -48,9 +48,9 @@ FORMAT_VERSION = 1
 # od once per pid (cmdline holds NULs that shell variables cannot) and one
 # getent for every uid together. printf, not echo: dash's echo expands `\`.
 SCRIPT = (
-    'od=$1; getent=$2; shift 2; uids=; '
+    "od=$1; getent=$2; shift 2; uids=; "
     'text() { while IFS= read -r l || [ -n "$l" ]; do printf "|%s\\n" "$l"; done; }; '
-    'echo :here; text < /proc/$$/cgroup 2>/dev/null; '
+    "echo :here; text < /proc/$$/cgroup 2>/dev/null; "
     'for p in "$@"; do '
     'case $p in ""|*[!0-9]*) continue;; esac; '
     '[ -d "/proc/$p" ] || continue; '
@@ -97,67 +97,62 @@ def parse(data: bytes) -> Frames:
     """
     if b":here\r\n" in data[:64]:
         data = data.replace(b"\r\n", b"\n")
+    sections: dict[str, list[bytes]] = {}
+    frames: list[tuple[int, int | None, dict[str, list[bytes]]]] = []
     here: list[bytes] | None = None
-    procs: dict[int, ProcFrame] = {}
-    current: dict[str, object] | None = None
-    section: list[bytes] | None = None
     passwd: list[bytes] = []
+    section: list[bytes] | None = None
     for line in data.split(b"\n"):
-        if line.startswith(b":"):
-            word, _, value = line[1:].partition(b" ")
-            section = None
-            if word == b"here":
-                here = section = []
-            elif word == b"pid" and value.isdigit():
-                current = _store(procs, current)
-                current = {"pid": int(value)}
-            elif word == b"uid" and current is not None:
-                current["uid"] = int(value) if value.isdigit() else None
-            elif word in (b"comm", b"cmdline", b"cgroup", b"stat") and current is not None:
-                section = []
-                current[word.decode()] = section
-            elif word == b"passwd":
-                current = _store(procs, current)
-                section = passwd
-        elif section is not None:
-            section.append(line)
-    _store(procs, current)
+        if not line.startswith(b":"):
+            if section is not None:
+                section.append(line)
+            continue
+        word, _, value = line[1:].partition(b" ")
+        section = None
+        if word == b"here":
+            here = section = []
+        elif word == b"pid" and value.isdigit():
+            sections = {}
+            frames.append((int(value), None, sections))
+        elif word == b"uid" and frames and value.isdigit():
+            frames[-1] = (frames[-1][0], int(value), sections)
+        elif word in (b"comm", b"cmdline", b"cgroup", b"stat") and frames:
+            section = sections[word.decode()] = []
+        elif word == b"passwd":
+            frames.append((-1, None, {}))  # nothing after this belongs to a pid
+            section = passwd
+    procs = {pid: _frame(pid, uid, found) for pid, uid, found in frames if pid >= 0}
     users = parse_passwd(b"\n".join(passwd).decode("utf-8", "replace"))
     return Frames(here=_text(here), procs=procs, users=users)
 
 
-def _store(procs: dict[int, ProcFrame], current: dict[str, object] | None) -> None:
-    if current is None:
-        return
-    pid = current["pid"]
-    assert isinstance(pid, int)
-    uid = current.get("uid")
-    procs[pid] = ProcFrame(
+def _frame(pid: int, uid: int | None, sections: dict[str, list[bytes]]) -> ProcFrame:
+    return ProcFrame(
         pid=pid,
-        uid=uid if isinstance(uid, int) else None,
-        comm=_text(current.get("comm")),
-        cmdline=_hex(current.get("cmdline")),
-        cgroup=_text(current.get("cgroup")),
-        stat=_raw(current.get("stat")),
+        uid=uid,
+        comm=_text(sections.get("comm")),
+        cmdline=_hex(sections.get("cmdline")),
+        cgroup=_text(sections.get("cgroup")),
+        stat=_raw(sections.get("stat")),
     )
 
 
-def _raw(lines: object) -> bytes | None:
+def _raw(lines: list[bytes] | None) -> bytes | None:
     """The bytes of a text file printed behind `|`, one line at a time; None when empty."""
-    if not isinstance(lines, list) or not lines:
+    if not lines:
         return None
     kept = [line[1:] for line in lines if line.startswith(b"|")]
     return b"\n".join(kept) + b"\n" if kept else None
 
 
-def _text(lines: object) -> str | None:
+def _text(lines: list[bytes] | None) -> str | None:
     raw = _raw(lines)
     return raw.rstrip(b"\n").decode("utf-8", "replace") if raw is not None else None
 
 
-def _hex(lines: object) -> bytes | None:
+def _hex(lines: list[bytes] | None) -> bytes | None:
     """The bytes od printed as hex; b"" for an empty file (a kernel thread's cmdline)."""
-    if not isinstance(lines, list):
+    if lines is None:
         return None
     try:
         return bytes.fromhex(b"".join(lines).decode("ascii", "replace").replace("\n", " "))

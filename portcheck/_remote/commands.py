@@ -16,6 +16,7 @@ crash. Backends keep their words short by sending pid lists in chunks
 from __future__ import annotations
 
 import ntpath
+import posixpath
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,8 @@ _WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]{1,200}")
 MAX_WORD = 200
 # The only programs sent through `/bin/sh -c`, with the $0 each runs as.
 _SCRIPTS: dict[str, str] = {_SCRIPT: _SCRIPT_NAME}
+# Programs that would run a word as code: never sent but with one of _SCRIPTS.
+_SHELLS = frozenset({"sh", "bash", "dash", "ksh", "zsh", "ash", "env", "busybox"})
 # The only commands sent to a Windows host, by executable and arguments.
 _WINDOWS_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
     {
@@ -54,6 +57,8 @@ def posix_command(argv: Sequence[str], env: str = "/usr/bin/env") -> str:
             raise ValueError(f"refusing to send {word!r} to a remote host")
     if not argv or not argv[0].startswith("/"):
         raise ValueError("remote tools run by absolute path only")
+    if not script and posixpath.basename(argv[0]) in _SHELLS:
+        raise ValueError("only the constant owner program runs through a shell")
     return " ".join(shlex.quote(w) for w in words)
 
 
