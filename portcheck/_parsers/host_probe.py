@@ -16,6 +16,7 @@ from .._records import Platform
 # The tools the backends (and describe) may ask the runner for on a POSIX host.
 REMOTE_TOOLS = (
     "ss", "lsof", "netstat", "sockstat", "ps", "getent", "sysctl", "cat", "env", "od",
+    "launchctl",
 )  # fmt: skip
 _UNAMES = {
     "Linux": Platform.LINUX,
