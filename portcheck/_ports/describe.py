@@ -113,7 +113,7 @@ def report(
         reserved, privileged = None, False
     else:
         reserved = reserved_range_of(port, ctx)
-        privileged = is_privileged(port, ctx.platform)
+        privileged = is_privileged(port, ctx.platform, ctx)
     roles = tuple(SocketRole(socket=s, role=r) for s, r in zip(sockets, roles_of(sockets)))
     iana = IanaRange.of(port)
     return PortReport(
