@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from .._errors import RemoteError
 from .._parsers.proc_frames import NAME as _SCRIPT_NAME
 from .._parsers.proc_frames import SCRIPT as _SCRIPT
+from .._parsers.win32_process import COMMAND as _PS_COMMAND
 from .._records import Platform
 
 # Every word sent to a POSIX host: constant flags, paths the probe found,
@@ -42,6 +43,9 @@ _WINDOWS_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
         ("netsh.exe", "int", "ipv4", "show", "dynamicport", "tcp"),
     }
 )
+# PowerShell, whose one command holds spaces and `|`: sent inside double quotes,
+# where cmd.exe reads `|` as text.
+_POWERSHELL = ("-NoProfile", "-NonInteractive", "-Command", _PS_COMMAND)
 
 
 def posix_command(argv: Sequence[str], env: str = "/usr/bin/env") -> str:
@@ -72,6 +76,9 @@ def _script(argv: Sequence[str]) -> bool:
 def windows_command(argv: Sequence[str]) -> str:
     """The command line for a Windows host (cmd.exe): one of the constant commands only."""
     words = (ntpath.basename(argv[0]).lower(), *argv[1:]) if argv else ()
+    if words == ("powershell.exe", *_POWERSHELL):
+        exe = "%SystemRoot%\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+        return f'cmd /c {exe} {" ".join(_POWERSHELL[:-1])} "{_PS_COMMAND}"'
     if words not in _WINDOWS_COMMANDS:
         raise ValueError(f"refusing to send {' '.join(argv)!r} to a Windows host")
     # `cmd /c` so that %SystemRoot% is expanded under PowerShell too.
