@@ -232,11 +232,9 @@ def _add_commands(ctx: Context, sockets: list[Socket]) -> list[Socket]:
     wanted = {s.pid for s in sockets if s.pid is not None and not s.system_process}
     if not wanted:
         return sockets
-    found = processes(ctx)
+    commands = {pid: p.command for pid, p in processes(ctx).items() if p.command is not None}
     return [
-        attrs.evolve(s, command=(found[s.pid].command,))
-        if s.pid in wanted and s.pid in found and found[s.pid].command is not None
-        else s
+        attrs.evolve(s, command=(commands[s.pid],)) if s.pid in wanted and s.pid in commands else s
         for s in sockets
     ]
 
