@@ -171,7 +171,7 @@ def test_windows_lookup_adds_command_lines_or_skips_powershell() -> None:
         runner = FakeRunner(
             replies={
                 windows.netstat_argv({}): (0, netstat, b""),
-                tasklist[0]: tasklist[1],
+                windows.tasklist_argv({}): tasklist,
                 ps: reply,
             }
         )
