@@ -163,11 +163,12 @@ def test_windows_lookup_adds_command_lines_or_skips_powershell() -> None:
     text = netstat.decode("ascii", "replace")
     pid = next(int(line.split()[-1]) for line in text.splitlines() if ":135 " in line)
     tasklist = (0, f'"svchost.exe","{pid}","RpcSs"\r\n'.encode(), b"")
-    for reply, command in [
+    replies: list[tuple[tuple[int, bytes, bytes] | Exception, bool]] = [
         ((0, csv.replace(b"4\x002\x004\x002\x00", str(pid).encode("utf-16-le")), b""), True),
         (FileNotFoundError(2, "absent"), False),
         ((1, b"", b"blocked by policy"), False),
-    ]:
+    ]
+    for reply, command in replies:
         runner = FakeRunner(
             replies={
                 windows.netstat_argv({}): (0, netstat, b""),
