@@ -626,7 +626,8 @@ def test_python_dash_m_wait_listening_while_a_server_starts() -> None:
         server.bind(("127.0.0.1", port))
         server.listen()
 
-    timer = threading.Timer(0.5, start)
+    # Late enough that the child has looked at least once, even on a busy machine.
+    timer = threading.Timer(3.0, start)
     timer.start()
     try:
         argv = ["wait", str(port), "--listening", "--json", "--timeout", "20", "--interval", "0.05"]
