@@ -20,7 +20,7 @@ from portcheck._ports.find import Wanted, search
 from portcheck._ports.reserved import ReservedRange, reserved_ranges
 from portcheck._records import Family, Platform, Protocol
 from tests.support import golden
-from tests.support.fakes import FakeRunner
+from tests.support.fakes import FakeRunner, Reply
 
 SYNTHETIC = golden.FIXTURES / "synthetic" / "windows"
 NETSH = "C:\\Windows\\System32\\netsh.exe"
@@ -52,7 +52,7 @@ POWERSHELL = powershell_argv({})
 
 
 def windows_runner(**extra: tuple[int, bytes, bytes]) -> FakeRunner:
-    replies = {
+    replies: dict[tuple[str, ...], Reply] = {
         NETSTAT: reply("../../windows/windows-10-en--netstat-ano.out"),
         excluded("ipv4", "tcp"): reply(EN_TCP),
         excluded("ipv6", "tcp"): reply(EMPTY),
