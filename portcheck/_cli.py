@@ -4,7 +4,8 @@
     portcheck PORT [PORT ...] (--host H ... | --hosts FILE) [--json] [--workers N] ...
     portcheck wait PORT (--free | --listening) [--timeout S] [--interval S] ...
     portcheck find FIRST-LAST [-n N] [--udp | --both] [--random] [--allow-ephemeral] ...
-    portcheck kill PORT [--force] [--managed] [--tree] [--strict] [--timeout S] [--dry-run] [--yes]
+    portcheck kill PORT [--force] [--managed] [--tree] [--connections] [--strict] [--timeout S]
+                   [--dry-run] [--yes]
     portcheck list [--all | --exposed] [--tcp | --udp] [--json] [--tool T]
 
 Exit status of a lookup (and of --explain and --raw): 0 when a port is in use,
@@ -423,6 +424,8 @@ def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
 
     if args.raw or args.explain:
         raise PortcheckError("--explain and --raw look at this machine only, not with --host")
+    if args.debug:
+        _debug_to_stderr()
     if not hosts:
         raise PortcheckError(f"no host in {args.hosts_file!r}")
     for host in hosts:
@@ -442,6 +445,17 @@ def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
     if len(answers) < len(results):
         return EXIT_ERROR
     return EXIT_IN_USE if any(any(r.values()) for r in answers) else EXIT_FREE
+
+
+def _debug_to_stderr() -> None:
+    """--debug: what the library logs (ssh connection sharing, say) goes to stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("portcheck: debug: %(message)s"))
+    logger = logging.getLogger("portcheck")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
 
 
 # --- portcheck PORT --explain --------------------------------------------------
@@ -606,7 +620,13 @@ Never stopped: the machine's init, Windows PID 0 and 4, portcheck and its
 ancestors (your shell, your ssh session), owners hidden from you; processes a
 systemd unit or a container runtime runs are left alone unless --managed (the
 command to use instead is printed). A container's own pid 1 is stopped only
-after confirmation. Only the owners' pids are signalled, never a group.
+after confirmation. Only the owners' pids are signalled, never a group, and
+only the processes shown (pid and start time): one that replaced them while
+the question waited is refused. All or nothing: the holders of the port's
+listening socket are stopped; holders of connections only (sshd's session
+children) are listed and left running unless --connections; when a
+listener's holder is refused, nothing is stopped. Nothing is stopped when
+/proc belongs to another pid namespace.
 
 exit status: 0 when the port is free at the end (TIME_WAIT remnants aside,
 unless --strict), 1 when it is still in use (refused, permission denied,
@@ -632,6 +652,11 @@ def build_kill_parser() -> argparse.ArgumentParser:
         help="also stop processes that systemd or a container runtime runs",
     )
     parser.add_argument("--tree", action="store_true", help="also stop each owner's descendants")
+    parser.add_argument(
+        "--connections",
+        action="store_true",
+        help="also stop processes that hold only connections on the port (not its listener)",
+    )
     parser.add_argument(
         "--strict", action="store_true", help="also wait for TIME_WAIT remnants to clear"
     )
@@ -661,11 +686,19 @@ def _kill_main(args: argparse.Namespace) -> int:
         managed=args.managed,
         tree=args.tree,
         strict=args.strict,
+        connections=args.connections,
     )
     planned = run(
         args.port, attrs.evolve(options, dry_run=True, stop_container_init=True), tool=args.tool
     )
-    chosen = frozenset(o.pid for o in planned.owners if o.outcome is Outcome.DRY_RUN and o.pid)
+    # The processes shown, not their pid numbers: one that exits while the
+    # question waits, its pid taken by another program, or that exec()s
+    # another program, is refused as not confirmed.
+    chosen = frozenset(
+        identity
+        for o in planned.owners
+        if o.outcome is Outcome.DRY_RUN and (identity := o.identity()) is not None
+    )
     if args.dry_run or not chosen:
         # Nothing to stop: look once more, allowed to stop no one not asked about.
         final = (

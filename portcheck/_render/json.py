@@ -170,6 +170,7 @@ def kill_document(result: StopResult) -> dict[str, Any]:
                 "hint": o.hint,
                 "child_of": o.child_of,
                 "signals": list(o.signals),
+                "start": o.start,
                 "sockets": [socket_to_dict(s) for s in o.sockets],
             }
             for o in result.owners
