@@ -175,7 +175,9 @@ def remote_owners(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
     pids = sorted({s.pid for s in sockets if s.pid is not None})
     od = ctx.runner.which("od")
     if pids and ctx.platform is Platform.LINUX and od is not None:
-        return _from_frames(sockets, _read_frames(pids, od, ctx))
+        # Hidden owners' sockets keep their uid: named in the same run.
+        uids = sorted({s.uid for s in sockets if s.pid is None and s.uid is not None})
+        return _from_frames(sockets, _read_frames(pids, uids, od, ctx))
     found: dict[int, tuple[str, int]] = {}
     ps = ctx.runner.which("ps")
     for chunk in pid_chunks(pids if ps is not None else ()):
@@ -186,19 +188,24 @@ def remote_owners(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
     return with_user_names(named, ctx)
 
 
-def owner_script_argv(od: str, getent: str, pids: Sequence[int]) -> list[str]:
-    """The argv of one run of the owner script for `pids` (integers only; getent `-`: none)."""
-    words = [str(int(p)) for p in pids]
+def owner_script_argv(
+    od: str, getent: str, pids: Sequence[int], uids: Sequence[int] = ()
+) -> list[str]:
+    """The argv of one run of the owner script for `pids`, naming `uids` too (integers only).
+
+    getent `-`: none on the host.
+    """
+    words = [str(int(p)) for p in pids] + [f"u{int(u)}" for u in uids]
     return ["/bin/sh", "-c", _frames.SCRIPT, _frames.NAME, od, getent, *words]
 
 
-def _read_frames(pids: Sequence[int], od: str, ctx: Context) -> _frames.Frames:
+def _read_frames(pids: Sequence[int], uids: Sequence[int], od: str, ctx: Context) -> _frames.Frames:
     getent = ctx.runner.which("getent") or "-"
     here: str | None = None
     procs: dict[int, _frames.ProcFrame] = {}
     users: dict[int, str] = {}
     for start in range(0, len(pids), SCRIPT_PIDS):
-        argv = owner_script_argv(od, getent, pids[start : start + SCRIPT_PIDS])
+        argv = owner_script_argv(od, getent, pids[start : start + SCRIPT_PIDS], uids)
         done = run_checked(ctx, argv)
         frames = _frames.parse(done.stdout)
         here = frames.here if here is None else here
@@ -212,7 +219,12 @@ def _from_frames(sockets: Sequence[Socket], frames: _frames.Frames) -> list[Sock
     records = []
     for sock in sockets:
         frame = frames.procs.get(sock.pid) if sock.pid is not None else None
-        records.append(sock if frame is None else _framed(sock, frame, frames.users, here))
+        if frame is not None:
+            records.append(_framed(sock, frame, frames.users, here))
+        elif sock.user is None and sock.uid in frames.users:
+            records.append(attrs.evolve(sock, user=frames.users[sock.uid]))
+        else:
+            records.append(sock)
     return records
 
 

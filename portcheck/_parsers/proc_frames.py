@@ -7,10 +7,11 @@ names the uids with `getent passwd`. One round trip for all the owners
 together; the pids are arguments (checked to be digits by the controller and
 again by the script), never part of the program's text.
 
-    /bin/sh -c SCRIPT portcheck OD GETENT PID PID...
+    /bin/sh -c SCRIPT portcheck OD GETENT PID PID... uUID uUID...
 
 OD and GETENT are the absolute paths the host's probe found (`-` when getent
-is missing). The output is framed by lines that start with `:`, which no
+is missing); `uUID` words name more uids for getent (the sockets' own, whose
+owner is hidden). The output is framed by lines that start with `:`, which no
 content line can: text files (comm, cgroup, stat, the script's own cgroup)
 are printed one line at a time behind `|`, so a process name or a cgroup
 holding a newline or a fake `:pid` line stays content; `cmdline`, which holds
@@ -52,7 +53,9 @@ SCRIPT = (
     'text() { while IFS= read -r l || [ -n "$l" ]; do printf "|%s\\n" "$l"; done; }; '
     "echo :here; text < /proc/$$/cgroup 2>/dev/null; "
     'for p in "$@"; do '
-    'case $p in ""|*[!0-9]*) continue;; esac; '
+    'case $p in u*) q=${p#u}; case $q in ""|*[!0-9]*) ;; *) uids="$uids $q";; esac; '
+    "continue;; "
+    '""|*[!0-9]*) continue;; esac; '
     '[ -d "/proc/$p" ] || continue; '
     'u=; { while read -r k r e x; do if [ "$k" = Uid: ]; then u=$e; break; fi; done; '
     '} 2>/dev/null < "/proc/$p/status"; '

@@ -178,3 +178,18 @@ def test_a_word_too_long_is_a_remote_error_naming_the_host() -> None:
 def test_only_the_constant_script_goes_through_sh(argv: list[str]) -> None:
     with pytest.raises(RemoteError):
         remote_command(Platform.LINUX, {}, argv, host=HOST)
+
+
+def test_hidden_owners_uids_are_named_in_the_same_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    ss = _ss([812]) + b"tcp LISTEN 0 128 [::]:8080 [::]:* uid:33 ino:2 sk:2 v6only:1 <->\n"
+    frames = (
+        b":here\n|0::/\n"
+        + _frame(812, 0, b"nginx", [b"nginx"], b"0::/")
+        + b":passwd\nroot:x:0:0::/:/bin/sh\nwww-data:x:33:33::/:/bin/false\n"
+    )
+    script = posix_command(
+        ["/bin/sh", "-c", SCRIPT, NAME, "/usr/bin/od", "/usr/bin/getent", "812", "u33"]
+    )
+    fake, found = _lookup(monkeypatch, TOOLS, {SS_COMMAND: ss, script: frames})
+    assert [(s.pid, s.user, s.uid) for s in found] == [(812, "root", 0), (None, "www-data", 33)]
+    assert len(fake.calls) == 3
