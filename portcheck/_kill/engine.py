@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable
 
 import attrs
 
-from .._records import NoOwner, Platform, Socket
+from .._records import Platform, Socket, is_remnant
 from .._validate import check_port, check_seconds
 from .policy import Options, Planner, Target
 from .results import Outcome, Refusal, StopResult
@@ -168,7 +168,7 @@ class Engine:
         if self.options.dry_run:
             for t in to_stop:
                 t.outcome = Outcome.DRY_RUN
-                t.detail = f"would be asked to stop ({self.stopper.signal_names[0]})"
+                t.detail = f"with {self.stopper.signal_names[0]}"
             return self.result(targets, before, before_pids=_pids(before))
         if to_stop:
             self.stop(to_stop)
@@ -275,7 +275,7 @@ class Engine:
                     t.detail = f"still running {KILL_GRACE:g} s after {forceful}"
                 else:
                     t.detail = f"still running {self.options.grace:g} s after {polite}" + (
-                        "" if self.options.force else " (force kills it)"
+                        "" if self.options.force else "; --force would kill it"
                     )
 
     def still_ours(self, t: Target, handle: Handle, holds: Callable[[int], bool]) -> bool:
@@ -384,7 +384,7 @@ class Engine:
 
 
 def _remnant(sock: Socket) -> bool:
-    return sock.pid is None and sock.no_owner in (NoOwner.TIME_WAIT, NoOwner.CLOSED)
+    return is_remnant(sock)  # the one TIME_WAIT rule (docs/time-wait.md)
 
 
 def _held(sockets: Sequence[Socket]) -> bool:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Union
 
 import attrs
 
-from .._records import Socket
+from .._records import Socket, Word
 
 # When a process started, as its OS tells it: clock ticks after boot on Linux
 # (/proc/PID/stat field 22), `ps -o lstart=` text on macOS and the BSDs, the
@@ -29,7 +28,7 @@ class Identity:
     process: str | None
 
 
-class Outcome(str, enum.Enum):
+class Outcome(Word):
     """What `stop_owners` did about one owner."""
 
     SIGNALLED = "signalled"
@@ -48,7 +47,7 @@ class Outcome(str, enum.Enum):
     """Would be asked to stop; `dry_run=True` stops nothing."""
 
 
-class Refusal(str, enum.Enum):
+class Refusal(Word):
     """Why an owner was not signalled."""
 
     INIT = "init"

@@ -14,13 +14,14 @@ from .words import ERROR, named, owners, safe
 if TYPE_CHECKING:
     from .._kill.results import OwnerOutcome, StopResult
 
+# One lower-case verb a line, the reason after a colon (issue 21).
 _VERB = {
     "signalled": "stopped",
     "killed": "killed",
-    "still_alive": "ALIVE",
+    "still_alive": "still running",
     "already_gone": "gone",
     "refused": "refused",
-    "permission_denied": "DENIED",
+    "permission_denied": "denied",
     "dry_run": "would stop",
 }
 
@@ -53,9 +54,7 @@ def plan(result: StopResult) -> list[str]:
 def report(result: StopResult) -> list[str]:
     """One line per owner (with the command to use instead, if any), notes, the verdict."""
     width = max((len(_verb(o)) for o in result.owners), default=0)
-    lines = [
-        f"{_verb(o).ljust(width)}  {who(o)}: {safe(o.detail)}" + _hint(o) for o in result.owners
-    ]
+    lines = [f"{_verb(o).ljust(width)}  {who(o)}: {reason(o)}" + _hint(o) for o in result.owners]
     lines += [f"note: {safe(n)}" for n in result.notes]
     lines.append(verdict(result))
     return lines
@@ -66,6 +65,15 @@ def _verb(owner: OwnerOutcome) -> str:
     if owner.refusal is not None and owner.refusal.value == "connections_only":
         return "left"
     return _VERB[owner.outcome.value]
+
+
+def reason(owner: OwnerOutcome) -> str:
+    """The owner's detail, escaped, without the words its verb already says."""
+    detail = owner.detail
+    verb = _verb(owner)
+    if detail.startswith(verb + " "):
+        detail = detail[len(verb) + 1 :]
+    return safe(detail)
 
 
 def _hint(owner: OwnerOutcome) -> str:
