@@ -106,7 +106,7 @@ def _dry_run(port: int) -> Any:
         process="node",
         user="alice",
         outcome=Outcome.DRY_RUN,
-        detail="would be asked to stop (SIGTERM)",
+        detail="with SIGTERM",
     )
     nginx = OwnerOutcome(
         pid=812,

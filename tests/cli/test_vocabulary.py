@@ -402,12 +402,19 @@ def test_bash_completion_is_valid_bash() -> None:
 
 
 def test_kill_words_one_lower_case_verb_and_real_flags() -> None:
-    from portcheck import Outcome, OwnerOutcome, StopResult
+    from portcheck import Outcome, OwnerOutcome, Refusal, StopResult
     from portcheck._render.kill import report
 
     def owner(pid: int, outcome: Outcome, detail: str, hint: str | None = None) -> OwnerOutcome:
+        refusal = Refusal.MANAGED if hint is not None else None
         return OwnerOutcome(
-            pid=pid, process="node", user="alice", outcome=outcome, detail=detail, hint=hint
+            pid=pid,
+            process="node",
+            user="alice",
+            outcome=outcome,
+            refusal=refusal,
+            detail=detail,
+            hint=hint,
         )
 
     result = StopResult(
