@@ -104,6 +104,30 @@ if TYPE_CHECKING:  # mypy checks that every function named above is a `Lookup`.
     )
 
 
+# Which owner fields each system's lookups fill (None: over ssh the same as
+# locally). docs/platforms.md's matrix "Which fields each system fills" says
+# the same in words, and tests/test_docs.py checks that the two agree. A
+# field is filled when some backend of the system sets it where the system
+# can tell (`units` on macOS: as root only; `command` on Windows: where
+# PowerShell runs); "pid" stands for pid and process, "user" for user and uid.
+OWNER_FIELDS = ("pid", "user", "command", "units", "container", "forwards_to", "started")
+FILLS: dict[tuple[Platform, bool], frozenset[str]] = {
+    (Platform.LINUX, False): frozenset(OWNER_FIELDS),
+    # The owner script reads the host's /proc (`_parsers.proc_frames`).
+    (Platform.LINUX, True): frozenset(OWNER_FIELDS),
+    (Platform.DARWIN, False): frozenset({"pid", "user", "command", "units"}),
+    (Platform.FREEBSD, False): frozenset({"pid", "user", "command", "container"}),
+    (Platform.NETBSD, False): frozenset({"pid", "user", "command"}),
+    (Platform.OPENBSD, False): frozenset({"pid", "user"}),
+    (Platform.WINDOWS, False): frozenset({"pid", "command", "units"}),
+}
+
+
+def fills(platform: Platform, *, remote: bool = False) -> frozenset[str]:
+    """The owner fields (`OWNER_FIELDS`) lookups on `platform` fill (over ssh when `remote`)."""
+    return FILLS.get((platform, remote), FILLS[(platform, False)])
+
+
 def backends(
     platform: Platform, tool: str | None = None, *, remote: bool = False
 ) -> tuple[Backend, ...]:

@@ -24,7 +24,7 @@ import attrs
 
 from .._parsers.cmdline import forwards_to
 from .._parsers.proc_net import TABLES, Entry, parse_table
-from .._parsers.proc_stat import ProcStat, parse_stat
+from .._parsers.proc_stat import ProcStat, parse_stat, started_at
 from .._records import Family, NoOwner, Protocol, Socket, State
 from . import identity as _identity
 from . import sockdiag as _sockdiag
@@ -187,8 +187,7 @@ class Seen:
             self._boot = boot_time(self.proc)
         if self._boot is None:
             return None
-        when = self._boot + ticks / _CLOCK_TICKS
-        return datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc)
+        return started_at(ticks, self._boot, _CLOCK_TICKS)
 
     def user(self, uid: int | None) -> str | None:
         """`user_name(uid)`, looked up once."""
