@@ -23,7 +23,6 @@ The `--json` documents are described in docs/json.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -34,7 +33,6 @@ import attrs
 from ._errors import PortcheckError
 from ._lookup import who_owns
 from ._records import Protocol, Socket
-from ._render import json as documents
 from ._render.table import table
 from ._render.words import hidden_warning, safe
 from ._validate import check_seconds
@@ -43,8 +41,6 @@ if TYPE_CHECKING:
     from ._errors import WaitTimeoutError
     from ._kill.results import StopResult
     from ._wait import Poll
-
-JSON_SCHEMA = documents.SCHEMA
 
 EXIT_IN_USE, EXIT_FREE, EXIT_ERROR = 0, 1, 2
 EXIT_OK, EXIT_TIMEOUT = 0, 1
@@ -111,6 +107,40 @@ is a terminal; nothing otherwise.
 """
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, given the terminal width instead of reading it with `shutil`.
+
+    argparse makes a formatter for every `add_argument` and imports `shutil`
+    (and with it zlib, bz2 and lzma) for the width: a twentieth of the
+    command's start-up (bench/startup.py), for a width only `--help` prints at.
+    """
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = _columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` reads it: COLUMNS, stdout, 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    stdout = sys.__stdout__
+    try:
+        return (os.get_terminal_size(stdout.fileno()).columns if stdout else 0) or 80
+    except (AttributeError, ValueError, OSError):  # closed, detached, not a terminal
+        return 80
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with errors as one line on stderr (usage is in --help)."""
 
@@ -160,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         description="Show which processes listen on or connect from a TCP/UDP port.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("ports", metavar="PORT", nargs="+", type=_port, help="port number(s)")
     _common(parser)
@@ -238,7 +268,7 @@ def build_wait_parser() -> argparse.ArgumentParser:
         prog="portcheck wait",
         description="Wait until a port is free, or until something listens on it.",
         epilog=_WAIT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("port", metavar="PORT", type=_port, help="port number")
     condition = parser.add_mutually_exclusive_group(required=True)
@@ -292,7 +322,7 @@ def build_find_parser() -> argparse.ArgumentParser:
         prog="portcheck find",
         description="Print ports of a range that nothing uses and this user can bind.",
         epilog=_FIND_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument(
         "range", metavar="FIRST-LAST", type=_port_range, help="the ports to search, inclusive"
@@ -388,6 +418,8 @@ def _lookup_main(args: argparse.Namespace) -> int:
         results[port] = who_owns(port, tool=args.tool, timeout=args.timeout)
     if not args.quiet:
         if args.json:
+            from ._render import json as documents
+
             _print_json(documents.lookup_document(results))
         else:
             _print_lines(table(results))
@@ -396,6 +428,8 @@ def _lookup_main(args: argparse.Namespace) -> int:
 
 
 def _print_json(document: dict[str, Any]) -> None:
+    import json
+
     print(json.dumps(document, indent=2))
 
 
@@ -419,6 +453,7 @@ def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
     """Exit 2 when any host could not be looked at, else 0 when in use anywhere, else 1."""
     from ._remote.fleet import look_across
     from ._remote.hosts import parse_host
+    from ._render import json as documents
     from ._render.hosts import sections
 
     if args.raw or args.explain:
@@ -449,6 +484,7 @@ def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
 
 def _explain_main(args: argparse.Namespace) -> int:
     from ._ports.describe import describe
+    from ._render import json as documents
 
     reports = [describe(port, tool=args.tool, timeout=args.timeout) for port in args.ports]
     if not args.quiet:
@@ -465,6 +501,7 @@ def _explain_main(args: argparse.Namespace) -> int:
 
 def _raw_main(args: argparse.Namespace) -> int:
     from . import _raw
+    from ._render import json as documents
     from ._render import raw
 
     captures = [_raw.capture(port, tool=args.tool, timeout=args.timeout) for port in args.ports]
@@ -538,6 +575,8 @@ def _show_progress(args: argparse.Namespace) -> bool:
 def _wait_report(
     args: argparse.Namespace, condition: str, *, poll: Poll, error: WaitTimeoutError | None
 ) -> None:
+    from ._render import json as documents
+
     ok = error is None
     sockets = poll.sockets
     if args.quiet:
@@ -569,6 +608,7 @@ def _wait_report(
 def _find_main(args: argparse.Namespace) -> int:
     from ._context import context_for
     from ._ports.find import search
+    from ._render import json as documents
 
     first, last = args.range
     if args.count > last - first + 1:
@@ -620,7 +660,7 @@ def build_kill_parser() -> argparse.ArgumentParser:
         prog="portcheck kill",
         description="Stop every process holding a port, safely, then check that it is free.",
         epilog=_KILL_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("port", metavar="PORT", type=_port, help="port number")
     parser.add_argument(
@@ -710,6 +750,7 @@ def _confirm(lines: list[str], count: int) -> bool:
 
 
 def _kill_report(args: argparse.Namespace, result: StopResult) -> None:
+    from ._render import json as documents
     from ._render import kill
 
     if args.quiet:
@@ -728,7 +769,7 @@ def build_list_parser() -> argparse.ArgumentParser:
         prog="portcheck list",
         description="List what listens on this machine (or, with --all, every socket).",
         epilog=_LIST_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument("--all", action="store_true", help="every TCP and UDP socket, any state")
@@ -784,6 +825,8 @@ def _list_main(args: argparse.Namespace) -> int:
     if not args.quiet:
         scope = "all" if args.all else "exposed" if args.exposed else "listening"
         if args.json:
+            from ._render import json as documents
+
             _print_json(documents.list_document(found, scope=scope))
         else:
             none = "no listener outside the allowed ports" if args.allow else f"no {scope} sockets"

@@ -9,19 +9,22 @@ each backend decodes it explicitly.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import selectors
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
 from ._errors import ToolError, ToolTimeoutError
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess, selectors and signal are imported where a tool is started, not
+# here: the default lookup on Linux starts none (sock_diag and /proc), and they
+# cost a fifth of the command's start-up (bench/startup.py).
 
 # Ordinary users often lack the sbin directories on PATH, where ss, netstat and
 # lsof may live, so these are searched after PATH.
@@ -99,6 +102,8 @@ class SystemRunner:
         return None
 
     def run(self, argv: Sequence[str], *, timeout: float) -> Completed:
+        import subprocess
+
         argv = tuple(argv)
         if not os.path.isabs(argv[0]):
             raise ValueError(f"tools run by absolute path only, not {argv[0]!r}")
@@ -134,6 +139,9 @@ class SystemRunner:
 
 def _read_all(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
     """Read stdout and stderr to EOF before the deadline (raises TimeoutExpired)."""
+    import selectors
+    import subprocess
+
     if proc.stdout is None or proc.stderr is None:  # pragma: no cover - both are PIPE
         raise ValueError("the tool's output is not piped")
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
@@ -170,6 +178,9 @@ def _wait_exit(proc: subprocess.Popen[bytes], deadline: float) -> None:
     milliseconds that added a large share of the wall time. A pidfd (Linux 5.3+)
     becomes readable exactly when the process exits.
     """
+    import selectors
+    import subprocess
+
     remaining = deadline - time.monotonic()
     pidfd_open = getattr(os, "pidfd_open", None)
     if pidfd_open is not None:
@@ -190,6 +201,9 @@ def _wait_exit(proc: subprocess.Popen[bytes], deadline: float) -> None:
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the tool and its process group, then reap it so no zombie is left."""
+    import contextlib
+    import signal
+
     if sys.platform != "win32":
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)

@@ -18,17 +18,21 @@ mangle (ss drops `)`) names, and /proc/PID/comm is the kernel's own. Over ssh
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from .._errors import ToolError
-from .._parsers import lsof as _lsof
-from .._parsers import netstat_linux as _netstat_linux
-from .._parsers import ss as _ss
-from .._parsers.proc_net import Entry
 from .._records import NoOwner, Socket, socket_key
 from . import procfs as _procfs
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
-from .posix import LINUX_LSOF_FLAGS, lsof_argv, remote_owners
+
+if TYPE_CHECKING:
+    from .._parsers.proc_net import Entry
+
+# Each tool backend imports its parser (and `posix`) when it runs: the default
+# lookup, procfs, reads no tool's text, and the command's start-up is counted
+# in milliseconds (bench/startup.py).
 
 
 def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
@@ -67,6 +71,9 @@ def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
     is local each pid ss names is checked against the socket's inode; if any
     fails the check, the holders are read from /proc instead.
     """
+    from .._parsers import ss as _ss
+    from .posix import remote_owners
+
     ss = tool_path(ctx, "ss", "iproute2")
     which = "-l" if ctx.listening else "-a"
     where = [] if port is None else ["sport", "=", f":{port}"]
@@ -109,6 +116,9 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     They are told apart by inode (lsof's device field on Linux), not by
     address: another user's socket may share ours (SO_REUSEADDR).
     """
+    from .._parsers import lsof as _lsof
+    from .posix import LINUX_LSOF_FLAGS, lsof_argv, remote_owners
+
     lsof = tool_path(ctx, "lsof", "lsof")
     argv = lsof_argv(lsof, port, LINUX_LSOF_FLAGS)
     done = run_checked(ctx, argv, ok=(0, 1))
@@ -149,6 +159,9 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
 
 def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
     """Run netstat, keep the port's rows, and complete the holders of shared sockets."""
+    from .._parsers import netstat_linux as _netstat_linux
+    from .posix import remote_owners
+
     netstat = tool_path(ctx, "netstat", "net-tools")
     done = run_checked(ctx, [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"])
     rows = [

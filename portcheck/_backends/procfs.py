@@ -15,18 +15,24 @@ per pid per lookup (`Seen`).
 from __future__ import annotations
 
 import os
-import pwd
 from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .._parsers.cmdline import forwards_to
-from .._parsers.proc_net import TABLES, Entry, parse_table
-from .._parsers.proc_stat import ProcStat, parse_stat
+from .._parsers.proc_net import TABLES, Entry
 from .._records import NoOwner, Socket
-from . import identity as _identity
 from . import sockdiag as _sockdiag
 from .context import ToolUnusableError
+
+if TYPE_CHECKING:
+    from .._parsers.proc_stat import ProcStat
+    from . import identity as _identity
+
+# What only some lookups need is imported where it is used (the /proc/net
+# parser, identities, pwd, /proc/PID/stat): a lookup of a free port needs none
+# of it, and the command's start-up is counted in milliseconds (bench/startup.py).
 
 PROC = "/proc"
 
@@ -54,6 +60,8 @@ def socket_table(
             else:
                 entries.extend(Entry(socket=s, inode=inode) for s, inode in found)
                 continue
+        from .._parsers.proc_net import parse_table
+
         text = read_table(name, proc)
         entries.extend(parse_table(text, name, port) if text is not None else [])
     return entries
@@ -113,7 +121,7 @@ class Seen:
 
     def __init__(self, proc: str = PROC) -> None:
         self.proc = proc
-        self.identities = _identity.Reader(proc)
+        self._identities: _identity.Reader | None = None
         self._info: dict[int, tuple[str, int] | None] = {}
         self._users: dict[int | None, str | None] = {}
 
@@ -128,6 +136,15 @@ class Seen:
         if uid not in self._users:
             self._users[uid] = user_name(uid)
         return self._users[uid]
+
+    @property
+    def identities(self) -> _identity.Reader:
+        """The identity reader of this lookup, made on first use."""
+        if self._identities is None:
+            from . import identity
+
+            self._identities = identity.Reader(self.proc)
+        return self._identities
 
     def owned(self, sock: Socket, pid: int, info: tuple[str, int]) -> Socket:
         """`sock` held by live `pid` (whose `info` was read): name, user, identity."""
@@ -161,6 +178,8 @@ def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:
 
 def process_stat(pid: int, proc: str = PROC) -> ProcStat | None:
     """State, parent and start time of `pid` (its identity with the pid), or None if gone."""
+    from .._parsers.proc_stat import parse_stat
+
     try:
         with open(f"{proc}/{pid}/stat", "rb") as f:
             return parse_stat(f.read())
@@ -184,6 +203,8 @@ def user_name(uid: int | None) -> str | None:
     """Login name of `uid`, or None when unknown (no passwd entry, or no uid)."""
     if uid is None:
         return None
+    import pwd
+
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:

@@ -12,7 +12,6 @@ The owners are not in the table: the procfs backend finds them from the inode.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import sys
 
 import attrs
@@ -105,4 +104,6 @@ def _hex_address(host: str, family: Family) -> str:
     expected = 4 if family is Family.IPV4 else 16
     if len(raw) != expected:
         raise ValueError(f"address of {len(raw)} bytes in an {family.value} table")
+    import ipaddress  # here: the procfs backend imports this module for `Entry` alone
+
     return _addr.canonical_address(str(ipaddress.ip_address(raw)))
