@@ -84,15 +84,22 @@ def _child_env(pass_env: tuple[str, ...] = ()) -> dict[str, str]:
 SSH_ENV = ("SSH_AUTH_SOCK", "HOME")
 
 
-@attrs.define
 class SystemRunner:
     """Runs tools on this machine.
 
     `pass_env` names the variables of this process passed on to the child
     besides the minimal environment; empty for the tools, `SSH_ENV` for ssh.
+    A plain class, not an attrs one: every start of the command makes one,
+    and an attrs class costs about ten times more to define (bench/startup.py).
     """
 
-    pass_env: tuple[str, ...] = ()
+    __slots__ = ("pass_env",)
+
+    def __init__(self, pass_env: tuple[str, ...] = ()) -> None:
+        self.pass_env = pass_env
+
+    def __repr__(self) -> str:
+        return f"SystemRunner(pass_env={self.pass_env!r})"
 
     def which(self, name: str) -> str | None:
         for directory in _search_dirs():

@@ -10,8 +10,7 @@ presentation: error messages and `describe`'s reasons name owners too.
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import attrs
+from typing import NamedTuple
 
 from ._records import NoOwner, Socket, State
 
@@ -27,9 +26,12 @@ def safe(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
-@attrs.frozen(kw_only=True)
-class Wording:
-    """How one output names owners; each output keeps its established wording."""
+class Wording(NamedTuple):
+    """How one output names owners; each output keeps its established wording.
+
+    A NamedTuple, not an attrs class: the command's table imports this module
+    at every start, where each attrs class costs about ten times more.
+    """
 
     user_label: str = "user "
     show_user: bool = True

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import functools
 import sys
-
-import attrs
+from typing import NamedTuple
 
 from .._errors import ParseError
 from .._records import Endpoint, Family, Protocol, Socket
@@ -31,9 +30,12 @@ TABLES = {
 }
 
 
-@attrs.frozen
-class Entry:
-    """One socket of a kernel table: the record without owner, and its inode (0: none)."""
+class Entry(NamedTuple):
+    """One socket of a kernel table: the record without owner, and its inode (0: none).
+
+    A NamedTuple, not an attrs class: the default lookup imports this module
+    at every start of the command, and a listing makes thousands.
+    """
 
     socket: Socket
     inode: int
