@@ -607,22 +607,22 @@ def _wait_report(
 
 def _find_main(args: argparse.Namespace) -> int:
     from ._context import context_for
-    from ._ports.find import search
+    from ._ports.find import Wanted, search
     from ._render import json as documents
 
     first, last = args.range
     if args.count > last - first + 1:
         size = last - first + 1
         raise PortcheckError(f"-n {args.count}: the range {first}-{last} has only {size} port(s)")
-    found = search(
+    wanted = Wanted.checked(
         first,
         last,
         count=args.count,
         protocol="both" if args.both else "udp" if args.udp else "tcp",
         random=args.random,
         allow_ephemeral=args.allow_ephemeral,
-        context=context_for(timeout=args.timeout),
     )
+    found = search(wanted, context_for(timeout=args.timeout))
     if not args.quiet:
         if args.json:
             _print_json(documents.find_document(found))

@@ -127,3 +127,54 @@ def test_parsers_import_nothing_os_specific() -> None:
 def test_only_the_runner_imports_subprocess() -> None:
     users = {m for m in MODULES if "subprocess" in _targets(m)}
     assert users == {"portcheck._run"}
+
+
+# Presentation: everything that turns records into text for a person or a
+# document. Core and features compute; they never format through it.
+PRESENTATION = ("portcheck._render", "portcheck._cli", "portcheck.__main__")
+# Output adapters: modules whose job is to hand documents to another program.
+ADAPTERS = {"portcheck._remote.ansible"}  # the collection's results reuse the JSON documents
+# The one sanctioned edge: `PortReport.explain()` is public API that returns the sentences.
+ALLOWED_PRESENTATION_EDGES = {("portcheck._ports.describe", "portcheck._render.explain")}
+
+
+def _presentation_edges() -> set[tuple[str, str]]:
+    edges = set()
+    for module, targets in GRAPH.items():
+        if module.startswith(PRESENTATION) or module in ADAPTERS:
+            continue
+        edges |= {(module, t) for t in targets if t.startswith(PRESENTATION)}
+    return edges
+
+
+def test_core_never_imports_presentation() -> None:
+    assert _presentation_edges() - ALLOWED_PRESENTATION_EDGES == set()
+
+
+def test_the_presentation_check_sees_an_edge() -> None:
+    GRAPH["portcheck._wait"].add("portcheck._render.words")
+    try:
+        assert ("portcheck._wait", "portcheck._render.words") in _presentation_edges()
+    finally:
+        GRAPH["portcheck._wait"].discard("portcheck._render.words")
+
+
+def _private_backend_names() -> list[str]:
+    """`module: name` for each private name imported from a backend module by a feature."""
+    found = []
+    for module, path in MODULES.items():
+        if module.startswith(("portcheck._backends", "portcheck._parsers")):
+            continue
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+            base = ".".join([*anchor, node.module or ""]) if node.level else node.module or ""
+            if base.startswith("portcheck._backends"):
+                found += [f"{module}: {a.name}" for a in node.names if a.name.startswith("_")]
+    return found
+
+
+def test_features_use_backends_only_through_public_names() -> None:
+    assert _private_backend_names() == []

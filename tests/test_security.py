@@ -1,7 +1,7 @@
 """Safe process handling: no shell, argv of constants and the port, bounded error messages,
 and unprivileged lookups that never call another user's socket free.
 
-The minimal child environment is tested in tests/test_runner.py.
+The minimal child environment is tested in tests/test_run.py.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ from tests.support.hold import Holders
 
 ROOT = Path(__file__).parent.parent
 PACKAGE = ROOT / "portcheck"
-SOURCES = sorted(PACKAGE.glob("*.py"))
+# Every module of the package, in every subpackage: a shell call added in
+# `_backends/` or `_kill/` must fail these tests as surely as one at the top.
+SOURCES = sorted(PACKAGE.rglob("*.py"))
 SUBPROCESS_RULES = ("S602", "S604", "S605", "S606", "S607")
 
 
@@ -46,41 +48,31 @@ def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
+def _name(path: Path) -> str:
+    return path.relative_to(PACKAGE.parent).as_posix()
+
+
 # -- no shell, one module that starts processes -----------------------------------------
-
-
-def test_only_the_runner_imports_subprocess() -> None:
-    importers = set()
-    for path in SOURCES:
-        for node in ast.walk(_tree(path)):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module is not None:
-                names = [node.module]
-            if any(n.split(".")[0] in ("subprocess", "pty", "commands") for n in names):
-                importers.add(path.name)
-    assert importers == {"_run.py"}
-
+# (Only `_run.py` imports subprocess: tests/test_architecture.py checks the import graph.)
 
 _FORBIDDEN_CALLS = re.compile(
     r"^(system|popen|spawn\w*|exec[lv]\w*|posix_spawn\w*|startfile|fork\w*)$"
 )
 
 
-def test_no_shell_and_no_other_way_to_start_a_process() -> None:
+def _ways_to_start_a_process(sources: Sequence[Path]) -> list[str]:
     found = []
-    for path in SOURCES:
+    for path in sources:
         text = path.read_text(encoding="utf-8")
         # The plain grep, as a reviewer would run it.
         for needle in ("shell=True", "os.system", "os.popen"):
             if needle in text:
-                found.append(f"{path.name}: {needle}")
+                found.append(f"{_name(path)}: {needle}")
         for node in ast.walk(_tree(path)):
             if not isinstance(node, ast.Call):
                 continue
             if any(k.arg == "shell" for k in node.keywords):
-                found.append(f"{path.name}:{node.lineno}: shell= argument")
+                found.append(f"{_name(path)}:{node.lineno}: shell= argument")
             func = node.func
             if (
                 isinstance(func, ast.Attribute)
@@ -88,8 +80,41 @@ def test_no_shell_and_no_other_way_to_start_a_process() -> None:
                 and func.value.id == "os"
                 and _FORBIDDEN_CALLS.match(func.attr)
             ):
-                found.append(f"{path.name}:{node.lineno}: os.{func.attr}")
-    assert found == []
+                found.append(f"{_name(path)}:{node.lineno}: os.{func.attr}")
+    return found
+
+
+def test_no_shell_and_no_other_way_to_start_a_process() -> None:
+    assert _ways_to_start_a_process(SOURCES) == []
+
+
+def test_the_sources_include_every_subpackage() -> None:
+    names = {_name(p) for p in SOURCES}
+    for sub in ("_backends", "_parsers", "_render", "_kill", "_ports", "_remote"):
+        assert any(n.startswith(f"portcheck/{sub}/") for n in names), sub
+
+
+@pytest.mark.parametrize(
+    ("planted", "expected"),
+    [
+        ("import subprocess\nsubprocess.run('ls', shell=True)\n", "shell=True"),
+        ("import os\nos.system('ls')\n", "os.system"),
+        ("import os\nos.execv('/bin/ls', ['ls'])\n", "os.execv"),
+    ],
+)
+def test_a_planted_shell_call_deep_in_the_package_is_found(
+    tmp_path: Path, planted: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same walk over a copy of the package with one bad line added in a
+    # subpackage: the check must name it, or it proves nothing.
+    import shutil
+
+    copy = tmp_path / "portcheck"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "_backends" / "planted.py").write_text(planted, encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", copy)
+    found = _ways_to_start_a_process(sorted(copy.rglob("*.py")))
+    assert any("_backends/planted.py" in f and expected in f for f in found), found
 
 
 def test_ruff_subprocess_rules_apply_to_the_package() -> None:
@@ -103,12 +128,12 @@ def test_ruff_subprocess_rules_apply_to_the_package() -> None:
         assert covers(lint["select"] + lint.get("extend-select", []), rule), rule
         assert not covers(lint.get("ignore", []) + lint.get("extend-ignore", []), rule), rule
         for pattern, ignored in lint.get("per-file-ignores", {}).items():
-            hits = [p for p in SOURCES if fnmatch.fnmatch(f"portcheck/{p.name}", pattern)]
+            hits = [p for p in SOURCES if fnmatch.fnmatch(_name(p), pattern)]
             assert not (hits and covers(ignored, rule)), (pattern, rule)
     # Nor silenced line by line, or for a whole file.
     noqa = re.compile(r"#\s*(noqa\b(?!:)|noqa:.*\bS60[24567]\b|ruff:\s*noqa)", re.IGNORECASE)
     silenced = [
-        f"{p.name}:{n}"
+        f"{_name(p)}:{n}"
         for p in SOURCES
         for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
         if noqa.search(line)

@@ -91,50 +91,83 @@ def find_free_ports(
     """
     from .._context import context_for
 
-    found = search(
-        start,
-        end,
-        count=count,
-        protocol=protocol,
-        random=random,
-        allow_ephemeral=allow_ephemeral,
-        context=context_for(timeout=timeout),
+    wanted = Wanted.checked(
+        start, end, count=count, protocol=protocol, random=random, allow_ephemeral=allow_ephemeral
     )
+    found = search(wanted, context_for(timeout=timeout))
     if not found.enough:
         raise found.error()
     return list(found.ports)
 
 
+@attrs.frozen(kw_only=True)
+class Wanted:
+    """What a search looks for, validated: build it with `Wanted.checked`."""
+
+    first: int
+    last: int
+    count: int
+    protocols: tuple[Protocol, ...]
+    random: bool
+    allow_ephemeral: bool
+
+    @classmethod
+    def checked(
+        cls,
+        start: object,
+        end: object,
+        *,
+        count: object = 1,
+        protocol: object = "tcp",
+        random: object = False,
+        allow_ephemeral: object = False,
+    ) -> Wanted:
+        """The search `find_free_ports` describes; TypeError/ValueError for bad arguments."""
+        first, last = check_port(start), check_port(end)
+        if first > last:
+            raise ValueError(f"start must not be above end: {first}-{last}")
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"count must be an int, not {type(count).__name__} ({count!r})")
+        if not 1 <= count <= last - first + 1:
+            raise ValueError(f"count must be between 1 and {last - first + 1} (the range's size)")
+        for name, value in (("random", random), ("allow_ephemeral", allow_ephemeral)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+        return cls(
+            first=first,
+            last=last,
+            count=count,
+            protocols=check_protocol(protocol, allow_none=False),
+            random=bool(random),
+            allow_ephemeral=bool(allow_ephemeral),
+        )
+
+
 def search(
-    start: int,
-    end: int,
-    *,
-    count: int = 1,
-    protocol: str = "tcp",
-    random: bool = False,
-    allow_ephemeral: bool = False,
+    wanted: Wanted,
     context: Context,
+    *,
+    tool: str | None = None,
     can_bind: CanBind | None = None,
 ) -> Search:
     """`find_free_ports` in `context`, returning what it found, without raising when too few.
 
-    `can_bind` replaces the real bind check in tests.
+    `tool` forces the backend of the one listing; `can_bind` replaces the real
+    bind check in tests.
     """
-    first, last, protocols = _checked(
-        start, end, count=count, protocol=protocol, random=random, flag=allow_ephemeral
-    )
-    reasons = _static_reasons(first, last, protocols=protocols, ctx=context)
-    if allow_ephemeral:
+    first, last, protocols = wanted.first, wanted.last, wanted.protocols
+    reasons = _static_reasons(first, last, protocols=protocols, ctx=context, tool=tool)
+    if wanted.allow_ephemeral:
         reasons = {p: r for p, r in reasons.items() if r != "ephemeral"}
     candidates = [p for p in range(first, last + 1) if p not in reasons]
-    if random:
+    if wanted.random:
         import random as _random
 
         _random.shuffle(candidates)
     binds = can_bind or BindCheck()
     found: list[int] = []
     for port in candidates:
-        if len(found) == count:
+        if len(found) == wanted.count:
             break
         if binds(port, protocols):
             found.append(port)
@@ -146,39 +179,22 @@ def search(
     return Search(
         first=first,
         last=last,
-        wanted=count,
+        wanted=wanted.count,
         protocol="both" if len(protocols) > 1 else protocols[0].value,
         ports=tuple(found),
         skipped=skipped,
     )
 
 
-def _checked(
-    start: object, end: object, *, count: object, protocol: object, random: object, flag: object
-) -> tuple[int, int, tuple[Protocol, ...]]:
-    first, last = check_port(start), check_port(end)
-    if first > last:
-        raise ValueError(f"start must not be above end: {first}-{last}")
-    if isinstance(count, bool) or not isinstance(count, int):
-        raise TypeError(f"count must be an int, not {type(count).__name__} ({count!r})")
-    if not 1 <= count <= last - first + 1:
-        raise ValueError(f"count must be between 1 and {last - first + 1} (the range's size)")
-    protocols = check_protocol(protocol, allow_none=False)
-    for name, value in (("random", random), ("allow_ephemeral", flag)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
-    return first, last, protocols
-
-
 def _static_reasons(
-    first: int, last: int, *, protocols: Sequence[Protocol], ctx: Context
+    first: int, last: int, *, protocols: Sequence[Protocol], ctx: Context, tool: str | None
 ) -> dict[int, str]:
     """port -> why it is skipped, for the checks read once: use, reservation, privilege, range."""
     from .._lookup import lookup
     from .ephemeral import read_range
     from .reserved import privileged_limit, reserved_ranges
 
-    listed = lookup(None, context=ctx, scope="all")
+    listed = lookup(None, tool=tool, context=ctx, scope="all")
     used = {s.local.port for s in listed if s.protocol in protocols}
     reserved = reserved_ranges(protocols, ctx)
     ephemeral = read_range(ctx)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from portcheck._backends.context import Context
 from portcheck._cli import main
 from portcheck._ports import find as _free
 
@@ -18,15 +19,27 @@ def searches(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace the search: it finds the first `count` ports of the range except 8001."""
     calls: list[dict[str, Any]] = []
 
-    def search(first: int, last: int, **kwargs: Any) -> _free.Search:
-        context = kwargs.pop("context")  # the look's context: its timeout is the flag's
-        calls.append({"first": first, "last": last, "timeout": context.timeout, **kwargs})
-        free = [p for p in range(first, last + 1) if p != 8001][: kwargs["count"]]
+    def search(wanted: _free.Wanted, context: Context, **kwargs: Any) -> _free.Search:
+        protocol = "both" if len(wanted.protocols) > 1 else wanted.protocols[0].value
+        first, last, count = wanted.first, wanted.last, wanted.count
+        calls.append(
+            {
+                "first": first,
+                "last": last,
+                "count": count,
+                "protocol": protocol,
+                "random": wanted.random,
+                "allow_ephemeral": wanted.allow_ephemeral,
+                "timeout": context.timeout,  # the look's context: its timeout is the flag's
+                **kwargs,
+            }
+        )
+        free = [p for p in range(first, last + 1) if p != 8001][:count]
         return _free.Search(
             first=first,
             last=last,
-            wanted=kwargs["count"],
-            protocol=kwargs["protocol"],
+            wanted=count,
+            protocol=protocol,
             ports=tuple(free),
             skipped={"in_use": 1 if first <= 8001 <= last else 0, "reserved": 0},
         )

@@ -66,11 +66,8 @@ def test_the_listing_alone_skips_held_ports(holders: Holders) -> None:
     held = holders.start([["tcp-listen", "127.0.0.1"], ["tcp-listen", "::1"], ["udp", "::1"]])
     for port, protocol in zip(held.ports, ("tcp", "tcp", "both")):
         found = _free.search(
-            port,
-            port,
-            protocol=protocol,
-            allow_ephemeral=True,
-            context=context_for(),
+            _free.Wanted.checked(port, port, protocol=protocol, allow_ephemeral=True),
+            context_for(),
             can_bind=lambda p, protocols: True,
         )
         assert (found.ports, found.skipped["in_use"]) == ((), 1)
@@ -92,7 +89,7 @@ def test_a_port_bound_by_this_process_is_refused_by_the_bind_check() -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))  # bound, never listened: the kernel table shows it too
         port = held.getsockname()[1]
-        found = _free.search(port, port, allow_ephemeral=True, context=context_for())
+        found = _free.search(_free.Wanted.checked(port, port, allow_ephemeral=True), context_for())
     assert found.ports == ()
     assert found.skipped["in_use"] + found.skipped["bind_refused"] == 1
 
@@ -122,7 +119,7 @@ def test_a_reserved_port_is_skipped_and_explained() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with _reserved_ports(port):
-        found = _free.search(port, port, allow_ephemeral=True, context=context_for())
+        found = _free.search(_free.Wanted.checked(port, port, allow_ephemeral=True), context_for())
         report = portcheck.describe(port)
     assert (found.ports, found.skipped["reserved"]) == ((), 1)
     assert report.reserved is not None
@@ -136,7 +133,7 @@ def _as_nobody(port: int) -> dict[str, Any]:
 
     def look() -> dict[str, Any]:
         report = portcheck.describe(port)
-        found = _free.search(port, port, allow_ephemeral=True, context=context_for())
+        found = _free.search(_free.Wanted.checked(port, port, allow_ephemeral=True), context_for())
         return {
             "privileged": report.privileged,
             "explain": report.explain(),

@@ -55,10 +55,8 @@ def test_bad_arguments_are_refused_before_anything_runs(
 
 def test_protocol_enum_is_accepted() -> None:
     found = _free.search(
-        8000,
-        8000,
-        protocol=Protocol.UDP,
-        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
+        _free.Wanted.checked(8000, 8000, protocol=Protocol.UDP),
+        context_for(platform="windows", runner=_windows_runner_without_sockets()),
         can_bind=lambda port, protocols: protocols == (Protocol.UDP,),
     )
     assert found.ports == (8000,)
@@ -239,11 +237,8 @@ def test_only_sockets_of_the_protocol_take_a_port(
     protocol: str, expected: tuple[int, ...], in_use: int
 ) -> None:
     found = _free.search(
-        8000,
-        8003,
-        count=4 - in_use,
-        protocol=protocol,
-        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
+        _free.Wanted.checked(8000, 8003, count=4 - in_use, protocol=protocol),
+        context_for(platform="windows", runner=_windows_runner_without_sockets()),
         can_bind=lambda port, protocols: True,
     )
     assert found.ports == expected
@@ -258,10 +253,8 @@ def test_a_refused_bind_is_skipped_and_counted() -> None:
         return port != 8000
 
     found = _free.search(
-        8000,
-        8010,
-        count=2,
-        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
+        _free.Wanted.checked(8000, 8010, count=2),
+        context_for(platform="windows", runner=_windows_runner_without_sockets()),
         can_bind=refuse_8000,
     )
     assert found.ports == (8002, 8003)
@@ -271,11 +264,8 @@ def test_a_refused_bind_is_skipped_and_counted() -> None:
 
 def test_random_order_returns_ports_of_the_range() -> None:
     found = _free.search(
-        8003,
-        8400,
-        count=5,
-        random=True,
-        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
+        _free.Wanted.checked(8003, 8400, count=5, random=True),
+        context_for(platform="windows", runner=_windows_runner_without_sockets()),
         can_bind=lambda port, protocols: True,
     )
     assert len(set(found.ports)) == 5
@@ -285,22 +275,19 @@ def test_random_order_returns_ports_of_the_range() -> None:
 
 
 def test_ephemeral_ports_are_skipped_unless_allowed() -> None:
-    kwargs = {"can_bind": lambda port, protocols: True}
+    def binds(port: int, protocols: object) -> bool:
+        return True
+
     skipped = _free.search(
-        49150,
-        49153,
-        count=2,
-        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
-        **kwargs,  # type: ignore[arg-type]
+        _free.Wanted.checked(49150, 49153, count=2),
+        context_for(platform="windows", runner=_windows_runner_without_sockets()),
+        can_bind=binds,
     )
     assert (skipped.ports, skipped.skipped["ephemeral"]) == ((49150, 49151), 2)
     allowed = _free.search(
-        49150,
-        49153,
-        count=4,
-        allow_ephemeral=True,
-        context=context_for(platform="windows", runner=_windows_runner_without_sockets()),
-        **kwargs,  # type: ignore[arg-type]
+        _free.Wanted.checked(49150, 49153, count=4, allow_ephemeral=True),
+        context_for(platform="windows", runner=_windows_runner_without_sockets()),
+        can_bind=binds,
     )
     assert allowed.ports == (49150, 49151, 49152, 49153)
 

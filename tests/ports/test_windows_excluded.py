@@ -15,7 +15,7 @@ from portcheck._backends.context import local_context
 from portcheck._context import context_for
 from portcheck._errors import ToolError
 from portcheck._ports.describe import report
-from portcheck._ports.find import search
+from portcheck._ports.find import Wanted, search
 from portcheck._ports.reserved import ReservedRange, reserved_ranges
 from portcheck._records import Family, Platform, Protocol
 from tests.support import golden
@@ -147,11 +147,8 @@ def test_find_skips_excluded_ranges_and_used_ports() -> None:
     # 49660-49700: TCP ports 49664-49668, 49673, 49674 and 49681 listen in the
     # real capture; 49696-49795 is excluded. All of it is ephemeral on Windows.
     found = search(
-        49660,
-        49700,
-        count=28,
-        allow_ephemeral=True,
-        context=context_for(platform="windows", runner=runner),
+        Wanted.checked(49660, 49700, count=28, allow_ephemeral=True),
+        context_for(platform="windows", runner=runner),
         can_bind=_always,
     )
     in_use = {49664, 49665, 49666, 49667, 49668, 49673, 49674, 49681}
@@ -179,11 +176,9 @@ def test_find_skips_excluded_ranges_and_used_ports() -> None:
 
 def test_find_inside_an_excluded_range_finds_nothing() -> None:
     found = search(
-        50000,
-        50010,
-        context=context_for(platform="windows", runner=windows_runner()),
+        Wanted.checked(50000, 50010, allow_ephemeral=True),
+        context_for(platform="windows", runner=windows_runner()),
         can_bind=_always,
-        allow_ephemeral=True,
     )
     assert (found.ports, found.skipped["reserved"]) == ((), 11)
     error = found.error()
