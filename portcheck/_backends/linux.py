@@ -48,9 +48,7 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     entries = _procfs.socket_table(port, listening=ctx.listening)
     owners = _procfs.find_owners({e.inode for e in entries if e.inode})
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
-    still_open = (
-        {e.inode for e in _procfs.socket_table(port, listening=ctx.listening)} if unowned else set()
-    )
+    still_open = _still_open(entries, unowned, port, listening=ctx.listening) if unowned else set()
     seen = _procfs.Seen()
     sockets: list[Socket] = []
     for entry in entries:
@@ -59,6 +57,25 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
         pids = owners.get(entry.inode, [])
         sockets.extend(_procfs.with_owners(entry.socket, pids, unseen=why, seen=seen))
     return sockets
+
+
+def _still_open(
+    entries: list[Entry], unowned: set[int], port: int | None, *, listening: bool
+) -> set[int]:
+    """The inodes of the tables now, to tell `unowned` sockets closed from hidden.
+
+    A listing asks again only for the ports of the unowned sockets while they
+    are few: a socket whose holder is in another pid namespace is unowned on
+    every look, and reading the whole table twice doubled a listing's time.
+    """
+    ports = {e.socket.local.port for e in entries if e.inode in unowned}
+    if port is not None or len(ports) > _RECHECK_PORTS:
+        return {e.inode for e in _procfs.socket_table(port, listening=listening)}
+    return {e.inode for p in ports for e in _procfs.socket_table(p, listening=listening)}
+
+
+# The most ports asked one by one before the whole table is read again instead.
+_RECHECK_PORTS = 8
 
 
 def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:

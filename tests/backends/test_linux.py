@@ -71,3 +71,35 @@ def test_lsof_exit_1_with_nothing_printed_still_reports_the_kernels_socket(
     runner = FakeRunner(tools={"lsof": LSOF}, replies={(*LSOF_ARGV, f":{port}"): (1, b"", b"")})
     found = lookup(port, tool="lsof", platform="linux", runner=runner)
     assert [(s.local.port, s.pid) for s in found] == [(port, None)]
+
+
+def test_listing_rechecks_only_the_ports_of_unowned_sockets(
+    monkeypatch: pytest.MonkeyPatch, listener: tuple[int, int]
+) -> None:
+    # A socket held from another pid namespace is unowned on every look: a
+    # listing asks again for its port only, not for the whole table.
+    from portcheck._backends import linux, procfs
+    from portcheck._context import context_for
+    from portcheck._parsers.proc_net import Entry
+    from portcheck._records import NoOwner
+
+    port, inode = listener
+    asked: list[int | None] = []
+    real_table, real_owners = procfs.socket_table, procfs.find_owners
+
+    def socket_table(port: int | None, *, listening: bool = False) -> list[Entry]:
+        asked.append(port)
+        return real_table(port, listening=listening)
+
+    def find_owners(inodes: set[int]) -> dict[int, list[int]]:
+        return {k: v for k, v in real_owners(inodes).items() if k != inode}  # ours: hidden
+
+    monkeypatch.setattr(procfs, "socket_table", socket_table)
+    monkeypatch.setattr(procfs, "find_owners", find_owners)
+    found = linux.lookup_procfs(None, context_for(listening=True))
+    # (This machine may hold other unowned sockets: theirs are asked for too.)
+    assert asked[0] is None
+    assert port in asked[1:]
+    assert None not in asked[1:]
+    [ours] = [s for s in found if s.local.port == port]
+    assert (ours.pid, ours.no_owner) == (None, NoOwner.HIDDEN)
