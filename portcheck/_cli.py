@@ -805,7 +805,6 @@ def _allowed(text: str) -> list[tuple[int, int]]:
 
 
 def _list_main(args: argparse.Namespace) -> int:
-    from ._filters import exposed
     from ._lookup import listening, sockets
     from ._render.table import listing
 
@@ -814,6 +813,8 @@ def _list_main(args: argparse.Namespace) -> int:
     else:
         found = listening(tool=args.tool, timeout=args.timeout)
     if args.exposed:
+        from ._filters import exposed  # here: it needs ipaddress
+
         found = exposed(found)
     if args.tcp or args.udp:
         protocol = Protocol.TCP if args.tcp else Protocol.UDP

@@ -247,13 +247,8 @@ def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
     pids = sorted(all_pids(proc))
     workers = min(_SCAN_THREADS, os.cpu_count() or 1, max(1, len(pids) // _PIDS_PER_THREAD))
     if workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
         # Interleaved shares: neighbouring pids are often alike (one server's workers).
-        shares = [pids[i::workers] for i in range(workers)]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(lambda share: _scan(share, targets, proc), shares))
-        found = sorted(pair for share in done for pair in share)
+        found = sorted(_scan_shared([pids[i::workers] for i in range(workers)], targets, proc))
     else:
         found = _scan(pids, targets, proc)
     for pid, inode in found:
@@ -264,6 +259,36 @@ def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
 def _scan(pids: list[int], targets: dict[str, int], proc: str) -> list[tuple[int, int]]:
     """(pid, inode) for each target socket each of `pids` holds."""
     return [(pid, inode) for pid in pids for inode in _held(pid, targets, proc)]
+
+
+def _scan_shared(
+    shares: list[list[int]], targets: dict[str, int], proc: str
+) -> list[tuple[int, int]]:
+    """`_scan` of each share in its own thread (this one takes the first share).
+
+    Plain threads, not concurrent.futures, which imports logging: the command
+    pays every import at start-up. An error in a thread is raised here.
+    """
+    import threading
+
+    done: list[list[tuple[int, int]]] = [[] for _ in shares]
+    errors: list[BaseException] = []
+
+    def scan(index: int) -> None:
+        try:
+            done[index] = _scan(shares[index], targets, proc)
+        except BaseException as exc:  # noqa: BLE001 - raised again below, in the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scan, args=(i,)) for i in range(1, len(shares))]
+    for thread in threads:
+        thread.start()
+    scan(0)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [pair for share in done for pair in share]
 
 
 # Threads for the descriptor scan, and the fewest processes worth a second one.

@@ -242,3 +242,27 @@ def test_every_kernel_state_code_from_sock_diag(code: int, state: State) -> None
     message += struct.pack("=III", 0, 0, 0) + struct.pack("=IIIII", 0, 0, 0, 1000, 4242)
     sock, _inode = _sockdiag.parse_message(message, Protocol.TCP)
     assert sock.state is state
+
+
+@linux_only
+def test_threaded_scan_finds_every_holder_and_raises_a_threads_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from portcheck._backends import procfs
+
+    monkeypatch.setattr(procfs, "_PIDS_PER_THREAD", 1)  # a thread per share on any machine
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        inode = os.fstat(listener.fileno()).st_ino
+        assert procfs.find_owners({inode}) == {inode: [os.getpid()]}
+        real_scan = procfs._scan
+
+        def scan(pids: list[int], targets: dict[str, int], proc: str) -> list[tuple[int, int]]:
+            if os.getpid() in pids:
+                raise RuntimeError("a share failed")
+            return real_scan(pids, targets, proc)
+
+        monkeypatch.setattr(procfs, "_scan", scan)
+        with pytest.raises(RuntimeError, match="a share failed"):
+            procfs.find_owners({inode})
