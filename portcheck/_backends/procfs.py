@@ -149,7 +149,7 @@ class Seen:
     def owned(self, sock: Socket, pid: int, info: tuple[str, int]) -> Socket:
         """`sock` held by live `pid` (whose `info` was read): name, user, identity."""
         who = self.identities.identity(pid)
-        return _evolve(
+        return attrs.evolve(
             sock,
             pid=pid,
             process=info[0],
@@ -160,22 +160,6 @@ class Seen:
             container=who.container,
             forwards_to=forwards_to(who.command, sock),
         )
-
-
-def _evolve(sock: Socket, **changes: object) -> Socket:
-    """`attrs.evolve(sock, **changes)`, with the field names read once, not per call.
-
-    A listing names thousands of owners, and evolve's own work was a third of
-    each (bench/listing.py).
-    """
-    for arg, name in _SOCKET_ARGS:
-        if arg not in changes:
-            changes[arg] = getattr(sock, name)
-    return Socket(**changes)  # type: ignore[arg-type]
-
-
-# (argument of __init__, attribute) of each of Socket's fields.
-_SOCKET_ARGS = tuple((a.alias or a.name, a.name) for a in attrs.fields(Socket) if a.init)
 
 
 def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:

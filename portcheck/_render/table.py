@@ -64,7 +64,7 @@ def _user_cell(sock: Socket) -> str:
 
 def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
     """The rows as lines, each column as wide as its widest cell (the last one unpadded)."""
-    widths = [max(len(cell) for cell in column) for column in zip(*rows)]
+    widths = [max(map(len, column)) for column in zip(*rows)]
     line = "  ".join(f"{{:<{width}}}" for width in widths)
     return [line.format(*r).rstrip() for r in rows]
 
