@@ -68,13 +68,9 @@ class Listeners:
         while left > 0:
             share = min(PER_PROCESS, left)
             left -= share
+            argv = [sys.executable, __file__, "hold", str(share)]
             self.procs.append(
-                subprocess.Popen(
-                    [sys.executable, __file__, "hold", str(share)],
-                    stdout=subprocess.PIPE,
-                    text=True,
-                    start_new_session=True,
-                )  # fmt: skip
+                subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, start_new_session=True)
             )
         for proc in self.procs:
             assert proc.stdout is not None
