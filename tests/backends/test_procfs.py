@@ -266,3 +266,24 @@ def test_threaded_scan_finds_every_holder_and_raises_a_threads_error(
         monkeypatch.setattr(procfs, "_scan", scan)
         with pytest.raises(RuntimeError, match="a share failed"):
             procfs.find_owners({inode})
+
+
+# Addresses with long runs of zero words, where the text forms differ most
+# (`::`, IPv4-mapped and IPv4-compatible prefixes, ties between zero runs).
+_WORD = st.sampled_from([0, 0, 0, 1, 0xFFFF, 0x0A00, 0xFE80, 0x2001])
+_V6 = st.lists(_WORD | st.integers(0, 0xFFFF), min_size=8, max_size=8).map(
+    lambda words: struct.pack("!8H", *words)
+)
+
+
+@settings(max_examples=500, derandomize=True, database=None, deadline=None)
+@given(raw=_V6 | st.binary(min_size=4, max_size=4))
+def test_sock_diag_addresses_read_as_every_parser_writes_them(raw: bytes) -> None:
+    # inet_ntop replaced ipaddress here: its text must stay the canonical one.
+    import ipaddress
+
+    from portcheck._parsers.addr import canonical_address
+
+    code = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
+    expected = canonical_address(str(ipaddress.ip_address(raw)))
+    assert _sockdiag._address(code, raw) == expected
