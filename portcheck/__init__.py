@@ -48,7 +48,7 @@ from ._version import __version__ as __version__
 if TYPE_CHECKING:
     from ._kill.engine import stop_owners
     from ._kill.results import Outcome, OwnerOutcome, Refusal, StopResult
-    from ._ports.describe import PortReport, SocketRole, describe
+    from ._ports.describe import PortReport, PortRole, describe
     from ._ports.ephemeral import EphemeralRange, ephemeral_range
     from ._ports.find import find_free_ports
     from ._ports.reserved import ReservedRange
@@ -61,7 +61,7 @@ _LAZY = {
     "EphemeralRange": "_ports.ephemeral",
     "ephemeral_range": "_ports.ephemeral",
     "PortReport": "_ports.describe",
-    "SocketRole": "_ports.describe",
+    "PortRole": "_ports.describe",
     "describe": "_ports.describe",
     "wait_until_free": "_wait",
     "wait_until_listening": "_wait",
@@ -92,6 +92,7 @@ __all__ = [
     "ParseError",
     "Platform",
     "PortReport",
+    "PortRole",
     "PortcheckError",
     "Protocol",
     "Refusal",
@@ -100,7 +101,6 @@ __all__ = [
     "ReservedRange",
     "Role",
     "Socket",
-    "SocketRole",
     "State",
     "StopResult",
     "ToolError",

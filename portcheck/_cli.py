@@ -1,23 +1,31 @@
 """The `portcheck` command.
 
-    portcheck PORT [PORT ...] [--json] [--explain | --raw] [--tool T] [--timeout S] [-q]
-    portcheck PORT [PORT ...] (--host H ... | --hosts FILE) [--json] [--workers N] ...
-    portcheck wait PORT (--free | --listening) [--timeout S] [--interval S] ...
-    portcheck find FIRST-LAST [-n N] [--udp | --both] [--random] [--allow-ephemeral] ...
-    portcheck kill PORT [--force] [--managed] [--tree] [--strict] [--timeout S] [--dry-run] [--yes]
-    portcheck list [--all | --exposed] [--tcp | --udp] [--json] [--tool T]
+    portcheck PORTS [PORTS ...] [--explain | --raw] [--strict] [options]
+    portcheck PORTS [PORTS ...] (--host H ... | --hosts FILE) [--workers N] [options]
+    portcheck wait PORTS (--free | --listening) [--interval S] [--strict] [options]
+    portcheck find FIRST-LAST [-n N] [--udp | --both] [--random] [--allow-ephemeral] [options]
+    portcheck kill PORTS [--force] [--managed] [--tree] [--connections] [--strict] [--dry-run]
+                   [--yes] [options]
+    portcheck list [--all | --exposed] [--tcp | --udp] [--port PORTS] [--allow PORTS] [options]
+    portcheck completion {bash,zsh,fish,powershell}
+
+PORTS is 80, 80,443, 8000-8010 or a mix (one parser, `_filters.parse_allowed`).
+The options every command takes (`--json`, `--csv`, `-q`, `--timeout`,
+`--tool`, `--debug`, `--host`/`--hosts`) may come before the subcommand's
+name: `split_command` finds it. docs/command.md is checked against these
+parsers (`synopsis()`), and the completion scripts are made from them.
 
 Exit status of a lookup (and of --explain and --raw): 0 when a port is in use,
-1 when every port is free, 2 on an error (bad arguments, no usable tool, a tool
-that failed or timed out). With --host/--hosts: 2 when any host could not be
-looked at, else 0 when a port is in use on any host, else 1. `wait`: 0 when
-the condition holds, 1 when it timed out, 2 on an error. `find`: 0 when
-enough free ports were found, 1 when the range holds too few (those found are
-printed), 2 on an error. `list`: 0 on success (even when nothing listens), 2
-on an error. `kill`: 0 when the port is free at the end, 1 when it is still in
+1 when every port is free (TIME_WAIT remnants aside, unless --strict:
+docs/time-wait.md), 2 on an error. With --host/--hosts: 2 when any host could
+not be looked at, else 0 when a port is in use on any host, else 1. `wait`: 0
+when the condition holds, 1 when it timed out, 2 on an error. `find`: 0 when
+enough free ports were found, 1 when the range holds too few, 2 on an error.
+`list`: 0 on success, 1 with --allow when something unexpected listens, 2 on
+an error. `kill`: 0 when the port is free at the end, 1 when it is still in
 use (or after --dry-run), 2 on an error or without confirmation. Errors are
-one line on stderr; `--debug` adds the traceback.
-The `--json` documents are described in docs/json.md.
+one line on stderr (`_render/errors.py`), none with -q; `--debug` adds the
+traceback. The `--json` documents are described in docs/json.md.
 """
 
 from __future__ import annotations
@@ -53,7 +61,8 @@ _EPILOG = """\
 examples:
   portcheck 8080                 who holds port 8080? (exit 0 in use, 1 free, 2 error)
   portcheck 60688 --explain      what is this port, who holds it, is that normal?
-  portcheck 80 443 --json        both ports, as JSON for scripts
+  portcheck 80,443 8000-8010     lists and ranges of ports
+  portcheck 80 443 --json        both ports, as JSON for scripts (--csv: a table for scripts)
   portcheck 5432 --tool ss       force one backend
   portcheck 8080 --raw           what the tools printed, to attach to a bug report
   if portcheck -q 8080; then echo "8080 is taken"; fi
@@ -63,6 +72,9 @@ examples:
   portcheck find 8000-8999 -n 3                (see: portcheck find --help)
   portcheck kill 8080 --dry-run                (see: portcheck kill --help)
   portcheck list --exposed                     listeners beyond loopback (portcheck list --help)
+  portcheck completion bash                    a completion script (docs/howto/completion.md)
+
+Options every command takes may come before the subcommand: portcheck --json list.
 """
 
 _FIND_EPILOG = """\
@@ -88,9 +100,12 @@ examples:
   portcheck list                 every listening socket, sorted by port
   portcheck list --exposed       only listeners reachable from other hosts (not loopback)
   portcheck list --all --tcp     every TCP socket, connections too
-  portcheck list --json          the same sockets as JSON (kind "list")
+  portcheck list --json          the same sockets as JSON (kind "list"); --csv for a table
+  portcheck list --exposed --allow 22,443   exit 1 when anything else listens beyond loopback
+  portcheck list --host web1 --port 8000-8100   on another host, some ports only
 
-exit status: 0 on success (even when nothing listens), 2 on an error.
+exit status: 0 on success (even when nothing listens), 1 with --allow when
+something listens that it does not name, 2 on an error.
 Sockets held by several processes of one name show their pids on one row.
 """
 
@@ -142,61 +157,160 @@ def _columns() -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with errors as one line on stderr (usage is in --help)."""
+    """argparse with errors as one line on stderr (usage is in --help), none with -q."""
+
+    quiet = False
 
     def error(self, message: str) -> NoReturn:
+        if self.quiet:
+            self.exit(EXIT_ERROR)
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"not a port number (1-65535): {text!r}")
-    return int(text)
+# A range wider than this is refused: a lookup per port would take minutes and
+# print thousands of rows (`find` and `list --allow` take wide ranges, not this).
+MAX_PORTS = 4096
+
+
+def ports_arg(text: str) -> list[int]:
+    """`80`, `80,443`, `8000-8010` or a mix, as a list of ports: `--allow`'s one parser."""
+    from ._filters import parse_allowed
+
+    try:
+        ranges = parse_allowed(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not ranges:
+        raise argparse.ArgumentTypeError(f"no port in {text!r}")
+    ports: list[int] = []
+    for low, high in ranges:
+        if high - low + 1 > MAX_PORTS:
+            raise argparse.ArgumentTypeError(
+                f"the range {low}-{high} holds {high - low + 1} ports; at most {MAX_PORTS} "
+                "are looked at one by one (for wide ranges: portcheck list --port, or find)"
+            )
+        ports.extend(range(low, high + 1))
+    return list(dict.fromkeys(ports))
+
+
+def _port_ranges(text: str) -> list[tuple[int, int]]:
+    from ._filters import parse_allowed
+
+    try:
+        return parse_allowed(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> float:
-    return _seconds_arg(text, allow_zero=False, what="a positive number of seconds")
+    return _seconds_arg(text, allow_zero=False, what="a number of seconds above 0, up to a day")
 
 
 def _seconds(text: str) -> float:
-    return _seconds_arg(text, allow_zero=True, what="a number of seconds (0 or more)")
+    return _seconds_arg(text, allow_zero=True, what="a number of seconds (0 up to a day)")
 
 
 def _seconds_arg(text: str, *, allow_zero: bool, what: str) -> float:
     try:
         return check_seconds("seconds", float(text), allow_zero=allow_zero)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print a JSON document (schema 1)")
-    parser.add_argument("--tool", help="force one backend (linux: procfs, ss, lsof, netstat)")
+def _number(text: str, low: int, high: int, what: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}")
+    return int(text)
+
+
+def _common(
+    parser: argparse.ArgumentParser,
+    *,
+    timeout: float = 10.0,
+    timeout_help: str = "seconds allowed per tool run (10)",
+    zero_timeout: bool = False,
+    tool: bool = True,
+    csv: bool = True,
+    hosts: bool = True,
+) -> None:
+    """The options every command takes, before or after the subcommand's name."""
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print a JSON document (schema 1)")
+    if csv:
+        out.add_argument("--csv", action="store_true", help="print the table as CSV, header first")
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="print nothing; only the exit status"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing, errors included; exit status only",
     )
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    parser.add_argument(
+        "--timeout",
+        metavar="S",
+        type=_seconds if zero_timeout else _positive,
+        default=timeout,
+        help=timeout_help,
+    )
+    if tool:
+        parser.add_argument(
+            "--tool", metavar="T", help="force one backend (linux: procfs, ss, lsof, netstat)"
+        )
+    parser.add_argument(
+        "--debug", action="store_true", help="show an error's traceback and internal details"
+    )
+    if hosts:
+        parser.add_argument(
+            "--host",
+            dest="hosts",
+            metavar="HOST",
+            action="append",
+            default=[],
+            help="look on [user@]HOST[:port] over ssh instead of here (repeatable)",
+        )
+        parser.add_argument(
+            "--hosts",
+            dest="hosts_file",
+            metavar="FILE",
+            help="look on every host listed in FILE, one a line (# starts a comment)",
+        )
+        parser.add_argument(
+            "--workers",
+            metavar="N",
+            type=_workers,
+            default=8,
+            help="with --host/--hosts: hosts looked at in parallel (8)",
+        )
+
+
+def _strict(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"count TIME_WAIT remnants as in use ({what}; see docs/time-wait.md)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="portcheck",
         usage=(
-            "%(prog)s PORT [PORT ...] [options]\n"
-            "       %(prog)s wait PORT (--free | --listening) [options]\n"
+            "%(prog)s PORTS [PORTS ...] [options]\n"
+            "       %(prog)s wait PORTS (--free | --listening) [options]\n"
             "       %(prog)s find FIRST-LAST [-n N] [options]\n"
-            "       %(prog)s kill PORT [options]\n"
-            "       %(prog)s list [--all | --exposed] [options]"
+            "       %(prog)s kill PORTS [options]\n"
+            "       %(prog)s list [--all | --exposed] [--port PORTS] [--allow PORTS] [options]\n"
+            "       %(prog)s completion {bash,zsh,fish,powershell}"
         ),
-        description="Show which processes listen on or connect from a TCP/UDP port.",
+        description="Show which processes listen on or connect from a TCP/UDP port. "
+        "PORTS is 80, 80,443, 8000-8010 or a mix.",
         epilog=_EPILOG,
         formatter_class=_Formatter,
     )
-    parser.add_argument("ports", metavar="PORT", nargs="+", type=_port, help="port number(s)")
-    _common(parser)
     parser.add_argument(
-        "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
+        "ports", metavar="PORTS", nargs="+", type=ports_arg, help="ports, lists and ranges"
     )
+    _common(parser, timeout_help="seconds allowed per tool run, or per host with --host (10)")
+    _strict(parser, "exit 0 when only remnants are left")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--explain",
@@ -210,35 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the platform, each tool's path, argv, version and raw output "
         "(and /proc/net lines on Linux), to send as a capture",
     )
-    parser.add_argument(
-        "--host",
-        dest="hosts",
-        metavar="HOST",
-        action="append",
-        default=[],
-        help="look on [user@]HOST[:port] over ssh instead of here (repeatable); "
-        "--timeout then bounds each host's whole look",
-    )
-    parser.add_argument(
-        "--hosts",
-        dest="hosts_file",
-        metavar="FILE",
-        help="look on every host listed in FILE, one a line (# starts a comment)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=_workers,
-        default=8,
-        help="with --host/--hosts: hosts looked at in parallel (8)",
-    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return parser
 
 
 def _workers(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 256:
-        raise argparse.ArgumentTypeError(f"not a number of workers (1-256): {text!r}")
-    return int(text)
+    return _number(text, 1, 256, "a number of workers (1-256)")
 
 
 def read_hosts_file(path: str) -> list[str]:
@@ -263,17 +354,41 @@ def read_hosts_file(path: str) -> list[str]:
     return hosts
 
 
+def _hosts_of(args: argparse.Namespace) -> list[str] | None:
+    """The hosts asked for (--host, --hosts), None for this machine only."""
+    hosts = list(getattr(args, "hosts", []))
+    file = getattr(args, "hosts_file", None)
+    if file is not None:
+        hosts += read_hosts_file(file)
+    if not hosts and file is None:
+        return None
+    from ._remote.hosts import parse_host  # here: it needs ipaddress and re
+
+    if not hosts:
+        raise PortcheckError(f"no host in {file!r}")
+    for host in hosts:
+        try:
+            parse_host(host)
+        except ValueError as exc:
+            raise PortcheckError(f"--host: {exc}") from None
+    return list(dict.fromkeys(hosts))
+
+
 def build_wait_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="portcheck wait",
-        description="Wait until a port is free, or until something listens on it.",
+        description="Wait until ports are free, or until something listens on them.",
         epilog=_WAIT_EPILOG,
         formatter_class=_Formatter,
     )
-    parser.add_argument("port", metavar="PORT", type=_port, help="port number")
+    parser.add_argument(
+        "ports", metavar="PORTS", nargs="+", type=ports_arg, help="ports, lists and ranges"
+    )
     condition = parser.add_mutually_exclusive_group(required=True)
     condition.add_argument(
-        "--free", action="store_true", help="until no socket at all is on the port"
+        "--free",
+        action="store_true",
+        help="until no socket is on the port (TIME_WAIT remnants aside, unless --strict)",
     )
     condition.add_argument(
         "--listening",
@@ -281,40 +396,38 @@ def build_wait_parser() -> argparse.ArgumentParser:
         help="until a TCP socket listens (or a UDP socket is bound with no peer)",
     )
     parser.add_argument(
-        "--timeout", type=_seconds, default=30.0, help="give up after this many seconds (30)"
-    )
-    parser.add_argument(
-        "--interval", type=_positive, default=0.25, help="seconds between looks (0.25)"
+        "--interval", metavar="S", type=_positive, default=0.25, help="seconds between looks (0.25)"
     )
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--tcp", action="store_true", help="with --listening: TCP listeners only")
     only.add_argument("--udp", action="store_true", help="with --listening: UDP sockets only")
-    parser.add_argument(
-        "--ignore-time-wait",
-        action="store_true",
-        help="with --free: accept a port where only TIME_WAIT remnants are left",
+    _strict(parser, "with --free: wait for them to clear too")
+    _common(
+        parser,
+        timeout=30.0,
+        timeout_help="give up after this many seconds (30)",
+        zero_timeout=True,
+        csv=False,
     )
-    _common(parser)
     return parser
 
 
 def _port_range(text: str) -> tuple[int, int]:
-    first, sep, last = text.partition("-")
+    from ._filters import parse_allowed
+
     try:
-        ports = (_port(first), _port(last if sep else first))
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"not a port range (FIRST-LAST, 1-65535): {text!r}"
-        ) from None
-    if ports[0] > ports[1]:
-        raise argparse.ArgumentTypeError(f"the range's first port is above its last: {text!r}")
-    return ports
+        ranges = parse_allowed(text)
+    except ValueError as exc:
+        if "above its last" in str(exc):
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        ranges = []
+    if len(ranges) != 1:
+        raise argparse.ArgumentTypeError(f"not a port range (FIRST-LAST, 1-65535): {text!r}")
+    return ranges[0]
 
 
 def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"not a count of ports (1 or more): {text!r}")
-    return int(text)
+    return _number(text, 1, 65535, "a count of ports (1 or more)")
 
 
 def build_find_parser() -> argparse.ArgumentParser:
@@ -327,7 +440,9 @@ def build_find_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "range", metavar="FIRST-LAST", type=_port_range, help="the ports to search, inclusive"
     )
-    parser.add_argument("-n", "--count", type=_count, default=1, help="how many ports to print (1)")
+    parser.add_argument(
+        "-n", "--count", metavar="N", type=_count, default=1, help="how many ports to print (1)"
+    )
     protocol = parser.add_mutually_exclusive_group()
     protocol.add_argument("--udp", action="store_true", help="free for UDP (default: TCP)")
     protocol.add_argument("--both", action="store_true", help="free for TCP and for UDP")
@@ -339,14 +454,8 @@ def build_find_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also ports in the ephemeral range (the kernel may hand them out at any moment)",
     )
-    parser.add_argument(
-        "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
-    )
-    parser.add_argument("--json", action="store_true", help="print a JSON document (schema 1)")
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="print nothing; only the exit status"
-    )
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    _strict(parser, "skip ports where remnants are left")
+    _common(parser, hosts=False)
     return parser
 
 
@@ -359,22 +468,61 @@ def _version() -> str:
 Main = Callable[[argparse.Namespace], int]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args_list
-    subcommands: dict[str, tuple[Callable[[], argparse.ArgumentParser], Main]] = {
+def _commands() -> dict[str, tuple[Callable[[], argparse.ArgumentParser], Main]]:
+    """Every subcommand: its parser and its main. The lookup is the command without one."""
+    return {
         "wait": (build_wait_parser, _wait_main),
         "find": (build_find_parser, _find_main),
         "kill": (build_kill_parser, _kill_main),
         "list": (build_list_parser, _list_main),
+        "completion": (build_completion_parser, _completion_main),
     }
+
+
+def split_command(args: Sequence[str]) -> tuple[str | None, list[str]]:
+    """The subcommand named in `args` (None for a lookup) and the arguments without it.
+
+    The name may come after options every command takes (`portcheck --json
+    list`): options are skipped, with the value of those that take one.
+    """
+    commands = _commands()
+    takes_value = {
+        option
+        for action in build_parser()._actions
+        if action.option_strings and action.nargs != 0
+        for option in action.option_strings
+    }
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in commands:
+            return arg, [*args[:i], *args[i + 1 :]]
+        if arg == "--" or not arg.startswith("-") or arg == "-":
+            break
+        i += 2 if arg in takes_value else 1
+    return None, list(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    quiet = "-q" in args_list or "--quiet" in args_list
+    if debug:
+        _debug_to_stderr()
     try:
-        if args_list[:1] and args_list[0] in subcommands:
-            build, run = subcommands[args_list[0]]
-            return run(build().parse_args(args_list[1:]))
-        return _lookup_main(build_parser().parse_args(args_list))
+        name, rest = split_command(args_list)
+        run: Main
+        if name is None:
+            parser, run = build_parser(), _lookup_main
+        else:
+            build, run = _commands()[name]
+            parser = build()
+        if isinstance(parser, _Parser):
+            parser.quiet = quiet
+        return run(parser.parse_args(rest))
     except KeyboardInterrupt:
-        print("portcheck: interrupted", file=sys.stderr)
+        if not quiet:
+            print("portcheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader left (`portcheck list | head`): nothing to say, and nowhere
@@ -389,25 +537,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"portcheck: error: {safe(_message(exc))}", file=sys.stderr)
+            print(f"portcheck: debug: {safe(str(exc))}", file=sys.stderr)
+        if not quiet:
+            print(_error_line(exc), file=sys.stderr)
         return EXIT_ERROR
 
 
-def _message(exc: Exception) -> str:
-    if isinstance(exc, PortcheckError):
-        return str(exc)
-    detail = f"{type(exc).__name__}: {exc}"
-    return f"unexpected {detail} (run with --debug for the traceback, and report it)"
+def _error_line(exc: BaseException, host: str | None = None) -> str:
+    from ._render.errors import line
+
+    return line(exc, host)
 
 
-# --- portcheck PORT [PORT ...] -------------------------------------------------
+def _say_error(args: argparse.Namespace, exc: BaseException, host: str | None = None) -> None:
+    """One error line on stderr, unless -q."""
+    if not args.quiet:
+        print(_error_line(exc, host), file=sys.stderr)
+
+
+def _flat(ports: Iterable[list[int]]) -> list[int]:
+    return list(dict.fromkeys(p for group in ports for p in group))
+
+
+# --- portcheck PORTS [PORTS ...] -----------------------------------------------
 
 
 def _lookup_main(args: argparse.Namespace) -> int:
-    hosts = list(args.hosts)
-    if args.hosts_file is not None:
-        hosts += read_hosts_file(args.hosts_file)
-    if hosts or args.hosts_file is not None:
+    from ._records import in_use
+
+    args.ports = _flat(args.ports)
+    hosts = _hosts_of(args)
+    if hosts is not None:
         return _hosts_main(args, hosts)
     if args.raw:
         return _raw_main(args)
@@ -420,17 +580,29 @@ def _lookup_main(args: argparse.Namespace) -> int:
         if args.json:
             from ._render import json as documents
 
-            _print_json(documents.lookup_document(results))
+            _print_json(documents.lookup_document(results, strict=args.strict))
+        elif args.csv:
+            from ._render.csv import lookup_rows
+
+            _print_csv(lookup_rows(results))
         else:
-            _print_lines(table(results))
+            _print_lines(table(results, strict=args.strict))
         _warn_hidden(s for sockets in results.values() for s in sockets)
-    return EXIT_IN_USE if any(results.values()) else EXIT_FREE
+    used = any(in_use(sockets, strict=args.strict) for sockets in results.values())
+    return EXIT_IN_USE if used else EXIT_FREE
 
 
 def _print_json(document: dict[str, Any]) -> None:
     import json
 
     print(json.dumps(document, indent=2))
+
+
+def _print_csv(rows: Iterable[Sequence[object]]) -> None:
+    import csv
+
+    # The csv module quotes as RFC 4180 says (and ends rows with CRLF, as it asks).
+    csv.writer(sys.stdout).writerows(rows)
 
 
 def _print_lines(lines: Iterable[str]) -> None:
@@ -446,64 +618,86 @@ def _warn_hidden(sockets: Iterable[Socket]) -> None:
         print(warning, file=sys.stderr)
 
 
-# --- portcheck PORT --host H [--host H ...] / --hosts FILE ---------------------
+# --- portcheck PORTS --host H [--host H ...] / --hosts FILE --------------------
 
 
 def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
     """Exit 2 when any host could not be looked at, else 0 when in use anywhere, else 1."""
+    from ._records import in_use
     from ._remote.fleet import look_across
-    from ._remote.hosts import parse_host
     from ._render import json as documents
     from ._render.hosts import sections
 
     if args.raw or args.explain:
         raise PortcheckError("--explain and --raw look at this machine only, not with --host")
-    if not hosts:
-        raise PortcheckError(f"no host in {args.hosts_file!r}")
-    for host in hosts:
-        try:
-            parse_host(host)
-        except ValueError as exc:
-            raise PortcheckError(f"--host: {exc}") from None
     results = look_across(
         args.ports, hosts, max_workers=args.workers, timeout=args.timeout, tool=args.tool
     )
     if not args.quiet:
         if args.json:
-            _print_json(documents.hosts_document(results))
+            _print_json(documents.hosts_document(results, strict=args.strict))
+        elif args.csv:
+            from ._render.csv import hosts_rows
+
+            _print_csv(
+                hosts_rows({h: r for h, r in results.items() if not isinstance(r, Exception)})
+            )
         else:
-            _print_lines(sections(results))
-    answers = [r for r in results.values() if not isinstance(r, PortcheckError)]
-    if len(answers) < len(results):
+            _print_lines(sections(results, strict=args.strict))
+        for host, result in results.items():
+            if isinstance(result, Exception):
+                _say_error(args, result, host)
+    looked = [r for r in results.values() if not isinstance(r, PortcheckError)]
+    if len(looked) < len(results):
         return EXIT_ERROR
-    return EXIT_IN_USE if any(any(r.values()) for r in answers) else EXIT_FREE
+    used = any(in_use(s, strict=args.strict) for r in looked for s in r.values())
+    return EXIT_IN_USE if used else EXIT_FREE
 
 
-# --- portcheck PORT --explain --------------------------------------------------
+def _debug_to_stderr() -> None:
+    """--debug: what the library logs (ssh connection sharing, say) goes to stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("portcheck: debug: %(message)s"))
+    logger = logging.getLogger("portcheck")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+# --- portcheck PORTS --explain -------------------------------------------------
 
 
 def _explain_main(args: argparse.Namespace) -> int:
     from ._ports.describe import describe
+    from ._records import in_use
     from ._render import json as documents
 
     reports = [describe(port, tool=args.tool, timeout=args.timeout) for port in args.ports]
+    if args.csv:
+        raise PortcheckError("--explain prints sentences, not a table: use --json")
     if not args.quiet:
         if args.json:
             _print_json(documents.explain_document(reports))
         else:
             print("\n\n".join(r.explain() for r in reports))
         _warn_hidden(item.socket for r in reports for item in r.sockets)
-    return EXIT_IN_USE if any(r.in_use for r in reports) else EXIT_FREE
+    used = any(in_use([i.socket for i in r.sockets], strict=args.strict) for r in reports)
+    # (PortReport.in_use is the rule without --strict; the JSON says the same.)
+    return EXIT_IN_USE if used else EXIT_FREE
 
 
-# --- portcheck PORT --raw ------------------------------------------------------
+# --- portcheck PORTS --raw -----------------------------------------------------
 
 
 def _raw_main(args: argparse.Namespace) -> int:
     from . import _raw
+    from ._records import in_use
     from ._render import json as documents
     from ._render import raw
 
+    if args.csv:
+        raise PortcheckError("--raw prints what the tools printed, not a table: use --json")
     captures = [_raw.capture(port, tool=args.tool, timeout=args.timeout) for port in args.ports]
     if not args.quiet:
         if args.json:
@@ -512,30 +706,95 @@ def _raw_main(args: argparse.Namespace) -> int:
             print("\n\n".join(raw.render(c, _version()) for c in captures))
     errors = [c.error for c in captures if c.error is not None]
     for error in errors:
-        print(f"portcheck: error: {safe(str(error))}", file=sys.stderr)
+        _say_error(args, error)
     if errors:
         return EXIT_ERROR
-    return EXIT_IN_USE if any(c.sockets for c in captures) else EXIT_FREE
+    used = any(in_use(c.sockets or [], strict=args.strict) for c in captures)
+    return EXIT_IN_USE if used else EXIT_FREE
 
 
-# --- portcheck wait PORT -------------------------------------------------------
+# --- portcheck wait PORTS ------------------------------------------------------
 
 
 def _wait_main(args: argparse.Namespace) -> int:
-    from ._errors import WaitTimeoutError
-    from ._render.progress import Progress
-    from ._wait import free_condition, listening, listening_condition, wait_for
+    """Each port on each host in turn, all within one --timeout."""
+    import time
+
+    from ._render import json as documents
+    from ._wait import free_condition, listening_condition
 
     if args.free and (args.tcp or args.udp):
         raise PortcheckError("--tcp and --udp go with --listening, not --free")
-    if args.listening and args.ignore_time_wait:
-        raise PortcheckError("--ignore-time-wait goes with --free, not --listening")
+    if args.listening and args.strict:
+        raise PortcheckError("--strict goes with --free, not --listening")
     protocol = Protocol.TCP if args.tcp else Protocol.UDP if args.udp else None
     if args.free:
-        condition, done = "free", free_condition(ignore_time_wait=args.ignore_time_wait)
+        condition, done = "free", free_condition(strict=args.strict)
     else:
         condition, done = "listening", listening_condition(protocol)
-    progress = Progress(args.port, condition, args.timeout) if _show_progress(args) else None
+    remote = _hosts_of(args)
+    hosts: list[str | None] = [None] if remote is None else [*remote]
+    start = time.monotonic()
+    documents_: list[dict[str, Any]] = []
+    status = EXIT_OK
+    for host in hosts:
+        for port in _flat(args.ports):
+            # The first wait gets --timeout as given (its message quotes it).
+            spent = time.monotonic() - start if documents_ else 0.0
+            left = max(0.0, args.timeout - spent)
+            try:
+                ok, document = _wait_one(
+                    args,
+                    host=host,
+                    port=port,
+                    condition=condition,
+                    done=done,
+                    protocol=protocol,
+                    timeout=left,
+                )
+            except PortcheckError as exc:
+                if host is None:
+                    raise
+                _say_error(args, exc, host)
+                documents_.append({"host": host, "port": port, "error": _error_dict(exc)})
+                status = EXIT_ERROR
+                continue
+            documents_.append(document)
+            if not ok and status == EXIT_OK:
+                status = EXIT_TIMEOUT
+    if args.json and not args.quiet:
+        if len(documents_) == 1 and "error" not in documents_[0]:
+            _print_json(documents_[0])
+        else:
+            _print_json({"schema": documents.SCHEMA, "kind": "waits", "waits": documents_})
+    return status
+
+
+def _error_dict(exc: BaseException) -> dict[str, str]:
+    from ._render.errors import to_dict
+
+    return to_dict(exc)
+
+
+def _wait_one(
+    args: argparse.Namespace,
+    *,
+    host: str | None,
+    port: int,
+    condition: str,
+    done: Callable[[list[Socket]], bool],
+    protocol: Protocol | None,
+    timeout: float,
+    report: bool = True,
+) -> tuple[bool, dict[str, Any]]:
+    """Wait for one port (on one host); report it; True when the condition held."""
+    from ._context import context_for
+    from ._errors import WaitTimeoutError
+    from ._render import json as documents
+    from ._render.progress import Progress
+    from ._wait import listening, wait_for
+
+    progress = Progress(port, condition, timeout) if _show_progress(args) else None
     last: list[Poll] = []
 
     def seen(poll: Poll) -> None:
@@ -545,12 +804,13 @@ def _wait_main(args: argparse.Namespace) -> int:
 
     try:
         poll = wait_for(
-            args.port,
+            port,
             done,
             condition,
-            timeout=args.timeout,
+            timeout=timeout,
             interval=args.interval,
             tool=args.tool,
+            context=context_for(host=host, timeout=min(args.timeout, 10.0) or 10.0),
             progress=seen,
         )
     except WaitTimeoutError as exc:
@@ -558,13 +818,25 @@ def _wait_main(args: argparse.Namespace) -> int:
         poll = last[-1]  # progress saw the last look before the error was raised
     else:
         timed_out = None
-        if args.listening:
+        if condition == "listening":
             poll = attrs.evolve(poll, sockets=listening(poll.sockets, protocol))
     finally:
         if progress is not None:
             progress.clear()
-    _wait_report(args, condition, poll=poll, error=timed_out)
-    return EXIT_TIMEOUT if timed_out is not None else EXIT_OK
+    document = documents.wait_document(
+        port=port,
+        condition=condition,
+        ok=timed_out is None,
+        timeout=args.timeout,
+        elapsed=poll.elapsed,
+        polls=poll.polls,
+        sockets=poll.sockets,
+    )
+    if host is not None:
+        document = {"host": host, **document}
+    if report:
+        _wait_report(args, condition, port=port, host=host, poll=poll, error=timed_out)
+    return timed_out is None, document
 
 
 def _show_progress(args: argparse.Namespace) -> bool:
@@ -573,33 +845,38 @@ def _show_progress(args: argparse.Namespace) -> bool:
 
 
 def _wait_report(
-    args: argparse.Namespace, condition: str, *, poll: Poll, error: WaitTimeoutError | None
+    args: argparse.Namespace,
+    condition: str,
+    *,
+    port: int,
+    host: str | None,
+    poll: Poll,
+    error: WaitTimeoutError | None,
 ) -> None:
-    from ._render import json as documents
-
-    ok = error is None
-    sockets = poll.sockets
     if args.quiet:
         return
+    where = f"{safe(host)}: " if host is not None else ""
     if args.json:
-        _print_json(
-            documents.wait_document(
-                port=args.port,
-                condition=condition,
-                ok=ok,
-                timeout=args.timeout,
-                elapsed=poll.elapsed,
-                polls=poll.polls,
-                sockets=sockets,
-            )
-        )
-    elif ok and condition == "free":
-        print(f"port {args.port} is free")
+        pass  # the document is printed once every wait is done
+    elif error is None and condition == "free":
+        from ._records import is_remnant
+
+        remnants = [s for s in poll.sockets if is_remnant(s)]
+        note = f" ({_remnants(len(remnants))})" if remnants else ""
+        print(f"{where}port {port} is free{note}")
+    elif error is None and host is not None:
+        print(f"{where}port {port} is listening")
     else:
-        _print_lines(table({args.port: sockets}, say_free=False))
+        _print_lines(table({port: poll.sockets}, say_free=False))
     if error is not None:
-        print(f"portcheck: {safe(str(error))}", file=sys.stderr)
-    _warn_hidden(sockets)
+        _say_error(args, error, host)
+    _warn_hidden(poll.sockets)
+
+
+def _remnants(count: int) -> str:
+    from ._render.table import remnants_note
+
+    return remnants_note(count)
 
 
 # --- portcheck find FIRST-LAST -------------------------------------------------
@@ -622,35 +899,43 @@ def _find_main(args: argparse.Namespace) -> int:
         random=args.random,
         allow_ephemeral=args.allow_ephemeral,
     )
-    found = search(wanted, context_for(timeout=args.timeout))
+    found = search(wanted, context_for(timeout=args.timeout), tool=args.tool, strict=args.strict)
     if not args.quiet:
         if args.json:
             _print_json(documents.find_document(found))
+        elif args.csv:
+            _print_csv([("port",), *((p,) for p in found.ports)])
         else:
             _print_lines(str(port) for port in found.ports)
         if not found.enough:
-            print(f"portcheck: {found.error()}", file=sys.stderr)
+            print(f"portcheck: {safe(str(found.error()))}", file=sys.stderr)
     return EXIT_OK if found.enough else EXIT_TOO_FEW
 
 
-# --- portcheck kill PORT -------------------------------------------------------
+# --- portcheck kill PORTS ------------------------------------------------------
 
 _KILL_EPILOG = """\
 examples:
   portcheck kill 8080 --dry-run        who would be stopped, and who would not (and why)
   portcheck kill 8080                  show them, ask, stop them, check the port is free
   portcheck kill 8080 --yes --force    in a script: no question; SIGKILL after the timeout
-  portcheck kill 8080 --yes --json     the outcome as JSON (kind "kill")
+  portcheck kill 8080,8443 --yes --json  the outcome as JSON (kind "kill")
 
 Never stopped: the machine's init, Windows PID 0 and 4, portcheck and its
 ancestors (your shell, your ssh session), owners hidden from you; processes a
 systemd unit or a container runtime runs are left alone unless --managed (the
 command to use instead is printed). A container's own pid 1 is stopped only
-after confirmation. Only the owners' pids are signalled, never a group.
+after confirmation. Only the owners' pids are signalled, never a group, and
+only the processes shown (pid and start time): one that replaced them while
+the question waited is refused. All or nothing: the holders of the port's
+listening socket are stopped; holders of connections only (sshd's session
+children) are listed and left running unless --connections; when a
+listener's holder is refused, nothing is stopped. Nothing is stopped when
+/proc belongs to another pid namespace. This machine only: --host is refused.
 
 exit status: 0 when the port is free at the end (TIME_WAIT remnants aside,
 unless --strict), 1 when it is still in use (refused, permission denied,
-respawned, still alive, or after --dry-run), 2 on an error, or when the
+respawned, still running, or after --dry-run), 2 on an error, or when the
 confirmation is refused or cannot be asked (no terminal: pass --yes).
 """
 
@@ -662,7 +947,9 @@ def build_kill_parser() -> argparse.ArgumentParser:
         epilog=_KILL_EPILOG,
         formatter_class=_Formatter,
     )
-    parser.add_argument("port", metavar="PORT", type=_port, help="port number")
+    parser.add_argument(
+        "ports", metavar="PORTS", nargs="+", type=ports_arg, help="ports, lists and ranges"
+    )
     parser.add_argument(
         "--force", action="store_true", help="SIGKILL (taskkill /F) what survives the timeout"
     )
@@ -673,62 +960,122 @@ def build_kill_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--tree", action="store_true", help="also stop each owner's descendants")
     parser.add_argument(
-        "--strict", action="store_true", help="also wait for TIME_WAIT remnants to clear"
+        "--connections",
+        action="store_true",
+        help="also stop processes that hold only connections on the port (not its listener)",
     )
-    parser.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=10.0,
-        help="seconds to wait for the owners to exit before --force or giving up (10)",
-    )
+    _strict(parser, "wait, within --timeout, for them to clear")
     parser.add_argument(
         "--dry-run", action="store_true", help="say what would be done; stop nothing"
     )
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    _common(parser)
+    _common(
+        parser,
+        timeout_help="seconds to wait for the owners to exit before --force or giving up, "
+        "and for TIME_WAIT remnants with --strict (10)",
+        zero_timeout=True,
+        csv=False,
+    )
     return parser
 
 
 def _kill_main(args: argparse.Namespace) -> int:
+    from ._render import json as documents
+
+    if args.hosts or args.hosts_file is not None:
+        raise PortcheckError(
+            "kill stops processes on this machine only: --host and --hosts are refused "
+            "(log in to the host and run portcheck kill there)"
+        )
+    results = [_kill_port(args, port) for port in _flat(args.ports)]
+    if args.json and not args.quiet:
+        if len(results) == 1:
+            _print_json(documents.kill_document(results[0]))
+        else:
+            kills = [documents.kill_document(r) for r in results]
+            _print_json({"schema": documents.SCHEMA, "kind": "kills", "kills": kills})
+    return EXIT_OK if all(r.free for r in results) else EXIT_TIMEOUT
+
+
+def _kill_port(args: argparse.Namespace, port: int) -> StopResult:
+    import time
+
     from ._kill.engine import run
     from ._kill.policy import Options
     from ._kill.results import Outcome
     from ._render import kill
 
+    start = time.monotonic()
+    # --strict's wait for TIME_WAIT remnants is done here, not by the engine, so
+    # that it keeps to --timeout and shows wait's progress line.
     options = Options(
         grace=args.timeout,
         force=args.force,
         managed=args.managed,
         tree=args.tree,
-        strict=args.strict,
+        connections=args.connections,
     )
     planned = run(
-        args.port, attrs.evolve(options, dry_run=True, stop_container_init=True), tool=args.tool
+        port, attrs.evolve(options, dry_run=True, stop_container_init=True), tool=args.tool
     )
-    chosen = frozenset(o.pid for o in planned.owners if o.outcome is Outcome.DRY_RUN and o.pid)
+    # The processes shown, not their pid numbers: one that exits while the
+    # question waits, its pid taken by another program, or that exec()s
+    # another program, is refused as not confirmed.
+    chosen = frozenset(
+        identity
+        for o in planned.owners
+        if o.outcome is Outcome.DRY_RUN and (identity := o.identity()) is not None
+    )
     if args.dry_run or not chosen:
         # Nothing to stop: look once more, allowed to stop no one not asked about.
         final = (
             planned
             if args.dry_run
-            else run(args.port, attrs.evolve(options, allow=chosen), tool=args.tool)
+            else run(port, attrs.evolve(options, allow=chosen), tool=args.tool)
         )
-        _kill_report(args, final)
-        return EXIT_OK if final.free else EXIT_TIMEOUT
+        return _kill_report(args, _strict_end(args, final, start))
     if not args.yes:
         if not _stdin_is_terminal():
-            _print_lines_to_stderr(kill.plan(planned))
+            if not args.quiet:
+                _print_lines_to_stderr(kill.plan(planned))
             raise PortcheckError("no terminal to ask for confirmation: pass --yes to stop them")
         if not _confirm(kill.plan(planned), len(chosen)):
-            print("portcheck: not confirmed; nothing was stopped", file=sys.stderr)
-            return EXIT_ERROR
+            raise PortcheckError("not confirmed; nothing was stopped")
     result = run(
-        args.port,
+        port,
         attrs.evolve(options, stop_container_init=True, allow=chosen),
         tool=args.tool,
     )
-    _kill_report(args, result)
-    return EXIT_OK if result.free else EXIT_TIMEOUT
+    return _kill_report(args, _strict_end(args, result, start))
+
+
+def _strict_end(args: argparse.Namespace, result: StopResult, start: float) -> StopResult:
+    """With --strict: wait for TIME_WAIT remnants to clear, within what --timeout leaves."""
+    import time
+
+    from ._records import is_remnant
+    from ._wait import free_condition
+
+    if not args.strict or result.dry_run or not result.free or not result.time_wait:
+        return result
+    # Rounded: the progress line and any message quote it.
+    left = round(max(0.0, args.timeout - (time.monotonic() - start)), 1)
+    ok, _ = _wait_one(
+        argparse.Namespace(**{**vars(args), "interval": 0.25}),
+        report=False,  # the kill report says how it ended
+        host=None,
+        port=result.port,
+        condition="free",
+        done=free_condition(strict=True),
+        protocol=None,
+        timeout=left,
+    )
+    if ok:
+        return attrs.evolve(result, time_wait=())
+    from ._lookup import who_owns
+
+    remnants = tuple(s for s in who_owns(result.port, tool=args.tool) if is_remnant(s))
+    return attrs.evolve(result, free=not remnants, time_wait=remnants)
 
 
 def _stdin_is_terminal() -> bool:
@@ -749,16 +1096,12 @@ def _confirm(lines: list[str], count: int) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _kill_report(args: argparse.Namespace, result: StopResult) -> None:
-    from ._render import json as documents
+def _kill_report(args: argparse.Namespace, result: StopResult) -> StopResult:
     from ._render import kill
 
-    if args.quiet:
-        return
-    if args.json:
-        _print_json(documents.kill_document(result))
-    else:
+    if not args.quiet and not args.json:
         _print_lines(kill.report(result))
+    return result
 
 
 # --- portcheck list ------------------------------------------------------------
@@ -782,57 +1125,149 @@ def build_list_parser() -> argparse.ArgumentParser:
     only.add_argument("--tcp", action="store_true", help="TCP sockets only")
     only.add_argument("--udp", action="store_true", help="UDP sockets only")
     parser.add_argument(
+        "--port",
+        type=_port_ranges,
+        metavar="PORTS",
+        help="only these ports and ranges (80,443,8000-8100)",
+    )
+    parser.add_argument(
         "--allow",
-        type=_allowed,
+        type=_port_ranges,
         metavar="PORTS",
         help="ports and ranges expected to listen (22,443,8000-8100): print only the "
         "others, and exit 1 when there are any",
-    )
-    parser.add_argument(
-        "--timeout", type=_positive, default=10.0, help="seconds allowed per tool run (10)"
     )
     _common(parser)
     return parser
 
 
-def _allowed(text: str) -> list[tuple[int, int]]:
-    from ._filters import parse_allowed
-
-    try:
-        return parse_allowed(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _list_main(args: argparse.Namespace) -> int:
-    from ._lookup import listening, sockets
+    hosts = _hosts_of(args)
+    if hosts is None:
+        found = _list_one(args, None)
+        if not args.quiet:
+            if args.json:
+                from ._render import json as documents
+
+                _print_json(documents.list_document(found, scope=_scope(args)))
+            elif args.csv:
+                from ._render.csv import list_rows
+
+                _print_csv(list_rows(found))
+            else:
+                _print_lines(_listing(args, found))
+            _warn_hidden(found)
+        return EXIT_UNEXPECTED if args.allow is not None and found else EXIT_OK
+    return _list_hosts(args, hosts)
+
+
+def _list_hosts(args: argparse.Namespace, hosts: list[str]) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ._render import json as documents
+
+    def one(host: str) -> list[Socket] | Exception:
+        try:
+            return _list_one(args, host)
+        except PortcheckError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=min(args.workers, len(hosts))) as pool:
+        results = dict(zip(hosts, pool.map(one, hosts)))
+    answers = {h: r for h, r in results.items() if not isinstance(r, Exception)}
+    if not args.quiet:
+        if args.json:
+            _print_json(documents.list_hosts_document(results, scope=_scope(args)))
+        elif args.csv:
+            from ._render.csv import list_rows
+
+            _print_csv(list_rows(answers))
+        else:
+            for i, (host, found) in enumerate(answers.items()):
+                _print_lines(([""] if i else []) + [f"== {safe(host)} =="] + _listing(args, found))
+        for host, result in results.items():
+            if isinstance(result, Exception):
+                _say_error(args, result, host)
+    if len(answers) < len(results):
+        return EXIT_ERROR
+    if args.allow is not None and any(answers.values()):
+        return EXIT_UNEXPECTED
+    return EXIT_OK
+
+
+def _scope(args: argparse.Namespace) -> str:
+    return "all" if args.all else "exposed" if args.exposed else "listening"
+
+
+def _listing(args: argparse.Namespace, found: list[Socket]) -> list[str]:
     from ._render.table import listing
 
-    if args.all:
-        found = sockets(tool=args.tool, timeout=args.timeout)
-    else:
-        found = listening(tool=args.tool, timeout=args.timeout)
-    if args.exposed:
-        from ._filters import exposed  # here: it needs ipaddress
+    none = "no listener outside the allowed ports" if args.allow else f"no {_scope(args)} sockets"
+    return listing(found, connections=args.all) or [none]
 
+
+def _list_one(args: argparse.Namespace, host: str | None) -> list[Socket]:
+    from ._filters import exposed, is_allowed, unexpected
+    from ._lookup import listening, sockets
+
+    if args.all:
+        found = sockets(tool=args.tool, timeout=args.timeout, host=host)
+    else:
+        found = listening(tool=args.tool, timeout=args.timeout, host=host)
+    if args.exposed:
         found = exposed(found)
     if args.tcp or args.udp:
         protocol = Protocol.TCP if args.tcp else Protocol.UDP
         found = [s for s in found if s.protocol is protocol]
+    if args.port is not None:
+        found = [s for s in found if is_allowed(s.local.port, args.port)]
     if args.allow is not None:
-        from ._filters import unexpected
-
         found = unexpected(found, args.allow)
-    if not args.quiet:
-        scope = "all" if args.all else "exposed" if args.exposed else "listening"
-        if args.json:
-            from ._render import json as documents
+    return found
 
-            _print_json(documents.list_document(found, scope=scope))
-        else:
-            none = "no listener outside the allowed ports" if args.allow else f"no {scope} sockets"
-            _print_lines(listing(found, connections=args.all) or [none])
-        _warn_hidden(found)
-    if args.allow is not None and found:
-        return EXIT_UNEXPECTED
+
+# --- portcheck completion SHELL ------------------------------------------------
+
+
+def build_completion_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="portcheck completion",
+        description="Print a shell completion script, made from the command's own options. "
+        "See docs/howto/completion.md to install it.",
+    )
+    parser.add_argument("shell", choices=("bash", "zsh", "fish", "powershell"))
+    _common(parser, tool=False, csv=False, hosts=False)
+    return parser
+
+
+def _completion_main(args: argparse.Namespace) -> int:
+    from ._render.completion import script
+
+    if not args.quiet:
+        sys.stdout.write(script(args.shell, command_table()))
     return EXIT_OK
+
+
+def command_table() -> dict[str, list[str]]:
+    """Every command ("" for the lookup) and its options, from the parsers themselves."""
+    table_: dict[str, list[str]] = {}
+    builders = {"": build_parser, **{n: b for n, (b, _) in _commands().items()}}
+    for name, build in builders.items():
+        parser = build()
+        table_[name] = [o for a in parser._actions for o in a.option_strings]
+    return table_
+
+
+def synopsis(width: int = 100) -> str:
+    """Every command's usage line, from the parsers: docs/command.md's synopsis (a test
+    compares them)."""
+    builders = [build_parser, *(b for b, _ in _commands().values())]
+    lines = []
+    for build in builders:
+        parser = build()
+        formatter = argparse.HelpFormatter(parser.prog, width=width)
+        actions = [a for a in parser._actions if "--help" not in a.option_strings]
+        actions = [a for a in actions if "--version" not in a.option_strings]
+        formatter.add_usage(None, actions, parser._mutually_exclusive_groups, prefix="")
+        lines.append(formatter.format_help().rstrip())
+    return "\n".join(lines) + "\n"

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import enum
 import sys
+from collections.abc import Iterable
 
 import attrs
 
 
-class Platform(str, enum.Enum):
+class Word(str, enum.Enum):
+    """Base of portcheck's enums: `str()` of a member is its value (`"LISTEN"`,
+    `"tcp"`), the word the command and the JSON documents print, on every Python."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Platform(Word):
     """An operating system whose tools portcheck can run or whose output it can parse."""
 
     LINUX = "linux"
@@ -44,21 +53,21 @@ class Platform(str, enum.Enum):
         return cls.of(sys.platform)
 
 
-class Protocol(str, enum.Enum):
+class Protocol(Word):
     """Transport protocol of a socket."""
 
     TCP = "tcp"
     UDP = "udp"
 
 
-class Family(str, enum.Enum):
+class Family(Word):
     """Address family of a socket. A dual-stack socket (`::` accepting IPv4 too) is IPv6."""
 
     IPV4 = "ipv4"
     IPV6 = "ipv6"
 
 
-class State(str, enum.Enum):
+class State(Word):
     """TCP state, named as in the Linux kernel. `UNKNOWN` is a word no parser knows."""
 
     LISTEN = "LISTEN"
@@ -75,7 +84,7 @@ class State(str, enum.Enum):
     UNKNOWN = "UNKNOWN"
 
 
-class NoOwner(str, enum.Enum):
+class NoOwner(Word):
     """Why a socket's record names no process (`Socket.no_owner`; None when `pid` is set)."""
 
     TIME_WAIT = "time_wait"
@@ -185,7 +194,7 @@ class Socket:
         return self.pid is None
 
 
-class IanaRange(str, enum.Enum):
+class IanaRange(Word):
     """The IANA range of a port number (RFC 6335)."""
 
     SYSTEM = "system"
@@ -217,7 +226,7 @@ _BOUNDS = {
 }
 
 
-class Role(str, enum.Enum):
+class Role(Word):
     """What a socket is doing on the port it is reported for (its local port)."""
 
     LISTENING = "listening"
@@ -237,6 +246,20 @@ def is_listening(sock: Socket, protocol: Protocol | None = None) -> bool:
     if sock.protocol is Protocol.TCP:
         return sock.state is State.LISTEN
     return sock.remote is None
+
+
+def is_remnant(sock: Socket) -> bool:
+    """True for a record no process holds: a TIME_WAIT remnant of a closed TCP
+    connection, or a socket closed while the lookup ran (docs/time-wait.md)."""
+    if sock.pid is not None:
+        return False
+    return sock.no_owner in (NoOwner.TIME_WAIT, NoOwner.CLOSED) or sock.state is State.TIME_WAIT
+
+
+def in_use(sockets: Iterable[Socket], *, strict: bool = False) -> bool:
+    """The one TIME_WAIT rule (docs/time-wait.md): a port is in use when a socket
+    other than a remnant is on it; with `strict`, remnants count as in use too."""
+    return any(strict or not is_remnant(s) for s in sockets)
 
 
 def socket_key(sock: Socket) -> tuple[object, ...]:

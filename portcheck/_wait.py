@@ -1,8 +1,9 @@
 """`wait_until_free` and `wait_until_listening`: poll `who_owns` until a condition holds.
 
-"Free" means what `who_owns` returning `[]` means: no socket of any kind on the
-port, whoever holds it. A socket whose owner is hidden (another user's, without
-root) is a socket: the port is not free. "Listening" means a socket ready to
+"Free" means no socket on the port but TIME_WAIT remnants, which no process
+holds (`strict=True`: no socket at all; docs/time-wait.md). A socket whose
+owner is hidden (another user's, without root) is a socket: the port is not
+free. "Listening" means a socket ready to
 receive new peers: a TCP socket in LISTEN, or a UDP socket bound with no peer
 (UDP has no listen(); that is how UDP servers wait), optionally of one protocol.
 A listener whose owner is hidden counts too: something is serving the port.
@@ -17,7 +18,7 @@ import attrs
 
 from ._errors import WaitTimeoutError
 from ._lookup import lookup
-from ._records import Protocol, Socket, State, is_listening
+from ._records import Protocol, Socket, in_use, is_listening
 from ._validate import check_port, check_protocol, check_seconds
 from ._words import ERROR
 from ._words import owners as owners_in_words
@@ -42,13 +43,9 @@ class Poll:
     polls: int
 
 
-def free_condition(*, ignore_time_wait: bool = False) -> Callable[[list[Socket]], bool]:
-    """The test of "free": no socket (TIME_WAIT remnants aside, if asked)."""
-
-    def done(sockets: list[Socket]) -> bool:
-        return all(ignore_time_wait and s.state is State.TIME_WAIT for s in sockets)
-
-    return done
+def free_condition(*, strict: bool = False) -> Callable[[list[Socket]], bool]:
+    """The test of "free": not `in_use`, the one TIME_WAIT rule (docs/time-wait.md)."""
+    return lambda sockets: not in_use(sockets, strict=strict)
 
 
 def listening_condition(protocol: Protocol | None = None) -> Callable[[list[Socket]], bool]:
@@ -62,20 +59,21 @@ def wait_until_free(
     timeout: float = 30.0,
     interval: float = 0.25,
     tool: str | None = None,
-    ignore_time_wait: bool = False,
+    strict: bool = False,
 ) -> None:
     """Return once nothing uses `port`; raise `WaitTimeoutError` after `timeout` seconds.
 
-    Free means `who_owns(port) == []`: no socket at all, including sockets
-    whose owner is hidden from you. `ignore_time_wait=True` also accepts a port
-    where only TIME_WAIT remnants of closed connections are left; a server that
-    sets SO_REUSEADDR (most do) can bind next to them. The port is looked at
+    Free means no socket on the port but TIME_WAIT remnants of closed
+    connections, which no process holds (a server that sets SO_REUSEADDR, as
+    most do, can bind beside them); a socket whose owner is hidden from you is
+    in use. `strict=True` waits for the remnants to clear too
+    (docs/time-wait.md). The port is looked at
     once at least, then every `interval` seconds; the error carries the
     sockets seen at the last look in `owners`. "Could not look" errors
     (`NoToolError`, `ToolError`, ...) are raised at once, not retried.
     """
 
-    done = free_condition(ignore_time_wait=ignore_time_wait)
+    done = free_condition(strict=strict)
     wait_for(port, done, "free", timeout=timeout, interval=interval, tool=tool)
 
 

@@ -7,15 +7,10 @@ import re
 from pathlib import Path
 
 import portcheck
-from portcheck._cli import (
-    build_find_parser,
-    build_kill_parser,
-    build_list_parser,
-    build_parser,
-    build_wait_parser,
-)
+from portcheck._cli import _commands, build_parser, synopsis
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 
 
 def test_api_page_documents_every_public_name() -> None:
@@ -24,13 +19,76 @@ def test_api_page_documents_every_public_name() -> None:
     assert documented == set(portcheck.__all__)
 
 
-def test_command_page_documents_every_option() -> None:
+def _sections(text: str) -> dict[str, str]:
+    """The command page's `## ` sections by heading."""
+    parts = re.split(r"^## (.+)$", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def _documented(section: str) -> set[str]:
+    """The options of a section's definition list: "`--opt X`, `-o`" then ": ..."."""
+    entries = re.findall(r"^(`-.*)\n: ", section, flags=re.MULTILINE)
+    return {o for entry in entries for o in re.findall(r"`(-[\w-]+)", entry)}
+
+
+def _options(build: object) -> set[str]:
+    return {o for a in build()._actions for o in a.option_strings}  # type: ignore[operator]
+
+
+def test_command_page_synopsis_is_the_argparse_table() -> None:
     text = (DOCS / "command.md").read_text()
-    parsers = (build_parser(), build_wait_parser(), build_find_parser(), build_kill_parser())
-    for parser in (*parsers, build_list_parser()):
-        for action in parser._actions:
-            for option in action.option_strings:
-                assert f"`{option}" in text or f"{option}`" in text, option
+    block = re.search(r"```text\n(.*?)```", text, flags=re.DOTALL)
+    assert block is not None
+    assert block.group(1) == synopsis()
+
+
+def test_command_page_documents_each_option_where_it_belongs() -> None:
+    """Every option once: the common ones in their section, the others in their command's."""
+    sections = _sections((DOCS / "command.md").read_text())
+    common = _documented(sections["Options every command takes"])
+    builders = {"": build_parser, **{n: b for n, (b, _) in _commands().items()}}
+    every = set.intersection(*(_options(b) for b in builders.values()))
+    assert every - {"-h", "--help"} <= common
+    for name, build in builders.items():
+        heading = next(h for h in sections if re.match(f"`portcheck {name or 'PORTS'}[` ]", h))
+        own = _options(build) - common
+        assert _documented(sections[heading]) == own, name
+    hosts = {"--host", "--hosts", "--workers", "--tool", "--csv", "--version"}
+    assert common == {"--json", "--csv", "-q", "--quiet", "--timeout", "--debug"} | hosts | {
+        "-h",
+        "--help",
+    }
+
+
+# Paths cited that are not files of this repository, each with why.
+_NOT_PATHS = {
+    "docs/_build": "built by docs/build.sh",
+    "portcheck/attrs": "a ratio printed by bench/startup.py",
+    "tests/fixtures/linux/SYSTEM--COMMAND.out": "a pattern",
+    "tests/parsers/test_": "a pattern (test_<format>.py)",
+}
+
+
+def test_every_path_cited_in_code_and_docs_exists() -> None:
+    pattern = re.compile(r"(?<![\w/.-])((?:tests|docs|portcheck|tools|bench|ansible)/[\w./-]*\w)")
+    sources = [
+        p
+        for top in ("portcheck", "tests", "tools", "bench", "docs", "ansible")
+        for p in (ROOT / top).rglob("*")
+        if p.suffix in (".py", ".md", ".sh", ".toml", ".yml", ".yaml") and "_build" not in p.parts
+    ]
+    missing = []
+    for source in [*sources, ROOT / "README.md", ROOT / "pyproject.toml"]:
+        text = source.read_text(encoding="utf-8")
+        # A capture's provenance cites its path in the upstream repository (jc's).
+        ours = "\n".join(line for line in text.splitlines() if "jc `tests/" not in line)
+        for match in pattern.finditer(ours):
+            path = match.group(1).split("::")[0].rstrip(".")
+            if any(path.startswith(known) for known in _NOT_PATHS):
+                continue
+            if not (ROOT / path).exists():
+                missing.append(f"{source.relative_to(ROOT)}: {path}")
+    assert missing == []
 
 
 def test_index_lists_every_page() -> None:
@@ -42,3 +100,11 @@ def test_index_lists_every_page() -> None:
     }
     for page in pages - {"index"}:
         assert re.search(rf"^{re.escape(page)}$", index, re.MULTILINE), page
+
+
+def test_sample_outputs_are_what_the_command_prints() -> None:
+    """Rerun `python -m tools.doc_samples` after changing an output."""
+    from tools import doc_samples
+
+    assert len(doc_samples.samples()) >= 6
+    assert doc_samples.stale() == []

@@ -27,7 +27,7 @@ def test_public_names() -> None:
         "Endpoint", "Family", "NoToolError", "ParseError", "PortcheckError", "Protocol",
         "Socket", "State", "ToolError", "ToolTimeoutError", "UnsupportedError",
         "parse", "who_owns",
-        "EphemeralRange", "IanaRange", "PortReport", "Role", "SocketRole", "WaitTimeoutError",
+        "EphemeralRange", "IanaRange", "PortReport", "Role", "PortRole", "WaitTimeoutError",
         "describe", "ephemeral_range", "wait_until_free", "wait_until_listening",
         "NoFreePortError", "ReservedRange", "find_free_ports",
         "stop_owners", "StopResult", "NoOwner", "Platform", "Outcome", "OwnerOutcome", "Refusal",

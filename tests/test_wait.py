@@ -127,16 +127,17 @@ def test_a_hidden_owner_is_not_free(script: Script) -> None:
         portcheck.wait_until_free(PORT, timeout=0.5, interval=0.25)
 
 
-def test_time_wait_counts_unless_ignored(script: Script) -> None:
+def test_time_wait_is_free_unless_strict(script: Script) -> None:
+    # The one TIME_WAIT rule (docs/time-wait.md): remnants count as free.
     script.answers = [[TIME_WAIT]]
     with pytest.raises(WaitTimeoutError):
-        portcheck.wait_until_free(PORT, timeout=0.5, interval=0.25)
+        portcheck.wait_until_free(PORT, timeout=0.5, interval=0.25, strict=True)
     script.looks = 0
-    portcheck.wait_until_free(PORT, timeout=0.5, interval=0.25, ignore_time_wait=True)
+    portcheck.wait_until_free(PORT, timeout=0.5, interval=0.25)
     assert script.looks == 1
     script.answers = [[TIME_WAIT, LISTENER]]
     with pytest.raises(WaitTimeoutError):
-        portcheck.wait_until_free(PORT, timeout=0.5, interval=0.25, ignore_time_wait=True)
+        portcheck.wait_until_free(PORT, timeout=0.5, interval=0.25, strict=False)
 
 
 def test_timeout_zero_looks_exactly_once(script: Script) -> None:

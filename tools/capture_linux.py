@@ -18,14 +18,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).parent
-OUT = HERE / "fixtures" / "linux"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "linux"
+HOLDER = ROOT / "tests" / "support" / "holder.py"
 ENV = {"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 
 
 def _hold(plan: dict[str, object]) -> tuple[subprocess.Popen[str], dict[str, list[int]]]:
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "holder.py"), json.dumps(plan)],
+        [sys.executable, str(HOLDER), json.dumps(plan)],
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
@@ -34,18 +35,22 @@ def _hold(plan: dict[str, object]) -> tuple[subprocess.Popen[str], dict[str, lis
     return proc, json.loads(proc.stdout.readline())
 
 
-def _capture(system: str, slug: str, argv: list[str], user: str | None = None) -> None:
+def _capture(out: Path, system: str, slug: str, argv: list[str], user: str | None = None) -> None:
+    name = f"{system}{'-as-' + user if user else ''}--{slug}.out"
+    if not Path(argv[0]).exists():
+        print(f"{name}: skipped, {argv[0]} is not installed")
+        return
     prefix = ["/usr/sbin/runuser", "-u", user, "--"] if user else []
     done = subprocess.run(prefix + argv, capture_output=True, env=ENV, check=False)
-    name = f"{system}{'-as-' + user if user else ''}--{slug}.out"
-    (OUT / name).write_bytes(done.stdout)
+    (out / name).write_bytes(done.stdout)
     print(
         f"{name}: exit {done.returncode}, {len(done.stdout.splitlines())} lines,"
         f" stderr {done.stderr[:120]!r}"
     )
 
 
-def main(system: str) -> None:
+def main(system: str, out: Path = OUT) -> None:
+    """Capture every command into `out` (the fixtures directory by default)."""
     server, s = _hold(
         {
             "sockets": [
@@ -76,13 +81,15 @@ def main(system: str) -> None:
         netstat = "/usr/bin/netstat"
         for user in (None, "nobody"):
             _capture(
+                out,
                 system,
                 "ss-tuanpe-sport-eq-port",
                 [ss, "-t", "-u", "-a", "-n", "-p", "-e", "sport", "=", f":{port}"],
                 user,
             )
-            _capture(system, "ss-tuanpe", [ss, "-tuanpe"], user)
+            _capture(out, system, "ss-tuanpe", [ss, "-tuanpe"], user)
             _capture(
+                out,
                 system,
                 "lsof-nPwb-c0-F-i-port",
                 [
@@ -102,25 +109,31 @@ def main(system: str) -> None:
                 ],
                 user,
             )
-            _capture(system, "lsof-nP-i", [lsof, "-nP", "-i"], user)
+            _capture(out, system, "lsof-nP-i", [lsof, "-nP", "-i"], user)
             _capture(
-                system, "netstat-tuanpeW", [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"], user
+                out,
+                system,
+                "netstat-tuanpeW",
+                [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"],
+                user,
             )
-        _capture(system, "ss-tulpn", [ss, "-tulpn"])
-        _capture(system, "ss-tuaH", [ss, "-tuaH"])
-        _capture(system, "ss-tan", [ss, "-tan"])
-        _capture(system, "lsof-i", [lsof, "-i"])
-        _capture(system, "lsof-F0-i", [lsof, "-F0", "-i"])
-        _capture(system, "netstat-tulp", [netstat, "-tulp"])
-        _capture(system, "netstat-an", [netstat, "-an"])
-        _capture(system, "proc-net-tcp", ["/bin/cat", "/proc/net/tcp"])
-        _capture(system, "proc-net-tcp6", ["/bin/cat", "/proc/net/tcp6"])
-        _capture(system, "proc-net-udp", ["/bin/cat", "/proc/net/udp"])
-        _capture(system, "proc-net-udp6", ["/bin/cat", "/proc/net/udp6"])
+        _capture(out, system, "ss-tulpn", [ss, "-tulpn"])
+        _capture(out, system, "ss-tuaH", [ss, "-tuaH"])
+        _capture(out, system, "ss-tan", [ss, "-tan"])
+        _capture(out, system, "lsof-i", [lsof, "-i"])
+        _capture(out, system, "lsof-F0-i", [lsof, "-F0", "-i"])
+        _capture(out, system, "netstat-tulp", [netstat, "-tulp"])
+        _capture(out, system, "netstat-an", [netstat, "-an"])
+        _capture(out, system, "proc-net-tcp", ["/bin/cat", "/proc/net/tcp"])
+        _capture(out, system, "proc-net-tcp6", ["/bin/cat", "/proc/net/tcp6"])
+        _capture(out, system, "proc-net-udp", ["/bin/cat", "/proc/net/udp"])
+        _capture(out, system, "proc-net-udp6", ["/bin/cat", "/proc/net/udp6"])
     finally:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGKILL)  # the holder and its forked child
             proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def socket_table(
     Asked of the kernel over sock_diag netlink, which filters by port (the
     way ss does), table by table; /proc/net text, which lists every socket of
     the machine, where netlink cannot answer. Both give the same entries
-    (tests/test_procfs.py compares them on live sockets).
+    (tests/backends/test_procfs.py compares them on live sockets).
     """
     entries: list[Entry] = []
     for name, (protocol, family) in TABLES.items():

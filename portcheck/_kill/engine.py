@@ -1,12 +1,17 @@
 """`stop_owners`: carry out the plan (`policy.py`), safely, then prove the port is free.
 
 The steps: look up every owner; let the planner decide for each whether it
-may be stopped (`Refusal` says why not); re-check right before signalling
-that each pid still holds the port (on Linux through a pidfd, see
-`stoppers.py`); ask each to stop; wait up to `grace` seconds for them to
-exit; with `force`, kill the ones still running; look again. Only the
-owners' own pids (and, with `tree`, their descendants) are ever signalled,
-never a process group.
+may be stopped (`Refusal` says why not; one refused listener stops nothing);
+re-check right before signalling that each process is the one planned (the
+same pid and start time) and still holds the port (on Linux through a pidfd,
+see `stoppers.py`), all of them before any signal; ask each to stop; wait up
+to `grace` seconds for them to exit; with `force`, re-check the survivors the
+same way and kill them; look again. Only the owners' own pids (and, with
+`tree`, their descendants) are ever signalled, never a process group.
+
+One deadline bounds the run: `timeout` (the looks) plus `grace` (plus the
+kill's own grace with `force`). Past it the engine stops waiting, signals
+nothing more, and reports.
 
 The answer is data: refusals, permission errors, survivors and respawns are
 reported in the `StopResult` with `free=False`. Only "could not look" (a tool
@@ -21,10 +26,10 @@ from typing import TYPE_CHECKING, Callable
 
 import attrs
 
-from .._records import NoOwner, Platform, Socket
+from .._records import Platform, Socket, is_remnant
 from .._validate import check_port, check_seconds
 from .policy import Options, Planner, Target
-from .results import Outcome, StopResult
+from .results import Outcome, Refusal, StopResult
 
 if TYPE_CHECKING:
     from .._backends.context import Context
@@ -54,6 +59,7 @@ def stop_owners(
     timeout: float = 10.0,
     strict: bool = False,
     stop_container_init: bool = False,
+    connections: bool = False,
 ) -> StopResult:
     """Stop every process holding `port`, then look again; return what was done.
 
@@ -62,16 +68,26 @@ def stop_owners(
     `force=True`, the ones still running are then killed (SIGKILL;
     `taskkill /F`). `tree=True` stops each owner's descendants too.
     `dry_run=True` only says what would be done. `tool` and `timeout` (the
-    limit of each look at the port, in seconds) are as for `who_owns`.
+    limit of each look at the port, in seconds) are as for `who_owns`; the
+    whole run ends by `timeout + grace` (plus 5 s with `force`), reporting
+    whatever it could not finish.
+
+    Listeners first, all or nothing: the holders of the port's listening
+    (or bound) sockets are stopped; processes holding only connections on
+    it (sshd's per-session children, say) are listed and left running
+    unless `connections=True`. When the holder of a listening socket is
+    refused, nothing at all is stopped.
 
     Never stopped (the record says why, in `OwnerOutcome.refusal`): the
     machine's init, Windows PID 0 and 4, this process and its ancestors,
     owners hidden from you, and, unless `managed=True`, processes that a
     systemd `.service` unit or a container runtime runs (with the command to
     use instead in `hint`). A container's own pid 1 is stopped only with
-    `stop_container_init=True` (the container stops with it). Right before
-    each signal, the pid is checked to still hold the port (on Linux through
-    a pidfd, so a reused pid is never signalled).
+    `stop_container_init=True` (the container stops with it). Nothing is
+    stopped when /proc belongs to another pid namespace. Right before each
+    signal (the polite one and the forceful one), the process is checked to
+    be the same (pid and start time) and to still hold the port (on Linux
+    also through a pidfd), so a reused pid is never signalled.
 
     `free` in the result is True only when no process holds the port at the
     end: TIME_WAIT remnants count as free unless `strict=True`, which waits
@@ -89,6 +105,7 @@ def stop_owners(
         dry_run=dry_run,
         strict=strict,
         stop_container_init=stop_container_init,
+        connections=connections,
     )
     return run(port, options, tool=tool)
 
@@ -122,7 +139,9 @@ def run(
     if stopper is None:
         from .stoppers import stopper_for
 
-        stopper = stopper_for(context.platform, context.runner, tree=options.tree, timeout=10.0)
+        stopper = stopper_for(
+            context.platform, context.runner, tree=options.tree, timeout=options.timeout
+        )
     planner = Planner(port, options, context.platform, stopper)
     return Engine(port, options, planner, look, stopper, clock, sleep).go()
 
@@ -138,15 +157,18 @@ class Engine:
     stopper: Stopper
     clock: Callable[[], float]
     sleep: Callable[[float], None]
+    deadline: float = 0.0
 
     def go(self) -> StopResult:
+        o = self.options
+        self.deadline = self.clock() + o.timeout + o.grace + (KILL_GRACE if o.force else 0.0)
         before = self.look()
         targets = self.planner.plan(before)
         to_stop = [t for t in targets if t.outcome is None]
         if self.options.dry_run:
             for t in to_stop:
                 t.outcome = Outcome.DRY_RUN
-                t.detail = f"would be asked to stop ({self.stopper.signal_names[0]})"
+                t.detail = f"with {self.stopper.signal_names[0]}"
             return self.result(targets, before, before_pids=_pids(before))
         if to_stop:
             self.stop(to_stop)
@@ -170,30 +192,67 @@ class Engine:
             t.handle = self.stopper.grab(t.pid)
             if t.handle is None:
                 t.outcome, t.detail = Outcome.ALREADY_GONE, "exited before it was signalled"
-        # The re-check comes after the handles: on Linux a pidfd opened before
+        # The re-checks come after the handles: on Linux a pidfd opened before
         # the check names the process checked, whatever happens to its pid.
         # Every check before any signal: a --tree child is checked against its
-        # parent, which must not have exited yet.
+        # parent, which must not have exited (re-parenting the child) yet.
+        confirmed = self.recheck([t for t in targets if t.outcome is None], before="signalled")
+        polite = self.stopper.signal_names[0]
+        return [
+            t
+            for t in confirmed
+            if t.handle is not None and self.send(t, t.handle, force=False, name=polite)
+        ]
+
+    def recheck(self, targets: list[Target], *, before: str) -> list[Target]:
+        """The targets that are still the processes planned and still hold the port;
+        the others get their outcome (not signalled)."""
+        if not targets:
+            return []
+        if self.past_deadline(targets, before):
+            return []
+        starts = self.stopper.start_times(t.pid for t in targets)
         holds = self.stopper.holder_check(self.port, self.look)
-        confirmed: list[tuple[Target, Handle]] = []
+        confirmed: list[Target] = []
         for t in targets:
-            if t.outcome is not None or t.handle is None:
+            if t.handle is None:
+                continue
+            if starts is not None and t.start is not None and starts.get(t.pid) != t.start:
+                if t.pid not in starts and not t.signals:
+                    t.outcome, t.detail = Outcome.ALREADY_GONE, f"exited before it was {before}"
+                elif t.pid not in starts:
+                    t.outcome, t.detail = Outcome.SIGNALLED, f"exited after {t.signals[0]}"
+                else:
+                    t.refuse(
+                        Refusal.NOT_CONFIRMED,
+                        f"its pid now names another process (another start time): not {before}",
+                    )
                 continue
             try:
                 ok = self.still_ours(t, t.handle, holds)
             except PermissionError:
                 t.outcome = Outcome.PERMISSION_DENIED
-                t.detail = "cannot read its descriptors to confirm it holds the port; not signalled"
+                t.detail = f"cannot read its descriptors to confirm it holds the port; not {before}"
                 continue
             if ok:
-                confirmed.append((t, t.handle))
+                confirmed.append(t)
+            elif t.signals:
+                t.outcome = Outcome.STILL_ALIVE
+                t.detail = f"released the port after {t.signals[0]} but still runs; not {before}"
             else:
                 t.outcome = Outcome.ALREADY_GONE
-                t.detail = (
-                    "no longer holds the port (or its pid now names another process); not signalled"
-                )
-        polite = self.stopper.signal_names[0]
-        return [t for t, handle in confirmed if self.send(t, handle, force=False, name=polite)]
+                t.detail = f"no longer holds the port; not {before}"
+        return confirmed
+
+    def past_deadline(self, targets: list[Target], before: str) -> bool:
+        if self.clock() < self.deadline:
+            return False
+        for t in targets:
+            t.outcome = Outcome.STILL_ALIVE
+            t.detail = (
+                f"not {before}: the run's deadline ({self.options.timeout:g} s + grace) passed"
+            )
+        return True
 
     def finish(self, signalled: list[Target]) -> None:
         """Wait for the signalled to exit; with `force` kill the survivors; name the rest."""
@@ -201,9 +260,11 @@ class Engine:
         self.wait_exit(signalled, self.options.grace)
         survivors = [t for t in signalled if t.outcome is None]
         if survivors and self.options.force:
+            # The same checks again: without a pidfd, the holder may have exited
+            # on the polite signal and its pid been given to another process.
             killed = [
                 t
-                for t in survivors
+                for t in self.recheck(survivors, before="killed")
                 if t.handle is not None and self.send(t, t.handle, force=True, name=forceful)
             ]
             self.wait_exit(killed, KILL_GRACE, done=Outcome.KILLED)
@@ -214,13 +275,13 @@ class Engine:
                     t.detail = f"still running {KILL_GRACE:g} s after {forceful}"
                 else:
                     t.detail = f"still running {self.options.grace:g} s after {polite}" + (
-                        "" if self.options.force else " (force kills it)"
+                        "" if self.options.force else "; --force would kill it"
                     )
 
     def still_ours(self, t: Target, handle: Handle, holds: Callable[[int], bool]) -> bool:
         """The re-check: an owner still holds the port; a --tree child is still its child."""
         if t.child_of is not None:
-            return self.stopper.parent(handle) == t.child_of
+            return t.signals != [] or self.stopper.parent(handle) == t.child_of
         return holds(t.pid)
 
     def send(self, t: Target, handle: Handle, *, force: bool, name: str) -> bool:
@@ -242,7 +303,7 @@ class Engine:
     def wait_exit(
         self, targets: list[Target], seconds: float, *, done: Outcome = Outcome.SIGNALLED
     ) -> None:
-        deadline = self.clock() + seconds
+        deadline = min(self.clock() + seconds, self.deadline)
         while True:
             waiting = False
             for t in targets:
@@ -282,7 +343,11 @@ class Engine:
         remaining = tuple(s for s in after if not _remnant(s))
         time_wait = tuple(s for s in after if _remnant(s))
         respawned = tuple(s for s in remaining if s.pid is not None and s.pid not in before_pids)
-        free = not remaining and not self.options.dry_run
+        # Connections of the holders left running on purpose do not hold the
+        # port itself: a server binds it again (with SO_REUSEADDR, as for TIME_WAIT).
+        left = {t.pid for t in targets if t.refusal is Refusal.CONNECTIONS_ONLY}
+        kept = [s for s in remaining if s.pid in left and s.remote is not None]
+        free = len(kept) == len(remaining) and not self.options.dry_run
         if self.options.dry_run:
             free = not _held(after)
         if self.options.strict and time_wait:
@@ -294,6 +359,12 @@ class Engine:
                 " holds the port, but a server that does not set SO_REUSEADDR may fail to bind"
                 " it for up to a minute"
                 + (" (--strict waited for them to clear)" if self.options.strict else "")
+            )
+        if left and not self.options.dry_run:
+            notes.append(
+                f"{len(left)} process(es) holding only connections on the port were left"
+                " running (--connections stops them too); a server that does not set"
+                " SO_REUSEADDR may fail to bind the port while they last"
             )
         if respawned:
             notes.append(
@@ -313,7 +384,7 @@ class Engine:
 
 
 def _remnant(sock: Socket) -> bool:
-    return sock.pid is None and sock.no_owner in (NoOwner.TIME_WAIT, NoOwner.CLOSED)
+    return is_remnant(sock)  # the one TIME_WAIT rule (docs/time-wait.md)
 
 
 def _held(sockets: Sequence[Socket]) -> bool:

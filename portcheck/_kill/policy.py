@@ -4,8 +4,16 @@ The plan groups the port's sockets by owner and judges each owner (and, with
 `tree`, each descendant): the machine's init, Windows' system processes, this
 process and its ancestors, hidden owners and, unless `managed`, processes a
 service manager or container runtime runs are refused, each with the reason
-and the command to use instead. Nothing here sends a signal: the engine
-(`engine.py`) carries the plan out.
+and the command to use instead. When /proc is not this process's own (another
+pid namespace's), every owner is refused: its pids are not ours to signal.
+
+All or nothing, listeners first: the port is freed by stopping the holders of
+its listening (or bound) sockets. Holders of connections only are listed and
+left running unless `connections`. When any listener's holder is refused,
+nothing at all is stopped (`Refusal.ALL_OR_NOTHING`): stopping the rest
+would not free the port, and would end other people's sessions for nothing.
+
+Nothing here sends a signal: the engine (`engine.py`) carries the plan out.
 """
 
 from __future__ import annotations
@@ -16,8 +24,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from .._records import Container, NoOwner, Platform, Socket
-from .results import Outcome, OwnerOutcome, Refusal
+from .._records import Container, NoOwner, Platform, Socket, is_listening
+from .results import Identity, Outcome, OwnerOutcome, Refusal, Start
 
 if TYPE_CHECKING:
     from .stoppers import Handle, Stopper
@@ -45,8 +53,11 @@ class Options:
     dry_run: bool = False
     strict: bool = False
     stop_container_init: bool = False
-    allow: frozenset[int] | None = None
-    """When set, only these pids may be signalled (the ones the person confirmed)."""
+    connections: bool = False
+    allow: frozenset[Identity] | None = None
+    """When set, only these processes may be signalled (the ones the person confirmed):
+    the same pid, start time and name, so a holder replaced while the question
+    waited, or one that exec()ed another program, is refused."""
 
 
 @attrs.define
@@ -65,6 +76,16 @@ class Target:
     outcome: Outcome | None = None
     signals: list[str] = attrs.field(factory=list)
     handle: Handle | None = None
+    start: Start | None = None
+
+    @property
+    def listener(self) -> bool:
+        """Holds one of the port's listening or bound (peerless) sockets."""
+        return any(_frees_port(s) for s in self.sockets)
+
+    @property
+    def connections_only(self) -> bool:
+        return bool(self.sockets) and not self.listener
 
     def refuse(self, why: Refusal, detail: str, hint: str | None = None) -> None:
         self.refusal, self.detail, self.hint = why, detail, hint
@@ -84,6 +105,7 @@ class Target:
             sockets=tuple(self.sockets),
             child_of=self.child_of,
             signals=tuple(self.signals),
+            start=self.start,
         )
 
 
@@ -115,17 +137,95 @@ class Planner:
                     pid=sock.pid, process=sock.process, user=sock.user, sockets=[]
                 )
             target.sockets.append(sock)
-        ancestors = self.stopper.ancestors()
-        for target in targets.values():
-            self.judge(target, ancestors)
         result = list(targets.values())
+        foreign = self.stopper.foreign_proc()
+        if foreign is not None:
+            for target in result:
+                target.refuse(Refusal.FOREIGN_PROC, foreign, _FOREIGN_HINT)
+        else:
+            self.judge_all(result)
         if self.options.tree:
-            result += self.children([t for t in result if t.outcome is None], ancestors)
+            result += self.children(result)
         if hidden:
             self.unowned.append(_unowned(hidden, Refusal.HIDDEN, _HIDDEN))
         if not_shown:
             self.unowned.append(_unowned(not_shown, Refusal.NOT_SHOWN, _NOT_SHOWN))
+        self.all_or_nothing(result, [*hidden, *not_shown])
         return result
+
+    def judge_all(self, targets: list[Target]) -> None:
+        ancestors = self.stopper.ancestors()
+        for target in targets:
+            self.judge(target, ancestors)
+        # Start times of the ones to stop: the identity a confirmation names.
+        self.starts([t for t in targets if t.outcome is None])
+        for target in targets:
+            if target.outcome is None and target.connections_only and not self.options.connections:
+                target.refuse(
+                    Refusal.CONNECTIONS_ONLY,
+                    "holds only connections on the port, not its listening socket:"
+                    " left running (--connections stops it too)",
+                )
+        # Confirmation last: an owner that appeared (or changed) after the question.
+        for target in targets:
+            self.confirmed(target)
+
+    def starts(self, targets: list[Target]) -> None:
+        """Each target's start time, its identity with the pid; gone ones are gone."""
+        found = self.stopper.start_times([t.pid for t in targets])
+        if found is None:
+            return  # this OS tells no start times: pids and names are compared
+        for target in targets:
+            target.start = found.get(target.pid)
+            if target.start is None and target.outcome is None:
+                target.outcome, target.detail = Outcome.ALREADY_GONE, "exited before it was judged"
+
+    def confirmed(self, target: Target) -> None:
+        allow = self.options.allow
+        if target.outcome is not None or allow is None:
+            return
+        if Identity(target.pid, target.start, target.process) in allow:
+            return
+        if any(a.pid == target.pid for a in allow):
+            detail = (
+                "its pid now names another process than the one confirmed (another start"
+                " time or program): ask again"
+            )
+        else:
+            detail = "it took the port after the question was asked; ask again"
+        target.refuse(Refusal.NOT_CONFIRMED, detail)
+
+    def all_or_nothing(self, targets: list[Target], unowned: list[Socket]) -> None:
+        """Stop nothing when a holder of the listening socket is refused (module docstring)."""
+        blockers = [
+            t
+            for t in targets
+            if t.listener
+            and t.refusal is not None
+            and t.refusal not in (Refusal.CONNECTIONS_ONLY, Refusal.ALL_OR_NOTHING)
+        ]
+        hidden_listener = any(_frees_port(s) for s in unowned)
+        if not blockers and not hidden_listener:
+            return
+        if blockers:
+            first = blockers[0]
+            why = f"{first.process or 'pid ' + str(first.pid)} (pid {first.pid}) is refused"
+            instead = f"; instead: {first.hint}" if first.hint else ""
+        else:
+            why = "a holder hidden from you is refused"
+            instead = "; run as root or an administrator to see it"
+        waiting = [t for t in targets if t.outcome is None]
+        for target in waiting:
+            target.refuse(
+                Refusal.ALL_OR_NOTHING,
+                f"not stopped: {why} and holds the port's listening socket,"
+                " so stopping the others would not free the port",
+            )
+        if waiting:
+            self.notes.append(
+                f"nothing was stopped: {why} ({_reason(blockers)}), and stopping only"
+                f" the others would not free port {self.port}{instead}"
+            )
 
     def judge(self, target: Target, ancestors: set[int]) -> None:
         """Refuse `target` if a safety rule says so; leave `outcome` None to stop it."""
@@ -149,15 +249,6 @@ class Planner:
             )
         else:
             self.check_managed(target)
-        # Last: a process the person was not asked about, that every other rule let through.
-        if (
-            target.outcome is None
-            and self.options.allow is not None
-            and pid not in self.options.allow
-        ):
-            target.refuse(
-                Refusal.NOT_CONFIRMED, "it took the port after the question was asked; ask again"
-            )
         if target.outcome is None and self.stopper.namespace_init(pid):
             warning = "pid 1 of its pid namespace: the container stops with it"
             target.note = f"{target.note}; {warning}" if target.note else warning
@@ -190,11 +281,15 @@ class Planner:
         else:
             target.refuse(Refusal.MANAGED, why, hint)
 
-    def children(self, owners: list[Target], ancestors: set[int]) -> list[Target]:
+    def children(self, owners: list[Target]) -> list[Target]:
+        """The descendants of the owners to stop, each judged; on Windows (`taskkill /T`
+        stops a whole tree) a refused descendant refuses its tree."""
         from .._backends.procfs import process_info, user_name
 
-        found = self.stopper.descendants(t.pid for t in owners if t.pid is not None)
+        stopping = [t for t in owners if t.outcome is None]
+        found = self.stopper.descendants(t.pid for t in stopping)
         known = {t.pid for t in owners}
+        ancestors = self.stopper.ancestors()
         added = []
         for child, parent in found.items():
             if child in known:
@@ -202,14 +297,66 @@ class Planner:
             info = process_info(child) if self.platform is Platform.LINUX else None
             target = Target(
                 pid=child,
-                process=info[0] if info else None,
+                process=info[0] if info else self.stopper.name(child),
                 user=user_name(info[1]) if info else None,
                 sockets=[],
                 child_of=parent,
             )
-            self.judge(target, ancestors)
             added.append(target)
+        for target in added:
+            self.judge(target, ancestors)
+        self.starts([t for t in added if t.outcome is None])
+        for target in added:
+            self.confirmed(target)
+        if self.platform is Platform.WINDOWS:
+            self.refuse_trees(stopping, added, found)
         return added
+
+    def refuse_trees(
+        self, roots: list[Target], children: list[Target], parents: dict[int, int]
+    ) -> None:
+        """`taskkill /T` cannot spare a descendant: a refused one refuses its whole tree."""
+        by_pid = {t.pid: t for t in roots}
+        for child in children:
+            if child.outcome is not Outcome.REFUSED or child.refusal is None:
+                continue
+            root = child.pid
+            while root in parents and root not in by_pid:
+                root = parents[root]
+            owner = by_pid.get(root)
+            if owner is not None and owner.outcome is None:
+                owner.refuse(
+                    child.refusal,
+                    f"its descendant {child.process or 'a process'} (pid {child.pid}) is refused"
+                    f" ({child.detail}), and taskkill /T would stop it too",
+                    child.hint,
+                )
+        for child in children:
+            root = child.pid
+            while root in parents and root not in by_pid:
+                root = parents[root]
+            owner = by_pid.get(root)
+            if owner is not None and owner.outcome is Outcome.REFUSED and child.outcome is None:
+                child.refuse(
+                    Refusal.ALL_OR_NOTHING, "not stopped: its tree is refused (see its root)"
+                )
+
+
+def _frees_port(sock: Socket) -> bool:
+    """A listening socket, or one bound with no peer: what holds the port itself."""
+    return is_listening(sock) or sock.remote is None
+
+
+def _reason(blockers: list[Target]) -> str:
+    if not blockers:
+        return "its owner is hidden from you"
+    return blockers[0].detail
+
+
+_FOREIGN_HINT = (
+    "run portcheck in the pid namespace that this /proc shows (nsenter -t 1 -p -m),"
+    " or mount its own /proc (unshare --mount-proc)"
+)
 
 
 _HIDDEN = (

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-import enum
+from typing import Union
 
 import attrs
 
-from .._records import Socket
+from .._records import Socket, Word
+
+# When a process started, as its OS tells it: clock ticks after boot on Linux
+# (/proc/PID/stat field 22), `ps -o lstart=` text on macOS and the BSDs, the
+# creation time (FILETIME) on Windows. With the pid it names one process.
+Start = Union[int, str]
 
 
-class Outcome(str, enum.Enum):
+@attrs.frozen
+class Identity:
+    """One process, not a pid number: (pid, start time), and the name it was shown by.
+
+    `start` is None where the OS gave none (then only the pid and name are
+    compared). A pid reused by another process has another start time; a
+    process that exec()ed another program keeps both but shows another name.
+    """
+
+    pid: int
+    start: Start | None
+    process: str | None
+
+
+class Outcome(Word):
     """What `stop_owners` did about one owner."""
 
     SIGNALLED = "signalled"
@@ -28,7 +47,7 @@ class Outcome(str, enum.Enum):
     """Would be asked to stop; `dry_run=True` stops nothing."""
 
 
-class Refusal(str, enum.Enum):
+class Refusal(Word):
     """Why an owner was not signalled."""
 
     INIT = "init"
@@ -49,7 +68,18 @@ class Refusal(str, enum.Enum):
     MANAGED = "managed"
     """A service manager or container runtime runs it: stop it there (`hint`), or `managed=True`."""
     NOT_CONFIRMED = "not_confirmed"
-    """Not among the processes the person confirmed (it appeared after the question)."""
+    """Not the process the person confirmed, or its identity changed before a signal:
+    it appeared after the question, its pid now names another process (another
+    start time), or it exec()ed another program."""
+    FOREIGN_PROC = "foreign_proc"
+    """/proc here is another pid namespace's (after `unshare -p` without a new /proc, or a
+    host /proc in a container): its pids name other processes than kill(2) would reach."""
+    CONNECTIONS_ONLY = "connections_only"
+    """Holds only connections on the port (sshd's per-session children, a pre-fork
+    server's workers), not its listening socket: stopped only with `connections=True`."""
+    ALL_OR_NOTHING = "all_or_nothing"
+    """Stoppable, but another holder of the port's listening socket is refused: stopping
+    only some would not free the port, so nothing is stopped."""
 
 
 @attrs.frozen(kw_only=True)
@@ -61,7 +91,8 @@ class OwnerOutcome:
     `detail` says it in words; `hint` is the command to run instead (for a
     managed owner: `systemctl stop nginx.service`, `docker stop ID`, ...).
     `signals` lists what was sent, in order (`SIGTERM`, `SIGKILL`, `taskkill`,
-    `taskkill /F`).
+    `taskkill /F`). `start` is when the process started (see `Identity`), None
+    when the OS does not tell.
     """
 
     pid: int | None
@@ -74,6 +105,11 @@ class OwnerOutcome:
     sockets: tuple[Socket, ...] = ()
     child_of: int | None = None
     signals: tuple[str, ...] = ()
+    start: Start | None = None
+
+    def identity(self) -> Identity | None:
+        """The process as confirmed by a person: `Options.allow` takes these."""
+        return None if self.pid is None else Identity(self.pid, self.start, self.process)
 
 
 @attrs.frozen(kw_only=True)

@@ -4,20 +4,30 @@ The engine (`_free_port`) decides whom to stop; a stopper knows how this OS
 names processes' parents, re-checks that a pid still holds the port right
 before the signal, sends the signal and tells whether the process is gone.
 
-- Linux (`LinuxStopper`): a pidfd is opened first (`os.pidfd_open`), then
+Every stopper also tells each process's start time (`start_times`): with the
+pid it names one process, and the engine compares it before the polite
+signal and again before the forceful one, so a pid reused in between is
+never signalled, pidfd or not.
+
+- Linux (`LinuxStopper`): /proc must be this process's own (`foreign_proc`:
+  `readlink /proc/self` is our pid), or its pids are another namespace's
+  and nothing is signalled. A pidfd is opened first (`os.pidfd_open`), then
   `/proc/PID/fd` is read to confirm that the pid holds one of the port's
   sockets, then the signal goes through the pidfd
   (`signal.pidfd_send_signal`). A pidfd names one process, not a number: if
   that process exited and its pid was reused in between, the signal fails
   with ESRCH instead of reaching the newcomer. Without pidfds (Python 3.8, a
   kernel before 5.3, a seccomp filter) it falls back to `os.kill` right after
-  the same re-check, leaving the window of the other systems.
+  the same re-check and the start time (field 22 of /proc/PID/stat).
 - macOS and the BSDs (`PosixStopper`): `os.kill` right after one fresh lookup
-  of the port. No handle can pin a process there; the window between that
-  lookup and the signal (milliseconds) remains.
+  of the port and `ps -A -o pid= -o lstart=`. No handle can pin a process
+  there; the window between that check and the signal (milliseconds) remains.
 - Windows (`WindowsStopper`): `taskkill.exe /PID N` (with `/F` to force and
   `/T` for the tree) by absolute System32 path, through the runner, right
-  after one fresh lookup; the same window remains.
+  after one fresh lookup; the same window remains. Parents, names and
+  creation times come from one PowerShell query of Win32_Process
+  (`_parsers/win_processes.py`): the whole ancestor chain is protected, and
+  every descendant `/T` would reach is listed and judged first.
 
 Handles are ints (the pid) plus, on Linux, the pidfd; a stopper never signals
 a process group, only the pids it is given.
@@ -34,10 +44,13 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 import attrs
 
+from .._errors import PortcheckError
 from .._records import Platform, Socket
 
 if TYPE_CHECKING:
+    from .._parsers.win_processes import WinProcess
     from .._run import Runner
+    from .results import Start
 
 # The inode of the initial pid namespace (PROC_PID_INIT_INO in the kernel):
 # pid 1 there is the machine's init.
@@ -57,6 +70,15 @@ class Stopper(Protocol):
 
     signal_names: tuple[str, str]
     """How the polite and the forceful stop are named in reports."""
+
+    def foreign_proc(self) -> str | None:
+        """Why the process table read here is not this process's own, or None when it is."""
+
+    def start_times(self, pids: Iterable[int]) -> dict[int, Start] | None:
+        """pid -> when it started, for those running; None when this OS cannot tell."""
+
+    def name(self, pid: int) -> str | None:
+        """The process's name, None when unknown or gone."""
 
     def ancestors(self) -> set[int]:
         """This process's pid and every ancestor's, as far as the OS lets us see."""
@@ -98,11 +120,51 @@ class LinuxStopper:
 
     signal_names = ("SIGTERM", "SIGKILL")
 
-    def __init__(self, proc: str = "/proc", *, use_pidfd: bool | None = None) -> None:
+    def __init__(
+        self,
+        proc: str = "/proc",
+        *,
+        use_pidfd: bool | None = None,
+        kill: Callable[[int, int], None] = os.kill,
+        getpid: Callable[[], int] = os.getpid,
+    ) -> None:
         self.proc = proc
         if use_pidfd is None:
             use_pidfd = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
         self.use_pidfd = use_pidfd
+        self.kill = kill
+        self.getpid = getpid
+
+    def foreign_proc(self) -> str | None:
+        # After `unshare -p` without --mount-proc (or a host /proc bind-mounted
+        # into a container), /proc describes another pid namespace: its pid N
+        # is not the process kill(N) reaches here.
+        try:
+            seen = os.readlink(f"{self.proc}/self")
+        except OSError as exc:
+            return f"cannot tell whether {self.proc} is this process's own ({exc.strerror})"
+        if seen != str(self.getpid()):
+            return (
+                f"{self.proc} belongs to another pid namespace ({self.proc}/self is {seen!r},"
+                f" this process is pid {self.getpid()}): its pids name other processes here"
+            )
+        return None
+
+    def start_times(self, pids: Iterable[int]) -> dict[int, Start] | None:
+        from .._backends.procfs import process_stat
+
+        found: dict[int, Start] = {}
+        for pid in pids:
+            stat = process_stat(pid, self.proc)
+            if stat is not None:
+                found[pid] = stat.start_ticks
+        return found
+
+    def name(self, pid: int) -> str | None:
+        from .._backends.procfs import process_info
+
+        info = process_info(pid, self.proc)
+        return None if info is None else info[0]
 
     def _stat(self, pid: int) -> tuple[str, int] | None:
         """(state letter, ppid) from /proc/PID/stat, or None when gone."""
@@ -188,7 +250,7 @@ class LinuxStopper:
         if handle.pidfd is not None:
             signal.pidfd_send_signal(handle.pidfd, signum)  # type: ignore[attr-defined,unused-ignore]
         else:
-            os.kill(handle.pid, signum)
+            self.kill(handle.pid, signum)
 
     def alive(self, handle: Handle) -> bool:
         if handle.pidfd is not None:
@@ -225,7 +287,19 @@ def _descendants(parents: Mapping[int, int], roots: Iterable[int]) -> dict[int, 
 # --- macOS and the BSDs ------------------------------------------------------------
 
 
-class PosixStopper:
+class _ByPidNumber:
+    """What the stoppers without pidfds share: a handle is the pid number, and the
+    re-check is a fresh look at the port (with the start time, in the engine)."""
+
+    def grab(self, pid: int) -> Handle | None:
+        return Handle(pid)
+
+    def holder_check(self, port: int, look: Callable[[], list[Socket]]) -> Callable[[int], bool]:
+        held = {s.pid for s in look() if s.pid is not None}
+        return held.__contains__
+
+
+class PosixStopper(_ByPidNumber):
     """`os.kill` right after a fresh lookup (macOS, FreeBSD, NetBSD, OpenBSD).
 
     Parents come from `ps -A -o pid= -o ppid=`, run through the runner.
@@ -258,6 +332,28 @@ class PosixStopper:
                 parents[int(fields[0])] = int(fields[1])
         return parents
 
+    def foreign_proc(self) -> str | None:
+        return None  # no /proc: ps and kill(2) see the same pids
+
+    def start_times(self, pids: Iterable[int]) -> dict[int, Start] | None:
+        from .._parsers.owners import parse_ps_lstart
+
+        ps = self.runner.which("ps")
+        if ps is None:
+            return None
+        # Every process at once: one run, whatever the number of owners.
+        try:
+            done = self.runner.run((ps, "-A", "-o", "pid=", "-o", "lstart="), timeout=self.timeout)
+        except (OSError, PortcheckError):
+            return None
+        if done.returncode != 0:
+            return None
+        table = parse_ps_lstart(done.stdout.decode("ascii", "replace"))
+        return {pid: table[pid] for pid in pids if pid in table}
+
+    def name(self, pid: int) -> str | None:
+        return None
+
     def ancestors(self) -> set[int]:
         parents = self._parents()
         parents.setdefault(os.getpid(), os.getppid())
@@ -271,13 +367,6 @@ class PosixStopper:
 
     def descendants(self, pids: Iterable[int]) -> dict[int, int]:
         return _descendants(self._parents(), pids)
-
-    def grab(self, pid: int) -> Handle | None:
-        return Handle(pid)
-
-    def holder_check(self, port: int, look: Callable[[], list[Socket]]) -> Callable[[int], bool]:
-        held = {s.pid for s in look() if s.pid is not None}
-        return held.__contains__
 
     def parent(self, handle: Handle) -> int | None:
         return self._parents().get(handle.pid)
@@ -312,14 +401,16 @@ def _chain(parents: Mapping[int, int], start: int) -> set[int]:
 # --- Windows -------------------------------------------------------------------
 
 
-class WindowsStopper:
+class WindowsStopper(_ByPidNumber):
     """`taskkill.exe /PID N [/T] [/F]` by absolute System32 path, through the runner.
 
     Without `/F`, taskkill asks the process to close (WM_CLOSE to its
     windows); a console program or a service without a window may refuse:
     it is then still alive after the grace period, and `force` uses `/F`.
-    `/T` (with --tree) lets taskkill stop the children too, so no process
-    table is read. Liveness is asked of `tasklist /FI "PID eq N"`.
+    `/T` (with --tree) lets taskkill stop the children too: the planner has
+    listed and judged each of them first (`descendants`). Parents, names and
+    creation times come from PowerShell (`process_table`); liveness is asked
+    of `tasklist /FI "PID eq N"`.
     """
 
     signal_names = ("taskkill", "taskkill /F")
@@ -351,8 +442,54 @@ class WindowsStopper:
         exe = ntpath.join(self.system32, "tasklist.exe")
         return (exe, "/FO", "CSV", "/NH", "/FI", f"PID eq {int(pid)}")
 
+    def powershell_argv(self) -> tuple[str, ...]:
+        from .._parsers.win_processes import PROCESS_TABLE_SCRIPT
+
+        exe = ntpath.join(self.system32, "WindowsPowerShell", "v1.0", "powershell.exe")
+        return (exe, "-NoProfile", "-NonInteractive", "-Command", PROCESS_TABLE_SCRIPT)
+
+    def process_table(self) -> dict[int, WinProcess] | None:
+        """pid -> (parent, creation time, name) of every process, or None when unreadable."""
+        from .._parsers import win_processes
+
+        try:
+            done = self.runner.run(self.powershell_argv(), timeout=self.timeout)
+        except (OSError, PortcheckError):
+            return None
+        if done.returncode != 0:
+            return None
+        table = win_processes.parse(done.stdout.decode("utf-8", "replace"))
+        return table or None
+
+    def foreign_proc(self) -> str | None:
+        return None
+
+    def start_times(self, pids: Iterable[int]) -> dict[int, Start] | None:
+        table = self.process_table()
+        if table is None:
+            return None
+        return {p: row.start for p in pids if (row := table.get(p)) and row.start is not None}
+
+    def name(self, pid: int) -> str | None:
+        table = self.process_table() or {}
+        row = table.get(pid)
+        return None if row is None else row.name
+
     def ancestors(self) -> set[int]:
-        return {os.getpid(), os.getppid()}
+        # The whole chain: pip's portcheck.exe launcher makes the shell a grandparent.
+        table = self.process_table() or {}
+        chain = [os.getpid()]
+        while chain[-1] in table and chain[-1] > 0:
+            row = table[chain[-1]]
+            parent = table.get(row.ppid)
+            if parent is None or row.ppid in chain:
+                break
+            # Windows keeps a dead parent's pid in its children: a "parent" that
+            # started after its child is a newcomer with a reused pid.
+            if parent.start is not None and row.start is not None and parent.start > row.start:
+                break
+            chain.append(row.ppid)
+        return {*chain, os.getppid()}
 
     def machine_init(self, pid: int) -> bool:
         return pid in (0, 4)
@@ -361,14 +498,9 @@ class WindowsStopper:
         return False
 
     def descendants(self, pids: Iterable[int]) -> dict[int, int]:
-        return {}  # taskkill /T stops them
-
-    def grab(self, pid: int) -> Handle | None:
-        return Handle(pid)
-
-    def holder_check(self, port: int, look: Callable[[], list[Socket]]) -> Callable[[int], bool]:
-        held = {s.pid for s in look() if s.pid is not None}
-        return held.__contains__
+        # Listed so that each is judged before `taskkill /T` reaches it.
+        table = self.process_table() or {}
+        return _descendants({pid: row.ppid for pid, row in table.items()}, pids)
 
     def parent(self, handle: Handle) -> int | None:
         return None

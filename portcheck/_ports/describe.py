@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .._lookup import lookup
-from .._records import IanaRange, Protocol, Role, Socket, is_listening
+from .._records import IanaRange, Protocol, Role, Socket, in_use, is_listening
 from .._validate import check_port
 from .._words import REASON, owners
 from .ephemeral import EphemeralRange, read_range
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 @attrs.frozen(kw_only=True)
-class SocketRole:
+class PortRole:
     """One socket found on the port, with its role there."""
 
     socket: Socket
@@ -60,15 +60,16 @@ class PortReport:
     ephemeral_range: EphemeralRange
     tcp_service: str | None
     udp_service: str | None
-    sockets: tuple[SocketRole, ...]
+    sockets: tuple[PortRole, ...]
     reasons: tuple[str, ...]
     reserved: ReservedRange | None = None
     privileged: bool = False
 
     @property
     def in_use(self) -> bool:
-        """True when any socket is on the port (owner hidden or not)."""
-        return bool(self.sockets)
+        """True when a socket other than a TIME_WAIT remnant is on the port (owner
+        hidden or not): the one rule of docs/time-wait.md."""
+        return in_use(item.socket for item in self.sockets)
 
     @property
     def worth_a_look(self) -> bool:
@@ -114,7 +115,7 @@ def report(
     else:
         reserved = reserved_range_of(port, ctx)
         privileged = is_privileged(port, ctx.platform)
-    roles = tuple(SocketRole(socket=s, role=r) for s, r in zip(sockets, roles_of(sockets)))
+    roles = tuple(PortRole(socket=s, role=r) for s, r in zip(sockets, roles_of(sockets)))
     iana = IanaRange.of(port)
     return PortReport(
         port=port,
@@ -160,7 +161,7 @@ def service_name(port: int, protocol: str) -> str | None:
         return None
 
 
-def _reasons(port: int, iana: IanaRange, roles: Sequence[SocketRole]) -> tuple[str, ...]:
+def _reasons(port: int, iana: IanaRange, roles: Sequence[PortRole]) -> tuple[str, ...]:
     listeners = [r.socket for r in roles if r.role is Role.LISTENING]
     if not listeners or iana is not IanaRange.DYNAMIC:
         return ()

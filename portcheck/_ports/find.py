@@ -148,15 +148,19 @@ def search(
     context: Context,
     *,
     tool: str | None = None,
+    strict: bool = False,
     can_bind: CanBind | None = None,
 ) -> Search:
     """`find_free_ports` in `context`, returning what it found, without raising when too few.
 
     `tool` forces the backend of the one listing; `can_bind` replaces the real
-    bind check in tests.
+    bind check in tests. A port where only TIME_WAIT remnants are left is not
+    "in use" unless `strict` (docs/time-wait.md): the bind check still decides.
     """
     first, last, protocols = wanted.first, wanted.last, wanted.protocols
-    reasons = _static_reasons(first, last, protocols=protocols, ctx=context, tool=tool)
+    reasons = _static_reasons(
+        first, last, protocols=protocols, ctx=context, tool=tool, strict=strict
+    )
     if wanted.allow_ephemeral:
         reasons = {p: r for p, r in reasons.items() if r != "ephemeral"}
     candidates = [p for p in range(first, last + 1) if p not in reasons]
@@ -187,15 +191,22 @@ def search(
 
 
 def _static_reasons(
-    first: int, last: int, *, protocols: Sequence[Protocol], ctx: Context, tool: str | None
+    first: int,
+    last: int,
+    *,
+    protocols: Sequence[Protocol],
+    ctx: Context,
+    tool: str | None = None,
+    strict: bool = False,
 ) -> dict[int, str]:
     """port -> why it is skipped, for the checks read once: use, reservation, privilege, range."""
     from .._lookup import lookup
+    from .._records import in_use
     from .ephemeral import read_range
     from .reserved import privileged_limit, reserved_ranges
 
     listed = lookup(None, tool=tool, context=ctx, scope="all")
-    used = {s.local.port for s in listed if s.protocol in protocols}
+    used = {s.local.port for s in listed if s.protocol in protocols and in_use([s], strict=strict)}
     reserved = reserved_ranges(protocols, ctx)
     ephemeral = read_range(ctx)
     privileged_below = privileged_limit(ctx.platform)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import attrs
 
 from .._backends.context import Context, decode
-from .._errors import RemoteError
+from .._errors import PortcheckError, RemoteError
 from .._records import NoOwner, Platform, Protocol, Socket
 from .._run import Completed
 
@@ -158,8 +158,14 @@ def listen_ports_result(
 
 
 def failure(exc: Exception) -> str:
-    """The task's failure message for an error of portcheck's (it already names the host)."""
+    """The task's failure message for any error (portcheck's already name the host).
+
+    The plugins catch every exception and fail only the host's task with
+    this message: Ansible goes on with the other hosts.
+    """
     kind = type(exc).__name__
     if isinstance(exc, RemoteError):
         return f"{kind}: {exc}"
-    return f"portcheck could not look: {kind}: {exc}"
+    if isinstance(exc, (PortcheckError, ValueError, TypeError)):
+        return f"portcheck could not look: {kind}: {exc}"
+    return f"portcheck failed unexpectedly: {kind}: {exc} (please report it)"

@@ -3,7 +3,9 @@
 Each host is looked at in a thread of a bounded pool (ssh does the waiting;
 the threads only wait for it). A host that cannot be looked at gives its
 error in place of its answer: one failing host never hides the others, and
-never reads as a free port.
+never reads as a free port. That holds for every error, portcheck's own
+(unreachable, no tool, a timeout, a bad reply) and any unexpected one
+(`UnexpectedHostError`, wrapping it).
 """
 
 from __future__ import annotations
@@ -83,3 +85,20 @@ def _look(
         if exc.host is None:
             exc.host = host  # no ssh client here, say: still this host's answer
         return exc
+    except Exception as exc:  # noqa: BLE001 - one host's bug is that host's answer
+        return UnexpectedHostError(host, exc)
+
+
+class UnexpectedHostError(PortcheckError):
+    """Looking at `host` failed in a way portcheck did not foresee (a bug to report).
+
+    Returned as that host's answer, so that the other hosts' answers are kept;
+    `error` is the original exception.
+    """
+
+    def __init__(self, host: str, error: Exception) -> None:
+        self.host = host
+        self.error = error
+        super().__init__(
+            f"unexpected {type(error).__name__}: {error} (please report it, with --debug)"
+        )

@@ -11,8 +11,9 @@ absolute path:
 - BatchMode: never a password or host-key prompt; a key or agent must do.
   Host keys are checked as the user's ssh config says (never turned off here).
 - One connection per host is kept for 60 s and reused by later runs
-  (ControlMaster), in a directory of this user's only (mode 0700); without
-  such a directory each run connects anew.
+  (ControlMaster), in a directory of this user's only (mode 0700) whose
+  socket paths fit the system's limit (`control_dir`); without such a
+  directory each run connects anew (`ControlPath=none`).
 - `-T -x -a` and ClearAllForwardings: no terminal, no X11 or agent
   forwarding, and no port forwarding from the user's config (a LocalForward
   would bind a port here).
@@ -33,6 +34,7 @@ own error naming the host. A run past the host's deadline raises
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shlex
@@ -90,27 +92,64 @@ def find_ssh(runner: Runner | None) -> str:
     return path
 
 
+# A unix socket's path must fit sun_path: 104 bytes on macOS and the BSDs,
+# 108 on Linux, the NUL included; the smaller bound serves everywhere. ssh
+# adds "/" and %C (40 hex digits) to the directory, and while it sets the
+# master up, a temporary suffix of "." and 16 random characters.
+SOCKET_PATH_MAX = 104
+CONTROL_NAME_ROOM = 1 + 40 + 1 + 16 + 1
+# Where the short fallback directory goes (every POSIX system has it).
+SHORT_BASE = "/tmp"  # noqa: S108 - checked in _unusable: ours, 0700, not a symlink
+_log = logging.getLogger("portcheck.ssh")
+
+
 def control_dir() -> str | None:
     """This user's private directory for ssh's shared connections, or None.
 
-    `<tmp>/portcheck-ssh-<uid>`, created with mode 0700. None (no sharing)
-    when it cannot be made, or exists but is not a directory of this user's
-    that only they can enter: another user could then hijack the sockets.
+    `<tmp>/portcheck-ssh-<uid>`, or, when that path is too long for a socket
+    path (macOS's TMPDIR is about 48 characters), `/tmp/pc-<uid>`; created
+    with mode 0700. A candidate is skipped when it cannot be made, or exists
+    but is not a directory of this user's that only they can enter (another
+    user could then hijack the sockets), or is a symlink. None (no sharing:
+    `ControlPath=none`) when no candidate fits; the reason is logged at
+    debug level (`--debug`).
     """
     getuid = getattr(os, "getuid", None)
     if getuid is None:
         return None  # Windows' OpenSSH client has no ControlMaster
-    path = os.path.join(tempfile.gettempdir(), f"portcheck-ssh-{getuid()}")
+    uid = getuid()
+    candidates = [
+        os.path.join(tempfile.gettempdir(), f"portcheck-ssh-{uid}"),
+        os.path.join(SHORT_BASE, f"pc-{uid}"),
+    ]
+    for path in dict.fromkeys(candidates):
+        why = _unusable(path, uid)
+        if why is None:
+            return path
+        _log.debug("ssh connection sharing: not using %s: %s", path, why)
+    _log.debug("ssh connection sharing is off (ControlPath=none): no directory fits")
+    return None
+
+
+def _unusable(path: str, uid: int) -> str | None:
+    """Why `path` cannot hold ssh's control sockets, or None when it can (made if missing)."""
+    if len(os.fsencode(path)) > SOCKET_PATH_MAX - CONTROL_NAME_ROOM:
+        return f"too long for a socket path ({SOCKET_PATH_MAX} bytes at most with ssh's name)"
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
-    except OSError:
-        return None
-    info = os.lstat(path)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != getuid() or info.st_mode & 0o077:
-        return None
-    return path
+    except OSError as exc:
+        return f"cannot make it ({exc.strerror})"
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror})"
+    if not stat.S_ISDIR(info.st_mode):
+        return "not a directory (a symlink?)"
+    if info.st_uid != uid or info.st_mode & 0o077:
+        return "not private to this user (owner or mode)"
+    return None
 
 
 def ssh_options(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._records import IanaRange, Protocol, Role
+from .table import remnants_note
 from .words import held_by, owner, safe
 
 if TYPE_CHECKING:
-    from .._ports.describe import PortReport, SocketRole
+    from .._ports.describe import PortReport, PortRole
     from .._ports.reserved import ReservedRange
 
 _RANGE_WORDS = {
@@ -31,6 +32,8 @@ def explain(report: PortReport) -> str:
             held = held_by(item.socket)
             if held is not None:
                 lines.append(f"    {held}")
+    if report.sockets and not report.in_use:
+        lines.append(f"The port is free: {remnants_note(len(report.sockets))}.")
     lines.extend(_bind_lines(report))
     verdict = _verdict(report)
     if verdict:
@@ -98,7 +101,7 @@ def _reserved_line(reserved: ReservedRange) -> str:
     )
 
 
-def _socket_line(item: SocketRole) -> str:
+def _socket_line(item: PortRole) -> str:
     sock, role = item.socket, item.role
     proto = sock.protocol.value
     state = f", {sock.state.value}" if sock.state is not None else ""

@@ -11,15 +11,17 @@ if TYPE_CHECKING:
     from .._remote.fleet import HostResult
 
 
-def sections(results: dict[str, HostResult]) -> list[str]:
-    """The lines of every host's section, a blank line between sections."""
+def sections(results: dict[str, HostResult], *, strict: bool = False) -> list[str]:
+    """The lines of every host that answered, a blank line between sections.
+
+    A host's error is not here: it goes to stderr, as every error does.
+    """
     lines: list[str] = []
     for host, result in results.items():
+        if isinstance(result, Exception):
+            continue
         if lines:
             lines.append("")
-        lines.append(f"== {host} ==")
-        if isinstance(result, Exception):
-            lines.append(f"error: {type(result).__name__}: {safe(str(result))}")
-        else:
-            lines.extend(table(result))
+        lines.append(f"== {safe(host)} ==")
+        lines.extend(table(result, strict=strict))
     return lines

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._records import Socket
+from .._records import Socket, in_use
+from . import errors
 
 if TYPE_CHECKING:
     from .._kill.results import StopResult
@@ -37,14 +38,14 @@ def socket_to_dict(sock: Socket) -> dict[str, Any]:
     return attrs.asdict(sock, value_serializer=_plain)
 
 
-def lookup_document(results: dict[int, list[Socket]]) -> dict[str, Any]:
-    """`portcheck PORT ... --json`."""
+def lookup_document(results: dict[int, list[Socket]], *, strict: bool = False) -> dict[str, Any]:
+    """`portcheck PORT ... --json`: `in_use` follows the TIME_WAIT rule (docs/time-wait.md)."""
     return {
         "schema": SCHEMA,
         "ports": [
             {
                 "port": port,
-                "in_use": bool(sockets),
+                "in_use": in_use(sockets, strict=strict),
                 "sockets": [socket_to_dict(s) for s in sockets],
             }
             for port, sockets in results.items()
@@ -52,16 +53,30 @@ def lookup_document(results: dict[int, list[Socket]]) -> dict[str, Any]:
     }
 
 
-def hosts_document(results: dict[str, HostResult]) -> dict[str, Any]:
+def hosts_document(results: dict[str, HostResult], *, strict: bool = False) -> dict[str, Any]:
     """`portcheck PORT ... --host H ... --json`: each host's ports, or its error."""
-    return {"schema": SCHEMA, "kind": "hosts", "hosts": [_host(h, r) for h, r in results.items()]}
+    hosts = [_host(h, r, strict=strict) for h, r in results.items()]
+    return {"schema": SCHEMA, "kind": "hosts", "hosts": hosts}
 
 
-def _host(host: str, result: HostResult) -> dict[str, Any]:
+def _host(host: str, result: HostResult, *, strict: bool) -> dict[str, Any]:
     if isinstance(result, Exception):
-        error = {"type": type(result).__name__, "message": str(result)}
-        return {"host": host, "ok": False, "error": error}
-    return {"host": host, "ok": True, "ports": lookup_document(result)["ports"]}
+        return {"host": host, "ok": False, "error": errors.to_dict(result)}
+    return {"host": host, "ok": True, "ports": lookup_document(result, strict=strict)["ports"]}
+
+
+def list_hosts_document(
+    results: dict[str, list[Socket] | Exception], *, scope: str
+) -> dict[str, Any]:
+    """`portcheck list --host H ... --json`: each host's sockets, or its error."""
+    hosts: list[dict[str, Any]] = []
+    for host, result in results.items():
+        if isinstance(result, Exception):
+            hosts.append({"host": host, "ok": False, "error": errors.to_dict(result)})
+        else:
+            sockets = [socket_to_dict(s) for s in result]
+            hosts.append({"host": host, "ok": True, "sockets": sockets})
+    return {"schema": SCHEMA, "kind": "list", "scope": scope, "hosts": hosts}
 
 
 def explain_document(reports: list[PortReport]) -> dict[str, Any]:
@@ -170,6 +185,7 @@ def kill_document(result: StopResult) -> dict[str, Any]:
                 "hint": o.hint,
                 "child_of": o.child_of,
                 "signals": list(o.signals),
+                "start": o.start,
                 "sockets": [socket_to_dict(s) for s in o.sockets],
             }
             for o in result.owners

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._records import Family, NoOwner, Protocol, Socket
+from .._records import Family, NoOwner, Protocol, Socket, in_use
 from .._records import socket_key as records_socket_key
 from . import words
 from .words import safe
@@ -69,12 +69,30 @@ def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
     return [line.format(*r).rstrip() for r in rows]
 
 
-def table(results: dict[int, list[Socket]], *, say_free: bool = True) -> list[str]:
-    """The lines of the table, then `port N is free` for each free port (if `say_free`)."""
+def remnants_note(count: int) -> str:
+    """What TIME_WAIT remnants mean, said the same way by every command (docs/time-wait.md)."""
+    return (
+        f"{count} TIME_WAIT remnant(s) of closed connections, no process; a server that sets"
+        " SO_REUSEADDR can bind it, one that does not may fail for up to a minute"
+    )
+
+
+def table(
+    results: dict[int, list[Socket]], *, say_free: bool = True, strict: bool = False
+) -> list[str]:
+    """The lines of the table, then `port N is free` for each free port (if `say_free`).
+
+    A port where only TIME_WAIT remnants are left is free, with the remnants
+    counted, unless `strict` (docs/time-wait.md).
+    """
     rows = [row(port, s) for port, sockets in results.items() for s in sockets]
     lines = _aligned([HEADER, *rows]) if rows else []
     if say_free:
-        lines += [f"port {port} is free" for port, sockets in results.items() if not sockets]
+        for port, sockets in results.items():
+            if not sockets:
+                lines.append(f"port {port} is free")
+            elif not strict and not in_use(sockets):
+                lines.append(f"port {port} is free ({remnants_note(len(sockets))})")
     return lines
 
 

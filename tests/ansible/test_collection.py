@@ -75,6 +75,16 @@ PLAYBOOK = """
         dest: "{out}"
       delegate_to: localhost
 
+    - name: listeners as facts in check mode too (a read-only listing)
+      portcheck.portcheck.listen_ports_facts:
+      check_mode: true
+      register: checked
+    - ansible.builtin.assert:
+        that:
+          - checked is not skipped
+          - checked is not changed
+          - (checked.ansible_facts.tcp_listen | length) > 0
+
     - name: an allowlist that allows nothing fails only when asked to
       portcheck.portcheck.listen_ports_facts:
         allowed: []
@@ -190,3 +200,19 @@ def test_the_collection_builds(tmp_path: Path) -> None:
     assert "plugins/action/listen_ports_facts.py" in names
     assert "MANIFEST.json" in names
     shutil.rmtree(tmp_path / "ah", ignore_errors=True)
+
+
+@pytest.mark.parametrize("plugin", ["who_owns", "listen_ports_facts"])
+def test_both_action_plugins_run_under_check(plugin: str) -> None:
+    # Without it, `ansible-playbook --check` skips the task: only who_owns
+    # would run. The playbook above proves it end to end (`checked is not skipped`).
+    import importlib
+
+    sys.path.insert(0, str(COLLECTION))
+    try:
+        module = importlib.import_module(
+            f"ansible_collections.portcheck.portcheck.plugins.action.{plugin}"
+        )
+    finally:
+        sys.path.remove(str(COLLECTION))
+    assert module.ActionModule._supports_check_mode is True

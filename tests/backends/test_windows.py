@@ -1,6 +1,6 @@
 """Windows: the netstat parser in every language, tasklist, console decoding, end to end.
 
-The golden files (tests/test_golden.py) pin every field of every row; the
+The golden files (tests/parsers/test_golden.py) pin every field of every row; the
 tests here pin the behaviours the issue names, so that a regenerated golden
 file cannot quietly accept a regression in them.
 """

@@ -121,7 +121,7 @@ def test_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["8080", "--tool", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("portcheck: error: no backend 'nope'")
+    assert err.startswith("portcheck: no backend 'nope'")
 
 
 @pytest.mark.parametrize("argv", [["0"], ["65536"], ["http"], ["80", "--timeout", "0"], []])
@@ -152,7 +152,7 @@ def test_argument_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> Non
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("portcheck: error: argument PORT: not a port number")
+    assert err.startswith("portcheck: error: argument PORTS: not a port or a range of ports")
     assert err.rstrip().endswith("(see portcheck --help)")
 
 
@@ -166,7 +166,7 @@ def test_unexpected_errors_are_one_line_unless_debug(
     assert main(["8080"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        "portcheck: error: unexpected RuntimeError: kaput "
+        "portcheck: unexpected RuntimeError: kaput "
         "(run with --debug for the traceback, and report it)\n"
     )
     assert main(["8080", "--debug"]) == 2
@@ -373,15 +373,15 @@ def test_wait_listening_protocol_filter(
     assert capsys.readouterr() == ("", "")
 
 
-def test_wait_ignore_time_wait(
+def test_wait_free_accepts_time_wait_unless_strict(
     looks: list[list[portcheck.Socket]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     remnant = attrs.evolve(
         LISTENER, remote=Endpoint(address="127.0.0.1", port=50000), state=State.TIME_WAIT, pid=None
     )
     looks[:] = [[remnant]]
-    assert main(["wait", "8080", "--free", "--timeout", "0", "-q"]) == 1
-    assert main(["wait", "8080", "--free", "--timeout", "0", "-q", "--ignore-time-wait"]) == 0
+    assert main(["wait", "8080", "--free", "--timeout", "0", "-q", "--strict"]) == 1
+    assert main(["wait", "8080", "--free", "--timeout", "0", "-q"]) == 0
 
 
 def test_wait_json_documents(
@@ -463,8 +463,8 @@ def _answers(answers: list[list[portcheck.Socket]]) -> Any:
         (["wait", "8080"], "one of the arguments --free --listening is required"),
         (["wait", "8080", "--free", "--listening"], "not allowed with argument"),
         (["wait", "8080", "--free", "--timeout", "-1"], "not a number of seconds"),
-        (["wait", "8080", "--free", "--interval", "0"], "not a positive number of seconds"),
-        (["wait", "http", "--free"], "not a port number"),
+        (["wait", "8080", "--free", "--interval", "0"], "not a number of seconds above 0"),
+        (["wait", "http", "--free"], "not a port or a range of ports"),
         (["wait", "8080", "--listening", "--tcp", "--udp"], "not allowed with argument"),
     ],
 )
@@ -483,7 +483,7 @@ def test_wait_bad_arguments_exit_2(
     ("argv", "message"),
     [
         (["wait", "8080", "--free", "--tcp"], "--tcp and --udp go with --listening"),
-        (["wait", "8080", "--listening", "--ignore-time-wait"], "goes with --free"),
+        (["wait", "8080", "--listening", "--strict"], "goes with --free"),
         (["wait", "8080", "--free", "--tool", "nope"], "no backend 'nope'"),
     ],
 )
@@ -493,7 +493,7 @@ def test_wait_errors_exit_2_with_one_line(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("portcheck: error:")
+    assert err.startswith("portcheck: ")
     assert message in err
 
 
@@ -570,7 +570,7 @@ def test_raw_with_a_missing_tool_still_prints_and_exits_2(
     assert "backend lsof: unusable (lsof not found (install lsof))" in out
     assert "tool lsof: not found" in out
     assert err.count("\n") == 1
-    assert err.startswith("portcheck: error: no usable tool to list sockets on linux")
+    assert err.startswith("portcheck: no usable tool to list sockets on linux")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads this machine's /proc")
@@ -624,7 +624,8 @@ def test_python_dash_m_wait_listening_while_a_server_starts() -> None:
         server.bind(("127.0.0.1", port))
         server.listen()
 
-    timer = threading.Timer(0.5, start)
+    # Late enough that the child has looked at least once, even on a busy machine.
+    timer = threading.Timer(3.0, start)
     timer.start()
     try:
         argv = ["wait", str(port), "--listening", "--json", "--timeout", "20", "--interval", "0.05"]
@@ -674,3 +675,29 @@ def test_a_reader_that_leaves_ends_the_command_quietly() -> None:
     )
     assert "BrokenPipeError" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_kill_strict_waits_within_timeout_with_the_progress_line(
+    looks: list[list[portcheck.Socket]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from portcheck import StopResult
+
+    remnant = attrs.evolve(
+        LISTENER, remote=Endpoint(address="127.0.0.1", port=50000), state=State.TIME_WAIT, pid=None
+    )
+    ended = StopResult(port=8080, free=True, dry_run=False, owners=(), time_wait=(remnant,))
+    monkeypatch.setattr("portcheck._kill.engine.run", lambda *_, **__: ended)
+    monkeypatch.setattr("portcheck._lookup.who_owns", lambda *_, **__: [remnant])
+    looks[:] = [[remnant]]  # it never clears
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["kill", "8080", "--yes", "--strict", "--timeout", "2"]) == 1
+    assert "\rwaiting for port 8080 to be free: 0.0 s of 2 s; on it:" in terminal.text
+    assert "2.0 s of 2 s" in terminal.text  # and not a look more: the timeout holds
+    assert "3.0 s" not in terminal.text
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("port 8080 is still in use")
+    looks[:] = [[remnant], []]  # it clears within the timeout
+    assert main(["kill", "8080", "--yes", "--strict", "--timeout", "2", "-q"]) == 0

@@ -22,6 +22,7 @@ def searches(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def search(wanted: _free.Wanted, context: Context, **kwargs: Any) -> _free.Search:
         protocol = "both" if len(wanted.protocols) > 1 else wanted.protocols[0].value
         first, last, count = wanted.first, wanted.last, wanted.count
+        assert (kwargs.pop("tool"), kwargs.pop("strict")) == (None, False)
         calls.append(
             {
                 "first": first,

@@ -23,7 +23,8 @@ NGINX = Socket(
     user="www-data",
     uid=33,
 )
-DOWN = HostUnreachableError("web3", "ssh could not reach the host", "Connection refused\x1b[2J")
+REFUSED = "Connection refused\x1b[2J"
+DOWN = HostUnreachableError("web3", "ssh could not reach the host", REFUSED)
 
 
 @pytest.fixture
@@ -69,10 +70,10 @@ def test_one_failing_host_exits_2_and_hides_no_other(
 ) -> None:
     answers.update({"web1": {8080: [NGINX]}, "web3": DOWN})
     assert main(["8080", "--host", "web3", "--host", "web1"]) == 2
-    out = capsys.readouterr().out
-    assert "== web3 ==\nerror: HostUnreachableError: web3: ssh could not reach" in out
-    assert "\x1b" not in out
-    assert "\\x1b[2J" in out
+    out, err = capsys.readouterr()
+    # The error goes to stderr, in words: no class name (issue 21).
+    assert err == "portcheck: web3: ssh could not reach the host: Connection refused\\x1b[2J\n"
+    assert "web3" not in out
     assert "== web1 ==" in out
     assert "nginx" in out
 
@@ -93,7 +94,7 @@ def test_json_has_one_entry_per_host(
     assert web3 == {
         "host": "web3",
         "ok": False,
-        "error": {"type": "HostUnreachableError", "message": str(DOWN)},
+        "error": {"kind": "unreachable", "message": "ssh could not reach the host: " + REFUSED},
     }
 
 

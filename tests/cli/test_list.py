@@ -102,7 +102,7 @@ def test_list_errors_exit_2(
 
     monkeypatch.setattr("portcheck._lookup.listening", fail)
     assert main(["list"]) == 2
-    assert capsys.readouterr().err.startswith("portcheck: error:")
+    assert capsys.readouterr().err.startswith("portcheck: no usable tool")
 
 
 def test_workers_of_one_socket_share_a_row_and_escape_names() -> None:

@@ -20,7 +20,9 @@ from portcheck import Outcome, Refusal
 from portcheck._context import context_for
 from portcheck._kill.engine import run
 from portcheck._kill.policy import Options
+from portcheck._kill.results import Identity
 from portcheck._kill.stoppers import Handle, LinuxStopper, PosixStopper, WindowsStopper
+from portcheck._parsers.win_processes import PROCESS_TABLE_SCRIPT
 from portcheck._records import Container, Endpoint, Family, NoOwner, Protocol, Socket, State
 from portcheck._render import json as documents
 from portcheck._render import kill
@@ -43,6 +45,12 @@ def sock(pid: int | None, process: str | None = "app", **extra: object) -> Socke
     return Socket(**fields)  # type: ignore[arg-type]
 
 
+def conn(pid: int, process: str | None = "app", **extra: object) -> Socket:
+    """An established connection on the port (accepted by a server, say)."""
+    remote = Endpoint(address="10.0.0.9", port=50000 + pid % 1000)
+    return sock(pid, process, state=State.ESTABLISHED, remote=remote, **extra)
+
+
 @attrs.define
 class FakeStopper:
     """A pretend OS: `running` pids, what each does with a polite signal, what is refused."""
@@ -58,6 +66,19 @@ class FakeStopper:
     mine: set[int] = attrs.field(factory=lambda: {os.getpid(), 3000})  # self, its parent
     sent: list[tuple[int, str]] = attrs.field(factory=list)
     signal_names: tuple[str, str] = ("SIGTERM", "SIGKILL")
+    starts: dict[int, int] = attrs.field(factory=dict)  # start times; default: the pid
+    foreign: str | None = None
+    # What happens to a pid when it gets the polite signal: another process takes it.
+    reused_on_term: dict[int, int] = attrs.field(factory=dict)
+
+    def foreign_proc(self) -> str | None:
+        return self.foreign
+
+    def start_times(self, pids: Iterable[int]) -> dict[int, int | str] | None:
+        return {p: self.starts.get(p, p) for p in pids if p in self.running}
+
+    def name(self, pid: int) -> str | None:
+        return None
 
     def ancestors(self) -> set[int]:
         return set(self.mine)
@@ -87,7 +108,9 @@ class FakeStopper:
         if handle.pid in self.denied:
             raise PermissionError(1, "Operation not permitted")
         self.sent.append((handle.pid, self.signal_names[force]))
-        if force or handle.pid not in self.stubborn:
+        if not force and handle.pid in self.reused_on_term:
+            self.starts[handle.pid] = self.reused_on_term[handle.pid]  # exited; pid taken anew
+        elif force or handle.pid not in self.stubborn:
             self.running.discard(handle.pid)
 
     def alive(self, handle: Handle) -> bool:
@@ -278,11 +301,19 @@ def test_a_containers_pid_1_needs_confirmation_and_is_warned_about() -> None:
 
 
 def test_only_confirmed_pids_are_stopped() -> None:
+    allow = frozenset({Identity(100, 100, "app")})
     stopper = FakeStopper(running={100, 101})
-    result = free([sock(100), sock(101)], stopper, allow=frozenset({100}))
+    result = free([sock(100), conn(101)], stopper, allow=allow, connections=True)
     out = {o.pid: o for o in result.owners}  # type: ignore[attr-defined]
     assert out[101].refusal is Refusal.NOT_CONFIRMED
     assert stopper.sent == [(100, "SIGTERM")]
+    # A listener that was not confirmed refuses the whole plan: all or nothing.
+    stopper = FakeStopper(running={100, 101})
+    result = free([sock(100), sock(101)], stopper, allow=allow)
+    out = {o.pid: o for o in result.owners}  # type: ignore[attr-defined]
+    assert out[101].refusal is Refusal.NOT_CONFIRMED
+    assert out[100].refusal is Refusal.ALL_OR_NOTHING
+    assert stopper.sent == []
 
 
 def test_dry_run_signals_nothing() -> None:
@@ -353,6 +384,19 @@ def test_safe() -> None:
 SYSTEM32 = "C:\\Windows\\System32"
 TASKKILL = SYSTEM32 + "\\taskkill.exe"
 TASKLIST = SYSTEM32 + "\\tasklist.exe"
+POWERSHELL = (
+    SYSTEM32 + "\\WindowsPowerShell\\v1.0\\powershell.exe",
+    "-NoProfile",
+    "-NonInteractive",
+    "-Command",
+    PROCESS_TABLE_SCRIPT,
+)
+
+
+def _table(*rows: tuple[int, int, int, str]) -> tuple[int, bytes, bytes]:
+    """PowerShell's process table: (pid, parent, creation FILETIME, name) rows."""
+    text = "".join(f"{pid},{ppid},{start},{name}\r\n" for pid, ppid, start, name in rows)
+    return (0, text.encode(), b"")
 
 
 def _windows(
@@ -374,6 +418,7 @@ def test_windows_taskkill_argv_polite_then_forced() -> None:
             ),
             (TASKKILL, "/PID", "4242", "/F"): (0, b"SUCCESS\r\n", b""),
             (TASKLIST, "/FO", "CSV", "/NH", "/FI", "PID eq 4242"): alive,
+            POWERSHELL: _table((4242, 1000, 5000, "node.exe")),
         }
     )
     clock = Clock()
@@ -404,6 +449,7 @@ def test_windows_tree_not_found_and_access_denied() -> None:
         {
             (TASKKILL, "/PID", "7", "/T"): (128, b"", b'ERROR: The process "7" not found.\r\n'),
             (TASKKILL, "/PID", "8", "/T", "/F"): (1, b"", b"ERROR: Access is denied.\r\n"),
+            POWERSHELL: _table((7, 1, 10, "app.exe"), (9, 7, 20, "child.exe")),
         },
         tree=True,
     )
@@ -412,7 +458,7 @@ def test_windows_tree_not_found_and_access_denied() -> None:
     with pytest.raises(PermissionError):
         stopper.signal(Handle(8), force=True)
     assert runner.calls == [(TASKKILL, "/PID", "7", "/T"), (TASKKILL, "/PID", "8", "/T", "/F")]
-    assert stopper.descendants([7]) == {}  # /T does it
+    assert stopper.descendants([7]) == {9: 7}  # listed, to be judged before /T reaches them
 
 
 def test_posix_stopper_signals_the_pid_only_term_then_kill() -> None:

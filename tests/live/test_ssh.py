@@ -180,8 +180,9 @@ def test_command_with_hosts_over_ssh(
         closed.bind(("127.0.0.1", 0))
         refused = f"127.0.0.1:{closed.getsockname()[1]}"
     assert main([port, "--host", refused, "--host", ssh_config.host()]) == 2
-    out = capsys.readouterr().out
-    assert f"== {refused} ==\nerror: HostUnreachableError" in out
+    out, err = capsys.readouterr()
+    assert err.startswith(f"portcheck: {refused}: ssh could not reach the host: ")
+    assert refused not in out
     assert f"== {ssh_config.host()} ==\nPORT" in out
 
 

@@ -205,11 +205,14 @@ def test_control_directory_is_private(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
     assert isinstance(tmp_path, pathlib.Path)
     monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr("portcheck._remote.ssh.SOCKET_PATH_MAX", 1000)  # tmp_path is long
+    monkeypatch.setattr("portcheck._remote.ssh.SHORT_BASE", str(tmp_path / "short"))
+    (tmp_path / "short").mkdir()
     made = control_dir()
     assert made is not None
     assert os.stat(made).st_mode & 0o777 == 0o700
     pathlib.Path(made).chmod(0o777)  # someone loosened it: not used any more
-    assert control_dir() is None
+    assert control_dir() != made
 
 
 def test_posix_command_quotes_and_prefixes_env() -> None:
