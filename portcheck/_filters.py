@@ -3,7 +3,6 @@ ones an allowlist does not expect (`--allow`, and the Ansible plugin's `allowed`
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import Union
 
@@ -12,6 +11,8 @@ from ._records import Socket
 
 def is_loopback(address: str) -> bool:
     """True for 127.0.0.0/8, ::1 and the IPv4-mapped ::ffff:127.x; False for names too."""
+    import ipaddress  # here: the command parses its port lists with this module at start-up
+
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -16,9 +16,7 @@ against `Lookup` (see the TYPE_CHECKING block).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Protocol
-
-import attrs
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .._errors import UnsupportedError
 from .._records import Platform, Socket
@@ -33,9 +31,12 @@ class Lookup(Protocol):
     def __call__(self, port: int | None, ctx: Context, /) -> list[Socket]: ...
 
 
-@attrs.frozen
-class Backend:
-    """A named backend: function `function` of module `_backends.<module>`, loaded on use."""
+class Backend(NamedTuple):
+    """A named backend: function `function` of module `_backends.<module>`, loaded on use.
+
+    A NamedTuple, not an attrs class: it is made at every start of the command,
+    where each attrs class costs about ten times more (bench/startup.py).
+    """
 
     name: str
     module: str

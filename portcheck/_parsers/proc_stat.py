@@ -9,9 +9,12 @@ are counted from the last ")".
 
 from __future__ import annotations
 
-import datetime
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    import datetime
 
 FORMAT_VERSION = 1
 
@@ -52,5 +55,7 @@ USER_HZ = 100
 
 def started_at(start_ticks: int, boot_time: float, hz: int = USER_HZ) -> datetime.datetime:
     """When a process started, from its `start_ticks` and the machine's boot time (epoch s)."""
+    import datetime  # here: a lookup that names no owner needs no dates
+
     when = boot_time + start_ticks / hz
     return datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc)
