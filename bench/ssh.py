@@ -14,8 +14,9 @@ listener to look up, then times, as medians of RUNS runs each:
 - `ssh host true` through a shared connection: the cost of one round trip.
 
 Loopback only: network latency to a real host adds to every ssh round trip
-(a reused lookup makes 3 on Linux: ss, ps, getent; without reuse each is a
-new connection plus the probe).
+(a reused lookup makes 2 on Linux: ss, then the owner script that reads every
+owner's /proc files and names the users; without reuse each is a new
+connection plus the probe).
 """
 
 from __future__ import annotations

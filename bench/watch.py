@@ -26,7 +26,7 @@ import time
 
 from portcheck import _watch
 from portcheck._context import context_for
-from portcheck._filters import select
+from portcheck._select import select
 
 PER_PROCESS = 50
 

@@ -41,7 +41,6 @@ traceback. The `--json` documents are described in docs/json.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -52,7 +51,6 @@ import attrs
 from ._errors import PortcheckError
 from ._lookup import who_owns
 from ._records import Protocol, Socket
-from ._render import json as documents
 from ._render.table import table
 from ._render.words import hidden_warning, safe
 from ._validate import check_seconds
@@ -61,8 +59,6 @@ if TYPE_CHECKING:
     from ._errors import WaitTimeoutError
     from ._kill.results import StopResult
     from ._wait import Poll
-
-JSON_SCHEMA = documents.SCHEMA
 
 EXIT_IN_USE, EXIT_FREE, EXIT_ERROR = 0, 1, 2
 EXIT_OK, EXIT_TIMEOUT = 0, 1
@@ -135,6 +131,40 @@ exit status: 0 when the condition holds, 1 when the timeout ran out (the last
 owners are printed), 2 on an error. A progress line is shown on stderr when it
 is a terminal; nothing otherwise.
 """
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, given the terminal width instead of reading it with `shutil`.
+
+    argparse makes a formatter for every `add_argument` and imports `shutil`
+    (and with it zlib, bz2 and lzma) for the width: a twentieth of the
+    command's start-up (bench/startup.py), for a width only `--help` prints at.
+    """
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = _columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` reads it: COLUMNS, stdout, 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    stdout = sys.__stdout__
+    try:
+        return (os.get_terminal_size(stdout.fileno()).columns if stdout else 0) or 80
+    except (AttributeError, ValueError, OSError):  # closed, detached, not a terminal
+        return 80
 
 
 class _Parser(argparse.ArgumentParser):
@@ -285,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Show which processes listen on or connect from a TCP/UDP port. "
         "PORTS is 80, 80,443, 8000-8010 or a mix.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument(
         "ports", metavar="PORTS", nargs="+", type=ports_arg, help="ports, lists and ranges"
@@ -337,14 +367,14 @@ def read_hosts_file(path: str) -> list[str]:
 
 def _hosts_of(args: argparse.Namespace) -> list[str] | None:
     """The hosts asked for (--host, --hosts), None for this machine only."""
-    from ._remote.hosts import parse_host
-
     hosts = list(getattr(args, "hosts", []))
     file = getattr(args, "hosts_file", None)
     if file is not None:
         hosts += read_hosts_file(file)
     if not hosts and file is None:
         return None
+    from ._remote.hosts import parse_host  # here: it needs ipaddress and re
+
     if not hosts:
         raise PortcheckError(f"no host in {file!r}")
     for host in hosts:
@@ -360,7 +390,7 @@ def build_wait_parser() -> argparse.ArgumentParser:
         prog="portcheck wait",
         description="Wait until ports are free, or until something listens on them.",
         epilog=_WAIT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument(
         "ports",
@@ -424,7 +454,7 @@ def build_find_parser() -> argparse.ArgumentParser:
         prog="portcheck find",
         description="Print ports of a range that nothing uses and this user can bind.",
         epilog=_FIND_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument(
         "range", metavar="FIRST-LAST", type=_port_range, help="the ports to search, inclusive"
@@ -572,6 +602,7 @@ def _lookup_main(args: argparse.Namespace) -> int:
     if not args.quiet:
         if args.json:
             from ._backends.context import is_root
+            from ._render import json as documents
 
             _print_json(
                 documents.lookup_document(results, strict=args.strict, privileged=is_root())
@@ -588,6 +619,8 @@ def _lookup_main(args: argparse.Namespace) -> int:
 
 
 def _print_json(document: dict[str, Any]) -> None:
+    import json
+
     print(json.dumps(document, indent=2))
 
 
@@ -618,6 +651,7 @@ def _hosts_main(args: argparse.Namespace, hosts: list[str]) -> int:
     """Exit 2 when any host could not be looked at, else 0 when in use anywhere, else 1."""
     from ._records import in_use
     from ._remote.fleet import look_across
+    from ._render import json as documents
     from ._render.hosts import sections
 
     if args.raw or args.explain:
@@ -663,6 +697,7 @@ def _debug_to_stderr() -> None:
 def _explain_main(args: argparse.Namespace) -> int:
     from ._ports.describe import describe
     from ._records import in_use
+    from ._render import json as documents
 
     reports = [describe(port, tool=args.tool, timeout=args.timeout) for port in args.ports]
     if args.csv:
@@ -684,6 +719,7 @@ def _explain_main(args: argparse.Namespace) -> int:
 def _raw_main(args: argparse.Namespace) -> int:
     from . import _raw
     from ._records import in_use
+    from ._render import json as documents
     from ._render import raw
 
     if args.csv:
@@ -710,6 +746,7 @@ def _wait_main(args: argparse.Namespace) -> int:
     """Each port on each host in turn, all within one --timeout."""
     import time
 
+    from ._render import json as documents
     from ._wait import free_condition, listening_condition
 
     if args.free and (args.tcp or args.udp):
@@ -813,6 +850,7 @@ def _wait_one(
     """Wait for one port (on one host); report it; True when the condition held."""
     from ._context import context_for
     from ._errors import WaitTimeoutError
+    from ._render import json as documents
     from ._render.progress import Progress
     from ._wait import listening, wait_for
 
@@ -908,6 +946,7 @@ def _remnants(count: int) -> str:
 def _find_main(args: argparse.Namespace) -> int:
     from ._context import context_for
     from ._ports.find import Wanted, search
+    from ._render import json as documents
 
     first, last = args.range
     if args.count > last - first + 1:
@@ -967,7 +1006,7 @@ def build_kill_parser() -> argparse.ArgumentParser:
         prog="portcheck kill",
         description="Stop every process holding a port, safely, then check that it is free.",
         epilog=_KILL_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument(
         "ports", metavar="PORTS", nargs="+", type=ports_arg, help="ports, lists and ranges"
@@ -1002,6 +1041,8 @@ def build_kill_parser() -> argparse.ArgumentParser:
 
 
 def _kill_main(args: argparse.Namespace) -> int:
+    from ._render import json as documents
+
     if args.hosts or args.hosts_file is not None:
         raise PortcheckError(
             "kill stops processes on this machine only: --host and --hosts are refused "
@@ -1028,8 +1069,10 @@ def _kill_port(args: argparse.Namespace, port: int) -> StopResult:
     start = time.monotonic()
     # --strict's wait for TIME_WAIT remnants is done here, not by the engine, so
     # that it keeps to --timeout and shows wait's progress line.
+    # --timeout bounds both the wait for the owners and each look at the port.
     options = Options(
         grace=args.timeout,
+        timeout=max(args.timeout, 0.1),
         force=args.force,
         managed=args.managed,
         tree=args.tree,
@@ -1132,7 +1175,7 @@ def build_list_parser() -> argparse.ArgumentParser:
         prog="portcheck list",
         description="List what listens on this machine (or, with --all, every socket).",
         epilog=_LIST_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument("--all", action="store_true", help="every TCP and UDP socket, any state")
@@ -1191,7 +1234,7 @@ def _pid(text: str) -> int:
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
     """The listing filters given, checked before anything runs (bad ones are exit 2)."""
     from ._cli_deploy import list_filters
-    from ._filters import select
+    from ._select import select
 
     found = list_filters(args)
     if args.port is not None:
@@ -1213,6 +1256,8 @@ def _list_main(args: argparse.Namespace) -> int:
             if args.wide:
                 _list_wide(args, found)
             elif args.json:
+                from ._render import json as documents
+
                 _print_json(documents.list_document(found, scope=_scope(args)))
             elif args.csv:
                 from ._render.csv import list_rows
@@ -1227,6 +1272,8 @@ def _list_main(args: argparse.Namespace) -> int:
 
 def _list_hosts(args: argparse.Namespace, hosts: list[str]) -> int:
     from concurrent.futures import ThreadPoolExecutor
+
+    from ._render import json as documents
 
     def one(host: str) -> list[Socket] | Exception:
         try:

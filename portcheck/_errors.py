@@ -73,12 +73,13 @@ class ToolError(PortcheckError, OSError):
 class ToolTimeoutError(PortcheckError, TimeoutError):
     """A tool ran past the timeout; it and its children were killed."""
 
-    def __init__(self, argv: Sequence[str], timeout: float) -> None:
+    def __init__(self, argv: Sequence[str], timeout: float, *, what: str | None = None) -> None:
         self.argv = list(argv)
         self.timeout = timeout
-        super().__init__(
-            f"{' '.join(self.argv)} did not finish within {timeout:g} s and was killed"
-        )
+        # `what`: not a tool but portcheck's own reading (of /proc, say): nothing was killed.
+        done = f"{what} {' '.join(self.argv)}" if what else " ".join(self.argv)
+        ending = "" if what else " and was killed"
+        super().__init__(f"{done} did not finish within {timeout:g} s{ending}")
 
     def __str__(self) -> str:
         return _on_host(self.host, str(self.args[0]))

@@ -6,12 +6,15 @@ place that reads `sys.platform`.
 
 from __future__ import annotations
 
-import datetime
 import enum
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    import datetime
 
 
 class Word(str, enum.Enum):

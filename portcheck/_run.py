@@ -13,19 +13,20 @@ That argv is the user's by design (what `run` is for), still never a shell.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import selectors
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import Callable, Protocol
-
-import attrs
+from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol
 
 from ._errors import ToolError, ToolTimeoutError
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess, selectors and signal are imported where a tool is started, not
+# here: the default lookup on Linux starts none (sock_diag and /proc), and they
+# cost a fifth of the command's start-up (bench/startup.py).
 
 # Ordinary users often lack the sbin directories on PATH, where ss, netstat and
 # lsof may live, so these are searched after PATH.
@@ -43,9 +44,12 @@ class _OutputTooLargeError(Exception):
     """Internal: the tool printed more than MAX_OUTPUT bytes on one stream."""
 
 
-@attrs.frozen(kw_only=True)
-class Completed:
-    """What a finished tool left: its argv, exit status and raw output."""
+class Completed(NamedTuple):
+    """What a finished tool left: its argv, exit status and raw output.
+
+    A NamedTuple, as `SystemRunner` is a plain class: this module is imported
+    at every start of the command, where an attrs class costs ten times more.
+    """
 
     argv: tuple[str, ...]
     returncode: int
@@ -85,15 +89,22 @@ def _child_env(pass_env: tuple[str, ...] = ()) -> dict[str, str]:
 SSH_ENV = ("SSH_AUTH_SOCK", "HOME")
 
 
-@attrs.define
 class SystemRunner:
     """Runs tools on this machine.
 
     `pass_env` names the variables of this process passed on to the child
     besides the minimal environment; empty for the tools, `SSH_ENV` for ssh.
+    A plain class, not an attrs one: every start of the command makes one,
+    and an attrs class costs about ten times more to define (bench/startup.py).
     """
 
-    pass_env: tuple[str, ...] = ()
+    __slots__ = ("pass_env",)
+
+    def __init__(self, pass_env: tuple[str, ...] = ()) -> None:
+        self.pass_env = pass_env
+
+    def __repr__(self) -> str:
+        return f"SystemRunner(pass_env={self.pass_env!r})"
 
     def which(self, name: str) -> str | None:
         for directory in _search_dirs():
@@ -103,6 +114,8 @@ class SystemRunner:
         return None
 
     def run(self, argv: Sequence[str], *, timeout: float) -> Completed:
+        import subprocess
+
         argv = tuple(argv)
         if not os.path.isabs(argv[0]):
             raise ValueError(f"tools run by absolute path only, not {argv[0]!r}")
@@ -138,6 +151,9 @@ class SystemRunner:
 
 def _read_all(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
     """Read stdout and stderr to EOF before the deadline (raises TimeoutExpired)."""
+    import selectors
+    import subprocess
+
     if proc.stdout is None or proc.stderr is None:  # pragma: no cover - both are PIPE
         raise ValueError("the tool's output is not piped")
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
@@ -174,6 +190,9 @@ def _wait_exit(proc: subprocess.Popen[bytes], deadline: float) -> None:
     milliseconds that added a large share of the wall time. A pidfd (Linux 5.3+)
     becomes readable exactly when the process exits.
     """
+    import selectors
+    import subprocess
+
     remaining = deadline - time.monotonic()
     pidfd_open = getattr(os, "pidfd_open", None)
     if pidfd_open is not None:
@@ -194,6 +213,9 @@ def _wait_exit(proc: subprocess.Popen[bytes], deadline: float) -> None:
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the tool and its process group, then reap it so no zombie is left."""
+    import contextlib
+    import signal
+
     if sys.platform != "win32":
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -214,6 +236,10 @@ def run_command(
     it runs. A command killed by signal N gives 128 + N, as a shell says.
     OSError (FileNotFoundError, PermissionError) when it cannot start.
     """
+    import contextlib
+    import signal
+    import subprocess
+
     proc = subprocess.Popen(list(argv), env=dict(env))  # the user's command: no shell
 
     def forward(signum: int, _frame: object) -> None:

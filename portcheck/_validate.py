@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import operator
 from typing import TYPE_CHECKING
 
@@ -38,7 +37,7 @@ def check_seconds(name: str, value: object, *, allow_zero: bool = False) -> floa
     try:
         seconds = float(value)
     except OverflowError:  # an int too large for a float
-        seconds = math.inf
+        seconds = float("inf")  # not math.inf: math is a shared library to load at start-up
     low_ok = seconds >= 0 if allow_zero else seconds > 0
     if not low_ok or not seconds <= MAX_SECONDS:  # `not <=` also refuses NaN
         low = ">= 0" if allow_zero else "> 0"

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Callable
 
 import attrs
 
-from ._filters import Allowed, Selection, is_loopback, select
+from ._filters import Allowed, is_loopback
 from ._lookup import lookup
 from ._records import IanaRange, Socket, State, Word, is_listening, socket_key
+from ._select import Selection, select
 from ._validate import check_seconds
 
 if TYPE_CHECKING:

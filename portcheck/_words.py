@@ -10,8 +10,7 @@ presentation: error messages and `describe`'s reasons name owners too.
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import attrs
+from typing import NamedTuple
 
 from ._records import NoOwner, Socket, State
 
@@ -39,11 +38,12 @@ def hidden_owner(privileged: bool, *, short: bool = False) -> str:
     return "a process hidden from you" + ("" if short else why)
 
 
-@attrs.frozen(kw_only=True)
-class Wording:
+class Wording(NamedTuple):
     """How one output names owners; each output keeps its established wording.
 
     `hidden` None: `hidden_owner()` for the lookup's privileges (`short` for reasons).
+    A NamedTuple, not an attrs class: the command's table imports this module
+    at every start, where each attrs class costs about ten times more.
     """
 
     user_label: str = "user "

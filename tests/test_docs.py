@@ -102,6 +102,45 @@ def test_index_lists_every_page() -> None:
         assert re.search(rf"^{re.escape(page)}$", index, re.MULTILINE), page
 
 
+_COLUMNS = {
+    "Linux": (portcheck.Platform.LINUX, False),
+    "Linux over ssh": (portcheck.Platform.LINUX, True),
+    "macOS": (portcheck.Platform.DARWIN, False),
+    "FreeBSD": (portcheck.Platform.FREEBSD, False),
+    "NetBSD": (portcheck.Platform.NETBSD, False),
+    "OpenBSD": (portcheck.Platform.OPENBSD, False),
+    "Windows": (portcheck.Platform.WINDOWS, False),
+}
+
+
+def _matrix() -> dict[tuple[portcheck.Platform, bool], frozenset[str]]:
+    """What docs/platforms.md's field matrix says each system fills."""
+    text = (DOCS / "platforms.md").read_text().split("## Which fields each system fills")[1]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("|") and not line.startswith("|---")
+    ]
+    header, body = rows[0], rows[1:]
+    filled: dict[tuple[portcheck.Platform, bool], set[str]] = {}
+    for row in body:
+        field = re.findall(r"`(\w+)`", row[0])[0].replace("process", "pid").replace("uid", "user")
+        for column, cell in zip(header[1:], row[1:]):
+            key = _COLUMNS[column]
+            filled.setdefault(key, set())
+            if not cell.startswith(("no", "empty")):
+                filled[key].add(field)
+    return {key: frozenset(fields) for key, fields in filled.items()}
+
+
+def test_field_matrix_matches_the_declared_capabilities() -> None:
+    from portcheck._backends import FILLS, OWNER_FIELDS
+
+    documented = _matrix()
+    assert documented == FILLS
+    assert all(fields <= set(OWNER_FIELDS) for fields in documented.values())
+
+
 def test_sample_outputs_are_what_the_command_prints() -> None:
     """Rerun `python -m tools.doc_samples` after changing an output."""
     from tools import doc_samples

@@ -28,7 +28,7 @@ else:  # the test extra installs tomli there
 from portcheck import ParseError, ToolError
 from portcheck._backends import BACKENDS as BACKEND_TABLE
 from portcheck._lookup import lookup
-from portcheck._parsers import PARSERS, proc_net
+from portcheck._parsers import PARSERS, proc_net, win32_process
 from portcheck._parsers import tasklist as _tasklist
 from portcheck._records import Platform
 from portcheck._run import Completed
@@ -164,6 +164,9 @@ CONSTANT_FLAGS = frozenset(
         *("-o", "comm="),  # ps, for names the tools cut
         *("-ww", "pid=", "args="),  # ps, for command lines
         *("-l", "TCP", "UDP"),  # listing: ss -l, lsof -i TCP -i UDP
+        *("pid=,ppid=,lstart=,args=", "pid=,jid=,args=", "procinfo"),  # ps, launchctl
+        # PowerShell's one Win32_Process query (its text is a constant).
+        *("-NoProfile", "-NonInteractive", "-Command", win32_process.COMMAND),
     ]
 )
 PID = 4242  # the owner in the replies below; ps is asked about it by number
@@ -243,9 +246,9 @@ def _check_argv(argv: tuple[str, ...], runner: RecordingRunner) -> None:
             continue
         if runner.port and arg in (str(runner.port), f":{runner.port}"):
             continue
-        # ps -p PID: the pid a tool printed, an int by then.
-        assert program.endswith("/ps"), argv
-        assert (argv[at - 1], arg) == ("-p", str(PID)), argv
+        # ps -p PID, launchctl procinfo PID: the pid a tool printed, an int by then.
+        assert program.endswith(("/ps", "/launchctl")), argv
+        assert (argv[at - 1], arg) in {("-p", str(PID)), ("procinfo", str(PID))}, argv
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux backends read /proc")

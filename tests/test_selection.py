@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portcheck import Container, Endpoint, Family, Protocol, Socket, State
-from portcheck._filters import select
+from portcheck._select import select
 
 WEB = Socket(
     protocol=Protocol.TCP,

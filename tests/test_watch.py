@@ -12,7 +12,7 @@ import pytest
 import portcheck
 from portcheck import Endpoint, EventKind, Family, ListenerEvent, Protocol, Socket, State, _watch
 from portcheck._context import context_for
-from portcheck._filters import select
+from portcheck._select import select
 
 
 def listener(port: int, address: str = "127.0.0.1", pid: int = 42) -> Socket:

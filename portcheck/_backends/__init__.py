@@ -16,9 +16,7 @@ against `Lookup` (see the TYPE_CHECKING block).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Protocol
-
-import attrs
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .._errors import UnsupportedError
 from .._records import Platform, Socket
@@ -33,9 +31,12 @@ class Lookup(Protocol):
     def __call__(self, port: int | None, ctx: Context, /) -> list[Socket]: ...
 
 
-@attrs.frozen
-class Backend:
-    """A named backend: function `function` of module `_backends.<module>`, loaded on use."""
+class Backend(NamedTuple):
+    """A named backend: function `function` of module `_backends.<module>`, loaded on use.
+
+    A NamedTuple, not an attrs class: it is made at every start of the command,
+    where each attrs class costs about ten times more (bench/startup.py).
+    """
 
     name: str
     module: str
@@ -102,6 +103,30 @@ if TYPE_CHECKING:  # mypy checks that every function named above is a `Lookup`.
         bsd.lookup_fstat,
         windows.lookup,
     )
+
+
+# Which owner fields each system's lookups fill (None: over ssh the same as
+# locally). docs/platforms.md's matrix "Which fields each system fills" says
+# the same in words, and tests/test_docs.py checks that the two agree. A
+# field is filled when some backend of the system sets it where the system
+# can tell (`units` on macOS: as root only; `command` on Windows: where
+# PowerShell runs); "pid" stands for pid and process, "user" for user and uid.
+OWNER_FIELDS = ("pid", "user", "command", "units", "container", "forwards_to", "started")
+FILLS: dict[tuple[Platform, bool], frozenset[str]] = {
+    (Platform.LINUX, False): frozenset(OWNER_FIELDS),
+    # The owner script reads the host's /proc (`_parsers.proc_frames`).
+    (Platform.LINUX, True): frozenset(OWNER_FIELDS),
+    (Platform.DARWIN, False): frozenset({"pid", "user", "command", "units"}),
+    (Platform.FREEBSD, False): frozenset({"pid", "user", "command", "container"}),
+    (Platform.NETBSD, False): frozenset({"pid", "user", "command"}),
+    (Platform.OPENBSD, False): frozenset({"pid", "user"}),
+    (Platform.WINDOWS, False): frozenset({"pid", "command", "units"}),
+}
+
+
+def fills(platform: Platform, *, remote: bool = False) -> frozenset[str]:
+    """The owner fields (`OWNER_FIELDS`) lookups on `platform` fill (over ssh when `remote`)."""
+    return FILLS.get((platform, remote), FILLS[(platform, False)])
 
 
 def backends(

@@ -8,6 +8,10 @@
 
 A tool that is missing, or that runs and fails, makes its backend unusable:
 the next tool is tried, and the failure is named if none can look.
+
+Command lines come from `ps -ww -o pid= -o args=`; on FreeBSD the same run
+asks for the jail too (`ps -ww -o pid=,jid=,args=`): a process in a jail
+(jid other than 0) gets `Container(runtime="jail", id=JID)`.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from .._errors import ToolError
 from .._parsers import fstat as _fstat
 from .._parsers import netstat_bsd as _netstat_bsd
 from .._parsers import sockstat as _sockstat
-from .._records import NoOwner, Platform, Protocol, Socket, socket_key
+from .._parsers.ps import parse_jails
+from .._records import Container, NoOwner, Platform, Protocol, Socket, socket_key
 from .._run import Completed
 from .context import Context, ToolUnusableError, decode, on_port, tool_path
-from .posix import full_names, lsof_sockets, netstat_an, with_commands
+from .posix import full_names, lsof_sockets, netstat_an, pid_chunks, with_commands
 
 _PORT = "PORT"  # placeholder in the flag lists below, replaced by the port number
 # Newest first: FreeBSD grew `-P` (protocols) in 10 and `-s` (state) in 12, so
@@ -45,7 +50,40 @@ def lookup_sockstat(port: int | None, ctx: Context) -> list[Socket]:
     path = tool_path(ctx, "sockstat", "the base system")
     done = _run_sockstat(path, port, ctx)
     found = on_port(_sockstat.parse(decode(done.stdout)), port)
-    return with_commands(full_names(found, ctx, SOCKSTAT_NAME_WIDTH), ctx)
+    return _identified(full_names(found, ctx, SOCKSTAT_NAME_WIDTH), ctx)
+
+
+def _identified(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
+    if ctx.platform is Platform.FREEBSD:
+        return with_jails(sockets, ctx)
+    return with_commands(sockets, ctx)
+
+
+def with_jails(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
+    """FreeBSD: each owner's argv and jail from `ps -ww -o pid=,jid=,args=`, pids in chunks.
+
+    ps is optional and its failure is not the lookup's: the fields then stay
+    None. Jail 0 is the host itself (no container).
+    """
+    pids = sorted({s.pid for s in sockets if s.pid is not None and s.pid > 0})
+    ps = ctx.runner.which("ps")
+    found: dict[int, tuple[int, tuple[str, ...]]] = {}
+    for chunk in pid_chunks(pids if ps is not None else ()):
+        argv = [str(ps), "-ww", "-o", "pid=,jid=,args=", "-p", chunk]
+        try:
+            done = ctx.runner.run(argv, timeout=ctx.timeout)
+        except OSError:  # ToolError and ToolTimeoutError are OSErrors
+            break
+        found.update(parse_jails(decode(done.stdout)))
+    return [_jailed(s, found.get(s.pid)) if s.pid is not None else s for s in sockets]
+
+
+def _jailed(sock: Socket, found: tuple[int, tuple[str, ...]] | None) -> Socket:
+    if found is None:
+        return sock
+    jid, command = found
+    jail = Container(runtime="jail", id=str(jid)) if jid else None
+    return attrs.evolve(sock, command=command, container=jail)
 
 
 def _run_sockstat(path: str, port: int | None, ctx: Context) -> Completed:
@@ -70,7 +108,7 @@ def _with_port(flags: tuple[str, ...], port: int | None) -> list[str]:
 
 def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     """Sockets on `port` from lsof (a FreeBSD package); without root, plus what netstat sees."""
-    return with_commands(lsof_sockets(port, ctx, confirm=lookup_netstat), ctx)
+    return _identified(lsof_sockets(port, ctx, confirm=lookup_netstat), ctx)
 
 
 def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:

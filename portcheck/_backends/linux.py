@@ -18,17 +18,21 @@ mangle (ss drops `)`) names, and /proc/PID/comm is the kernel's own. Over ssh
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from .._errors import ToolError
-from .._parsers import lsof as _lsof
-from .._parsers import netstat_linux as _netstat_linux
-from .._parsers import ss as _ss
-from .._parsers.proc_net import Entry
 from .._records import NoOwner, Socket, State, socket_key
 from . import procfs as _procfs
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
-from .posix import LINUX_LSOF_FLAGS, lsof_argv, remote_owners
+
+if TYPE_CHECKING:
+    from .._parsers.proc_net import Entry
+
+# Each tool backend imports its parser (and `posix`) when it runs: the default
+# lookup, procfs, reads no tool's text, and the command's start-up is counted
+# in milliseconds (bench/startup.py).
 
 
 def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
@@ -45,9 +49,9 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     entries = [
         e for e in _procfs.socket_table(port, listening=ctx.listening) if ctx.wants(e.socket)
     ]
-    owners = _procfs.find_owners({e.inode for e in entries if e.inode})
+    owners = _procfs.find_owners({e.inode for e in entries if e.inode}, timeout=ctx.timeout)
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
-    still_open = _still_open(entries, unowned, port, ctx) if unowned else set()
+    still_open = _still_open(entries, unowned, port, listening=ctx.listening) if unowned else set()
     sockets: list[Socket] = []
     for entry in entries:
         closed = entry.inode == 0 or (entry.inode in unowned and entry.inode not in still_open)
@@ -57,23 +61,23 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     return sockets
 
 
-# A listing re-reads the ports of its unowned sockets one by one (the kernel
-# filters each) rather than the whole table again, up to this many ports: a
-# machine with one hidden listener (another pid namespace's) would otherwise
-# pay for two full listings, which is what `watch` does every second.
-_FEW_PORTS = 8
-
-
 def _still_open(
-    entries: list[Entry], unowned: set[int], port: int | None, ctx: Context
+    entries: list[Entry], unowned: set[int], port: int | None, *, listening: bool
 ) -> set[int]:
-    """The inodes of the table still open now, among those on the ports of `unowned`."""
+    """The inodes of the tables now, to tell `unowned` sockets closed from hidden.
+
+    A listing asks again only for the ports of the unowned sockets while they
+    are few: a socket whose holder is in another pid namespace is unowned on
+    every look, and reading the whole table twice doubled a listing's time.
+    """
     ports = {e.socket.local.port for e in entries if e.inode in unowned}
-    if port is None and len(ports) <= _FEW_PORTS:
-        again = [e for p in sorted(ports) for e in _procfs.socket_table(p, listening=ctx.listening)]
-    else:
-        again = _procfs.socket_table(port, listening=ctx.listening)
-    return {e.inode for e in again}
+    if port is not None or len(ports) > _RECHECK_PORTS:
+        return {e.inode for e in _procfs.socket_table(port, listening=listening)}
+    return {e.inode for p in ports for e in _procfs.socket_table(p, listening=listening)}
+
+
+# The most ports asked one by one before the whole table is read again instead.
+_RECHECK_PORTS = 8
 
 
 def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
@@ -86,6 +90,9 @@ def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
     is local each pid ss names is checked against the socket's inode; if any
     fails the check, the holders are read from /proc instead.
     """
+    from .._parsers import ss as _ss
+    from .posix import remote_owners
+
     ss = tool_path(ctx, "ss", "iproute2")
     which = "-l" if ctx.listening else "-a"
     where = [] if port is None else ["sport", "=", f":{port}"]
@@ -113,7 +120,7 @@ def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
         else:
             sockets += _procfs.with_owners(group[0], holders, seen=seen, inode=inode)
     # One scan of every process for all the sockets whose pids failed the check.
-    found = _procfs.find_owners(set(unchecked)) if unchecked else {}
+    found = _procfs.find_owners(set(unchecked), timeout=ctx.timeout) if unchecked else {}
     for inode, holders in unchecked.items():
         # ss saw holders and none holds it now: closed; it saw none: hidden.
         gone = NoOwner.CLOSED if named[inode][0].pid is not None else NoOwner.HIDDEN
@@ -131,6 +138,9 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     They are told apart by inode (lsof's device field on Linux), not by
     address: another user's socket may share ours (SO_REUSEADDR).
     """
+    from .._parsers import lsof as _lsof
+    from .posix import LINUX_LSOF_FLAGS, lsof_argv, remote_owners
+
     lsof = tool_path(ctx, "lsof", "lsof")
     argv = lsof_argv(lsof, port, LINUX_LSOF_FLAGS)
     cache = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.info
@@ -172,7 +182,7 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     # Without root the scan can add only this user's bound-only sockets: lsof
     # listed the rest of what this user may read.
     scan = [e for e in missed if e.inode and (ctx.privileged or e.socket.state is State.BOUND)]
-    holders = _procfs.find_owners({e.inode for e in scan}) if scan else {}
+    holders = _procfs.find_owners({e.inode for e in scan}, timeout=ctx.timeout) if scan else {}
     hidden = [
         record
         for e in missed
@@ -185,6 +195,9 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
 
 def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
     """Run netstat, keep the port's rows, and complete the holders of shared sockets."""
+    from .._parsers import netstat_linux as _netstat_linux
+    from .posix import remote_owners
+
     netstat = tool_path(ctx, "netstat", "net-tools")
     seen = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.info
     done = run_checked(ctx, [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"])
@@ -197,7 +210,7 @@ def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
         return remote_owners([_with_id(r.socket, r.inode or 0) for r in rows], ctx)
     # Holders of every socket with an inode: net-tools names one process per
     # socket, and this also finds owners netstat printed as `-` but /proc shows.
-    holders = _procfs.find_owners({r.inode for r in rows if r.inode})
+    holders = _procfs.find_owners({r.inode for r in rows if r.inode}, timeout=ctx.timeout)
     zones = _zones(_procfs.socket_table(port, listening=ctx.listening)) if rows else {}
     sockets: list[Socket] = []
     for row in rows:
@@ -220,7 +233,11 @@ def bound_sockets(port: int | None, ctx: Context, seen: _procfs.Seen) -> list[So
     if ctx.listening or not ctx.local_proc:
         return []
     entries = _procfs.bound_table(port)
-    owners = _procfs.find_owners({e.inode for e in entries if e.inode}) if entries else {}
+    owners = (
+        _procfs.find_owners({e.inode for e in entries if e.inode}, timeout=ctx.timeout)
+        if entries
+        else {}
+    )
     return [
         record
         for e in entries

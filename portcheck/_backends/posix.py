@@ -1,4 +1,5 @@
-"""What the POSIX backends share: lsof's flags and run, the socket key, `netstat -an`, `ps`.
+"""What the POSIX backends share: lsof's flags and run, the socket key, `netstat -an`, `ps`,
+and the owners of a remote Linux host's sockets (`remote_owners`).
 
 Linux, macOS and FreeBSD all run the same lsof command::
 
@@ -12,22 +13,45 @@ kernel identity (its inode on Linux, its kernel address elsewhere).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Callable
 
 import attrs
 
 from .._errors import ToolError
+from .._parsers import cgroup as _cgroup
 from .._parsers import lsof as _lsof
+from .._parsers import proc_frames as _frames
 from .._parsers import ps as _ps
+from .._parsers.cmdline import forwards_to, split_cmdline
 from .._parsers.owners import parse_passwd, parse_ps_owners
-from .._records import NoOwner, Socket, socket_key
+from .._parsers.proc_stat import parse_stat, started_at
+from .._records import Container, NoOwner, Platform, Socket, socket_key
 from .context import Context, ToolUnusableError, decode, run_checked, tool_path
 
 LSOF_FLAGS = ("-n", "-P", "-w", "-b", "-S", "2", "+c", "0", "-F", "pcuLftPnTd", "-i")
 LINUX_LSOF_FLAGS = LSOF_FLAGS
 
 Lookup = Callable[["int | None", Context], "list[Socket]"]
+# The longest word a remote command may hold (`_remote.commands`): pid lists
+# joined with commas are cut to fit, however many owners a port has.
+PID_LIST_WIDTH = 200
+# Pids per run of the owner script: each is its own short word, so only the
+# command line's length bounds them; this keeps it far below any ARG_MAX.
+SCRIPT_PIDS = 1000
+
+
+def pid_chunks(pids: Iterable[int], width: int = PID_LIST_WIDTH) -> Iterator[str]:
+    """`pids` as comma-joined words of at most `width` characters (`ps -p a,b,c`)."""
+    word = ""
+    for pid in pids:
+        text = str(int(pid))
+        if word and len(word) + 1 + len(text) > width:
+            yield word
+            word = ""
+        word = f"{word},{text}" if word else text
+    if word:
+        yield word
 
 
 def lsof_argv(path: str, port: int | None, flags: Sequence[str] = LSOF_FLAGS) -> list[str]:
@@ -120,12 +144,14 @@ def with_commands(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
     ps = ctx.runner.which("ps") if pids else None
     if ps is None:
         return list(sockets)
-    argv = [ps, "-ww", "-o", "pid=", "-o", "args=", "-p", ",".join(str(p) for p in pids)]
-    try:
-        done = ctx.runner.run(argv, timeout=ctx.timeout)
-    except OSError:  # ToolError and ToolTimeoutError are OSErrors
-        return list(sockets)
-    commands = _ps.parse_args(decode(done.stdout))
+    commands: dict[int, tuple[str, ...]] = {}
+    for chunk in pid_chunks(pids):
+        argv = [ps, "-ww", "-o", "pid=", "-o", "args=", "-p", chunk]
+        try:
+            done = ctx.runner.run(argv, timeout=ctx.timeout)
+        except OSError:  # ToolError and ToolTimeoutError are OSErrors
+            return list(sockets)
+        commands.update(_ps.parse_args(decode(done.stdout)))
     return [attrs.evolve(s, command=commands[s.pid]) if s.pid in commands else s for s in sockets]
 
 
@@ -143,24 +169,100 @@ def ps_name(ps: str, pid: int, ctx: Context) -> str | None:
 
 
 def remote_owners(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
-    """`sockets` with each owner's name and uid from the host's `ps`, users from `getent`.
+    """`sockets` with each owner's name, uid, user and identity, from the host's own files.
 
-    Where no local /proc describes the host (over ssh): one `ps` call for
-    every owner's pid, one `getent passwd` for every uid, both with validated
-    integers only. The process's own uid, not the socket's (a server that
-    binds as root and then drops privileges holds a socket of uid 0). A pid
-    gone by then keeps the tool's data; without ps or getent the tool's data
-    stands.
+    Where no local /proc describes the host (over ssh). On Linux, one run of
+    the constant owner script (`_parsers.proc_frames`) reads every owner's
+    comm, uid, cmdline, cgroup and stat and names the uids with getent: the
+    same files and parsers as a local lookup, so one host gives the same
+    records both ways, in one round trip. Elsewhere, or without `od` there:
+    one `ps` and one `getent passwd`. The process's own uid, not the
+    socket's (a server that binds as root and then drops privileges holds a
+    socket of uid 0). A pid gone by then keeps the tool's data; without the
+    tools the tool's data stands. Pid lists are sent in chunks of bounded size.
     """
-    found: dict[int, tuple[str, int]] = {}
     pids = sorted({s.pid for s in sockets if s.pid is not None})
+    od = ctx.runner.which("od")
+    if pids and ctx.platform is Platform.LINUX and od is not None:
+        # Hidden owners' sockets keep their uid: named in the same run.
+        uids = sorted({s.uid for s in sockets if s.pid is None and s.uid is not None})
+        return _from_frames(sockets, _read_frames(pids, uids, od, ctx))
+    found: dict[int, tuple[str, int]] = {}
     ps = ctx.runner.which("ps")
-    if pids and ps is not None:
-        argv = [ps, "-o", "pid=,uid=,comm=", "-p", ",".join(str(p) for p in pids)]
+    for chunk in pid_chunks(pids if ps is not None else ()):
+        argv = [str(ps), "-o", "pid=,uid=,comm=", "-p", chunk]
         done = ctx.runner.run(argv, timeout=ctx.timeout)
-        found = parse_ps_owners(decode(done.stdout)) if done.returncode in (0, 1) else {}
+        found.update(parse_ps_owners(decode(done.stdout)) if done.returncode in (0, 1) else {})
     named = [_owned(s, found) for s in sockets]
     return with_user_names(named, ctx)
+
+
+def owner_script_argv(
+    od: str, getent: str, pids: Sequence[int], uids: Sequence[int] = ()
+) -> list[str]:
+    """The argv of one run of the owner script for `pids`, naming `uids` too (integers only).
+
+    getent `-`: none on the host.
+    """
+    words = [str(int(p)) for p in pids] + [f"u{int(u)}" for u in uids]
+    return ["/bin/sh", "-c", _frames.SCRIPT, _frames.NAME, od, getent, *words]
+
+
+def _read_frames(pids: Sequence[int], uids: Sequence[int], od: str, ctx: Context) -> _frames.Frames:
+    getent = ctx.runner.which("getent") or "-"
+    here: str | None = None
+    boot: float | None = None
+    procs: dict[int, _frames.ProcFrame] = {}
+    users: dict[int, str] = {}
+    for start in range(0, len(pids), SCRIPT_PIDS):
+        argv = owner_script_argv(od, getent, pids[start : start + SCRIPT_PIDS], uids)
+        done = run_checked(ctx, argv)
+        frames = _frames.parse(done.stdout)
+        here = frames.here if here is None else here
+        boot = frames.boot_time if boot is None else boot
+        procs.update(frames.procs)
+        users.update(frames.users)
+    return _frames.Frames(here=here, boot_time=boot, procs=procs, users=users)
+
+
+def _from_frames(sockets: Sequence[Socket], frames: _frames.Frames) -> list[Socket]:
+    here = _cgroup.parse(frames.here).container if frames.here else None
+    records = []
+    for sock in sockets:
+        frame = frames.procs.get(sock.pid) if sock.pid is not None else None
+        if frame is not None:
+            records.append(_framed(sock, frame, frames, here))
+        elif sock.user is None and sock.uid in frames.users:
+            records.append(attrs.evolve(sock, user=frames.users[sock.uid]))
+        else:
+            records.append(sock)
+    return records
+
+
+def _framed(
+    sock: Socket, frame: _frames.ProcFrame, frames: _frames.Frames, here: Container | None
+) -> Socket:
+    """`sock` with what the script read of its owner, the way procfs names a local one."""
+    users = frames.users
+    stat = parse_stat(frame.stat) if frame.stat is not None else None
+    started = None
+    if stat is not None and frames.boot_time is not None:
+        started = started_at(stat.start_ticks, frames.boot_time)
+    command = split_cmdline(frame.cmdline or b"")
+    found = _cgroup.parse(frame.cgroup) if frame.cgroup else _cgroup.CgroupIdentity()
+    container = None if found.container == here else found.container
+    uid = frame.uid if frame.uid is not None else sock.uid
+    return attrs.evolve(
+        sock,
+        process=frame.comm if frame.comm is not None else sock.process,
+        uid=uid,
+        user=users.get(uid) if uid is not None else None,
+        command=command,
+        units=found.units,
+        container=container,
+        forwards_to=forwards_to(command, sock),
+        started=started,
+    )
 
 
 def _owned(sock: Socket, found: dict[int, tuple[str, int]]) -> Socket:

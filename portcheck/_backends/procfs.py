@@ -14,21 +14,28 @@ per pid per lookup (`Seen`).
 
 from __future__ import annotations
 
-import datetime
 import os
-import pwd
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .._parsers.cmdline import forwards_to
-from .._parsers.proc_net import TABLES, Entry, parse_table
-from .._parsers.proc_stat import ProcStat, parse_stat
+from .._parsers.proc_net import TABLES, Entry
 from .._records import Family, NoOwner, Protocol, Socket, State
-from . import identity as _identity
 from . import sockdiag as _sockdiag
 from .context import ToolUnusableError
+
+if TYPE_CHECKING:
+    import datetime
+
+    from .._parsers.proc_stat import ProcStat
+    from . import identity as _identity
+
+# What only some lookups need is imported where it is used (the /proc/net
+# parser, identities, pwd, /proc/PID/stat): a lookup of a free port needs none
+# of it, and the command's start-up is counted in milliseconds (bench/startup.py).
 
 PROC = "/proc"
 
@@ -56,6 +63,8 @@ def socket_table(
             else:
                 entries.extend(Entry(socket=_bound(s), inode=inode) for s, inode in found)
                 continue
+        from .._parsers.proc_net import parse_table
+
         text = read_table(name, proc)
         entries.extend(parse_table(text, name, port) if text is not None else [])
     return entries
@@ -153,7 +162,7 @@ class Seen:
 
     def __init__(self, proc: str = PROC) -> None:
         self.proc = proc
-        self.identities = _identity.Reader(proc)
+        self._identities: _identity.Reader | None = None
         self._info: dict[int, Owner | None] = {}
         self._users: dict[int | None, str | None] = {}
         self._details: dict[int, tuple[int | None, str | None, str | None]] = {}
@@ -188,14 +197,24 @@ class Seen:
             self._boot = boot_time(self.proc)
         if self._boot is None:
             return None
-        when = self._boot + ticks / _CLOCK_TICKS
-        return datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc)
+        from .._parsers.proc_stat import started_at
+
+        return started_at(ticks, self._boot, _CLOCK_TICKS)
 
     def user(self, uid: int | None) -> str | None:
         """`user_name(uid)`, looked up once."""
         if uid not in self._users:
             self._users[uid] = user_name(uid)
         return self._users[uid]
+
+    @property
+    def identities(self) -> _identity.Reader:
+        """The identity reader of this lookup, made on first use."""
+        if self._identities is None:
+            from . import identity
+
+            self._identities = identity.Reader(self.proc)
+        return self._identities
 
     def owned(self, sock: Socket, pid: int, info: Owner, *, socket_id: str | None = None) -> Socket:
         """`sock` held by live `pid` (whose `info` was read): name, user, identity."""
@@ -283,6 +302,8 @@ def _readlink(path: str) -> str | None:
 
 def process_stat(pid: int, proc: str = PROC) -> ProcStat | None:
     """State, parent and start time of `pid` (its identity with the pid), or None if gone."""
+    from .._parsers.proc_stat import parse_stat
+
     try:
         with open(f"{proc}/{pid}/stat", "rb") as f:
             return parse_stat(f.read())
@@ -306,14 +327,23 @@ def user_name(uid: int | None) -> str | None:
     """Login name of `uid`, or None when unknown (no passwd entry, or no uid)."""
     if uid is None:
         return None
+    import pwd
+
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return None
 
 
-def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
+def find_owners(
+    inodes: set[int], proc: str = PROC, *, timeout: float | None = None
+) -> dict[int, list[int]]:
     """inode -> pids holding it, for the given socket inodes: every holder, in pid order.
+
+    `timeout` (seconds from now) bounds the scan: past it, a process's table
+    is left unread and `ToolTimeoutError` names the scan, rather than a late
+    answer (any local user can make the tables huge: 150 processes of 20,000
+    descriptors took 15 s to read).
 
     Reads the descriptor table of every process, as ss and lsof do. The kernel
     keeps no count of the processes holding a socket, so no scan that stops
@@ -329,19 +359,20 @@ def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
     if not inodes:
         return owners
     targets = {f"socket:[{inode}]": inode for inode in inodes}
+    deadline = None if timeout is None else time.monotonic() + timeout
     pids = sorted(all_pids(proc))
     workers = min(_SCAN_THREADS, os.cpu_count() or 1, max(1, len(pids) // _PIDS_PER_THREAD))
-    if workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    try:
+        if workers > 1:
+            # Interleaved shares: neighbouring pids are often alike (one server's workers).
+            shares = [pids[i::workers] for i in range(workers)]
+            found, empty = _scan_shared(shares, targets, proc, deadline)
+        else:
+            found, empty = _scan(pids, targets, proc, deadline)
+    except _PastDeadlineError:
+        from .._errors import ToolTimeoutError
 
-        # Interleaved shares: neighbouring pids are often alike (one server's workers).
-        shares = [pids[i::workers] for i in range(workers)]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(lambda share: _scan(share, targets, proc), shares))
-        found = sorted(pair for share, _empty in done for pair in share)
-        empty = sorted(pid for _share, share_empty in done for pid in share_empty)
-    else:
-        found, empty = _scan(pids, targets, proc)
+        raise ToolTimeoutError([f"{proc}/*/fd"], timeout or 0.0, what="reading") from None
     for pid, inode in found:
         owners.setdefault(inode, []).append(pid)
     missing = {link: inode for link, inode in targets.items() if inode not in owners}
@@ -356,16 +387,22 @@ def find_owners(inodes: set[int], proc: str = PROC) -> dict[int, list[int]]:
     return owners
 
 
+class _PastDeadlineError(Exception):
+    """Internal: the scan's deadline passed (see `find_owners`)."""
+
+
 def _scan(
-    pids: list[int], targets: dict[str, int], proc: str
+    pids: list[int], targets: dict[str, int], proc: str, deadline: float | None = None
 ) -> tuple[list[tuple[int, int]], list[int]]:
     """(pid, inode) for each target socket each of `pids` holds in its own table, and
     the pids whose table was empty or unreadable."""
     found: list[tuple[int, int]] = []
     empty: list[int] = []
     for pid in pids:
+        if deadline is not None and time.monotonic() > deadline:
+            raise _PastDeadlineError
         try:
-            table = _fd_table(f"{proc}/{pid}/fd", targets)
+            table = _fd_table(f"{proc}/{pid}/fd", targets, deadline)
         except OSError:
             table = None  # a process this user may not read holds nothing it can see
         if table is None:
@@ -380,6 +417,37 @@ def _task_held(pid: int, targets: Mapping[str, int], proc: str) -> set[int]:
     if not _is_zombie(pid, proc):
         return set()
     return _task_tables(pid, targets, proc)
+
+
+def _scan_shared(
+    shares: list[list[int]], targets: dict[str, int], proc: str, deadline: float | None
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """`_scan` of each share in its own thread (this one takes the first share).
+
+    Plain threads, not concurrent.futures, which imports logging: the command
+    pays every import at start-up. An error in a thread is raised here.
+    """
+    import threading
+
+    done: list[tuple[list[tuple[int, int]], list[int]]] = [([], []) for _ in shares]
+    errors: list[BaseException] = []
+
+    def scan(index: int) -> None:
+        try:
+            done[index] = _scan(shares[index], targets, proc, deadline)
+        except BaseException as exc:  # noqa: BLE001 - raised again below, in the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scan, args=(i,)) for i in range(1, len(shares))]
+    for thread in threads:
+        thread.start()
+    scan(0)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    found = sorted(pair for share, _empty in done for pair in share)
+    return found, sorted(pid for _share, empty in done for pid in empty)
 
 
 # Threads for the descriptor scan, and the fewest processes worth a second one.
@@ -419,8 +487,14 @@ def held(pid: int, targets: Mapping[str, int], proc: str = PROC) -> set[int]:
     return found or set()
 
 
-def _fd_table(path: str, targets: Mapping[str, int]) -> set[int] | None:
-    """The target inodes in one fd directory; None when it lists no descriptor at all."""
+def _fd_table(
+    path: str, targets: Mapping[str, int], deadline: float | None = None
+) -> set[int] | None:
+    """The target inodes in one fd directory; None when it lists no descriptor at all.
+
+    Past `deadline` it stops, between two batches of links: one process may hold
+    a million descriptors, and a table is never worth blocking the answer on.
+    """
     try:
         fd_dir = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
@@ -428,7 +502,9 @@ def _fd_table(path: str, targets: Mapping[str, int]) -> set[int] | None:
     found: set[int] = set()
     try:
         names = os.listdir(fd_dir)
-        for name in names:
+        for index, name in enumerate(names):
+            if deadline is not None and not index % 1024 and time.monotonic() > deadline:
+                raise _PastDeadlineError
             try:
                 link = os.readlink(name, dir_fd=fd_dir)
             except OSError:

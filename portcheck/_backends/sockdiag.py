@@ -6,22 +6,25 @@ local port <= P", so the kernel returns only the sockets on the port instead
 of formatting every socket of the machine as text. On a host with 8,000
 sockets, reading /proc/net/tcp costs about 30 ms; this costs well under one.
 
-Pure standard library (`socket.AF_NETLINK`), Linux only. Any failure (no
-netlink in a sandbox, the udp_diag module not loaded) raises
-`SockDiagUnavailable` and the caller reads /proc/net instead.
+Pure standard library, Linux only. Any failure (no netlink in a sandbox, the
+udp_diag module not loaded) raises `SockDiagUnavailable` and the caller reads
+/proc/net instead.
+
+The socket calls come from `_socket`, the C module under `socket`: `socket`
+itself builds four IntEnums from every constant at import, which cost about a
+tenth of the command's start-up (bench/startup.py) for names never used here.
+Each message is decoded with one `struct` unpack and `inet_ntop`, with no
+object per field: a listing decodes thousands (bench/listing.py).
 """
 
 from __future__ import annotations
 
-import errno
-import ipaddress
+import _socket
 import os
-import socket
 import struct
 
-from .._parsers.addr import canonical_address, is_unconnected
-from .._parsers.states import kernel_state
-from .._records import Endpoint, Family, Protocol, Socket
+from .._parsers.states import KERNEL_STATES
+from .._records import Endpoint, Family, Protocol, Socket, State
 
 _NETLINK_SOCK_DIAG = 4
 _SOCK_DIAG_BY_FAMILY = 20
@@ -39,16 +42,19 @@ _NLMSGHDR = struct.Struct("=IHHII")
 _REQ = struct.Struct("=BBBBI")
 _SOCKID = struct.Struct("!HH16s16s")
 _SOCKID_REST = struct.Struct("=III")
-# inet_diag_msg: family, state, timer, retrans, sockid (48 bytes), expires,
-# rqueue, wqueue, uid, inode.
-_MSG_HEAD = struct.Struct("=BBBB")
-_MSG_TAIL = struct.Struct("=IIIII")
-_MSG_SIZE = _MSG_HEAD.size + 48 + _MSG_TAIL.size
+# inet_diag_msg, read in one unpack: family, state, (timer, retrans), sport,
+# dport (network order: swapped with ntohs), src, dst, interface, (cookie,
+# expires, rqueue, wqueue), uid, inode.
+_MSG = struct.Struct("=BB2xHH16s16sI8x12xII")
+_MSG_SIZE = _MSG.size
 _RTATTR = struct.Struct("=HH")
 _BC_OP = struct.Struct("=BBH")
 
-_FAMILIES = {Family.IPV4: socket.AF_INET, Family.IPV6: socket.AF_INET6}
-_PROTOCOLS = {Protocol.TCP: socket.IPPROTO_TCP, Protocol.UDP: socket.IPPROTO_UDP}
+_AF_INET, _AF_INET6 = _socket.AF_INET, _socket.AF_INET6
+_FAMILIES = {Family.IPV4: _AF_INET, Family.IPV6: _AF_INET6}
+_PROTOCOLS = {Protocol.TCP: _socket.IPPROTO_TCP, Protocol.UDP: _socket.IPPROTO_UDP}
+_ZEROS = {_AF_INET: bytes(4), _AF_INET6: bytes(16)}
+_ZERO_96 = bytes(12)
 
 
 class SockDiagUnavailable(Exception):  # noqa: N818 - a condition, not an error to report
@@ -107,40 +113,60 @@ def parse_message(data: bytes, protocol: Protocol) -> tuple[Socket, int]:
     """(socket without owner, inode) from one inet_diag_msg payload."""
     if len(data) < _MSG_SIZE:
         raise SockDiagUnavailable(f"short inet_diag_msg of {len(data)} bytes")
-    family_code, state_code, _timer, _retrans = _MSG_HEAD.unpack_from(data)
-    sport, dport, src, dst = _SOCKID.unpack_from(data, _MSG_HEAD.size)
-    (ifindex, _cookie_lo, _cookie_hi) = _SOCKID_REST.unpack_from(
-        data, _MSG_HEAD.size + _SOCKID.size
-    )
-    _expires, _rqueue, _wqueue, uid, inode = _MSG_TAIL.unpack_from(data, _MSG_HEAD.size + 48)
-    family = Family.IPV4 if family_code == socket.AF_INET else Family.IPV6
-    size = 4 if family is Family.IPV4 else 16
+    return _decode(data, 0, protocol)
+
+
+def _decode(data: bytes, offset: int, protocol: Protocol) -> tuple[Socket, int]:
+    """The message at `offset` of `data` (at least `_MSG_SIZE` bytes there)."""
+    code, state, sport, dport, src, dst, ifindex, uid, inode = _MSG.unpack_from(data, offset)
+    if code == _AF_INET:
+        family, src, dst = _IPV4, src[:4], dst[:4]
+    else:
+        code, family = _AF_INET6, _IPV6
     # The interface a socket is bound to (a link-local address needs one) is
     # its scope: printed as ss prints it, on the local end only.
-    local = Endpoint(address=_address(src[:size]), port=sport, zone=_zone(ifindex))
-    remote = Endpoint(address=_address(dst[:size]), port=dport)
+    local = Endpoint(address=_address(code, src), port=_ntohs(sport), zone=_zone(ifindex))
+    dport = _ntohs(dport)
+    # "No peer" (`*:*`, `0.0.0.0:0`, `[::]:0`), the state of every listener.
+    unconnected = dport == 0 and dst == _ZEROS[code]
     sock = Socket(
         protocol=protocol,
         family=family,
         local=local,
-        remote=None if is_unconnected(remote) else remote,
-        state=None if protocol is Protocol.UDP else kernel_state(state_code),
+        remote=None if unconnected else Endpoint(address=_address(code, dst), port=dport),
+        state=None if protocol is _UDP else _STATES.get(state, _UNKNOWN),
         uid=uid,
     )
     return sock, inode
+
+
+# Enum members read once: in Python 3.11 each `Family.IPV4` is a descriptor
+# call, a quarter of a microsecond, and a listing decodes thousands of messages.
+_IPV4, _IPV6, _UDP, _UNKNOWN = Family.IPV4, Family.IPV6, Protocol.UDP, State.UNKNOWN
+_STATES = dict(KERNEL_STATES)
+_ntohs = _socket.ntohs
 
 
 def _zone(ifindex: int) -> str | None:
     if not ifindex:
         return None
     try:
-        return socket.if_indextoname(ifindex)
+        return _socket.if_indextoname(ifindex)
     except OSError:
         return str(ifindex)  # the interface is gone: its index still tells the scope
 
 
-def _address(raw: bytes) -> str:
-    return canonical_address(str(ipaddress.ip_address(raw)))
+def _address(code: int, raw: bytes) -> str:
+    """Canonical IP text (as `_parsers.addr.canonical_address` writes it) of packed `raw`.
+
+    inet_ntop already writes the canonical form (RFC 5952, and `::ffff:` with
+    the IPv4 address dotted), except that glibc also dots the deprecated
+    IPv4-compatible `::a.b.c.d`, which is written in hex here as elsewhere.
+    """
+    if code == _AF_INET6 and raw[:12] == _ZERO_96 and raw[12:14] != b"\0\0":
+        high, low = struct.unpack_from("!HH", raw, 12)
+        return f"::{high:x}:{low:x}"
+    return _socket.inet_ntop(code, raw)
 
 
 def query(
@@ -159,34 +185,41 @@ def query(
     if states is None:
         states = LISTENING_STATES[protocol] if listening else ALL_STATES
     try:
-        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG)
+        sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG)
     except (OSError, AttributeError) as exc:
         raise SockDiagUnavailable(f"no sock_diag netlink socket: {exc}") from None
-    with sock:
+    try:
         seq = 1
         sock.sendto(request(port, family, protocol, seq, states), (0, 0))
         return _receive(sock, seq, protocol)
+    finally:
+        sock.close()
 
 
-def _receive(sock: socket.socket, seq: int, protocol: Protocol) -> list[tuple[Socket, int]]:
+def _receive(sock: _socket.socket, seq: int, protocol: Protocol) -> list[tuple[Socket, int]]:
     found: list[tuple[Socket, int]] = []
+    header = _NLMSGHDR.size
     while True:
         data = sock.recv(65536)
-        offset = 0
-        while offset + _NLMSGHDR.size <= len(data):
+        offset, end = 0, len(data)
+        while offset + header <= end:
             length, kind, _flags, msg_seq, _pid = _NLMSGHDR.unpack_from(data, offset)
-            if length < _NLMSGHDR.size:
+            if length < header:
                 raise SockDiagUnavailable("malformed netlink message")
-            payload = data[offset + _NLMSGHDR.size : offset + length]
+            start, size = offset + header, min(length, end - offset) - header
             offset += (length + 3) & ~3
             if msg_seq != seq:
                 continue
-            if kind == _NLMSG_DONE:
+            if kind == _SOCK_DIAG_BY_FAMILY:
+                if size < _MSG_SIZE:
+                    raise SockDiagUnavailable(f"short inet_diag_msg of {size} bytes")
+                found.append(_decode(data, start, protocol))
+            elif kind == _NLMSG_DONE:
                 return found
-            if kind == _NLMSG_ERROR:
-                code = -struct.unpack_from("=i", payload)[0]
+            elif kind == _NLMSG_ERROR:
+                import errno
+
+                code = -struct.unpack_from("=i", data, start)[0] if size >= 4 else 0
                 raise SockDiagUnavailable(
                     f"sock_diag refused: {errno.errorcode.get(code, code)} {os.strerror(code)}"
                 )
-            if kind == _SOCK_DIAG_BY_FAMILY:
-                found.append(parse_message(payload, protocol))

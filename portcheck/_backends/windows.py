@@ -21,6 +21,14 @@ between prints a translated "INFO: No tasks..." line. One call costs the same
 for one owner as for twenty (a dev server port with many worker processes),
 and is skipped entirely when no ordinary process owns the port.
 
+Command lines (one string each: Windows passes the line whole and each
+program splits it its own way): one fixed PowerShell call, `powershell.exe
+-NoProfile -NonInteractive -Command "Get-CimInstance Win32_Process | ...
+ConvertTo-Csv"` (`_parsers.win32_process`), by its absolute path under
+System32, decoded as UTF-8 or UTF-16 as it arrives. Where PowerShell is
+missing or fails, `command` stays None; it is started only when an ordinary
+process owns the port.
+
 Users: left None. tasklist shows them only with `/V`, which queries every
 process's window title and account and takes seconds, and still cannot name
 other users' processes without elevation: no cheap source exists.
@@ -44,6 +52,7 @@ from .._errors import ParseError, PortcheckError, ToolError
 from .._parsers import netsh_excluded as _netsh_excluded
 from .._parsers import netstat_windows as _netstat_windows
 from .._parsers import tasklist as _tasklist
+from .._parsers import win32_process as _win32_process
 from .._parsers.netsh_excluded import ExcludedRange
 from .._records import Family, Protocol, Socket
 from .context import Context, ToolUnusableError, on_port
@@ -118,6 +127,12 @@ def tasklist_argv(environ: Mapping[str, str]) -> tuple[str, ...]:
     return (ntpath.join(system32(environ), "tasklist.exe"), "/SVC", "/FO", "CSV", "/NH")
 
 
+def powershell_argv(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The one PowerShell call: every process's parent, creation date and command line."""
+    exe = ntpath.join(system32(environ), "WindowsPowerShell", "v1.0", "powershell.exe")
+    return (exe, "-NoProfile", "-NonInteractive", "-Command", _win32_process.COMMAND)
+
+
 def lookup(
     port: int | None, ctx: Context, *, code_page: Callable[[], int | None] | None = None
 ) -> list[Socket]:
@@ -128,7 +143,7 @@ def lookup(
     environment (the ssh runner sends them as `%SystemRoot%\\System32\\...`).
     """
     page = _page(ctx, code_page)
-    return _add_names(ctx, on_port(_every_socket(ctx, page), port), page)
+    return _add_commands(ctx, _add_names(ctx, on_port(_every_socket(ctx, page), port), page))
 
 
 def every_socket(
@@ -211,6 +226,28 @@ def _add_names(ctx: Context, sockets: list[Socket], page: int | None) -> list[So
         return sockets  # free port, or only PID 0/4: no need to start tasklist
     names, services = _process_names(ctx, page)
     return [_named(s, names, services) for s in sockets]
+
+
+def _add_commands(ctx: Context, sockets: list[Socket]) -> list[Socket]:
+    wanted = {s.pid for s in sockets if s.pid is not None and not s.system_process}
+    if not wanted:
+        return sockets
+    commands = {pid: p.command for pid, p in processes(ctx).items() if p.command is not None}
+    return [
+        attrs.evolve(s, command=(commands[s.pid],)) if s.pid in wanted and s.pid in commands else s
+        for s in sockets
+    ]
+
+
+def processes(ctx: Context) -> dict[int, _win32_process.Win32Process]:
+    """Every process's parent, start and command line; {} when PowerShell is absent or fails."""
+    try:
+        done = ctx.runner.run(powershell_argv(_environ(ctx)), timeout=ctx.timeout)
+    except OSError:  # missing, not allowed, timed out (ToolTimeoutError is an OSError)
+        return {}
+    if done.returncode != 0:
+        return {}
+    return _win32_process.parse(_win32_process.decode(done.stdout))
 
 
 def _named(

@@ -14,9 +14,7 @@ checks every entry's signature against `Parse` (see the TYPE_CHECKING block).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Protocol
-
-import attrs
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .._errors import UnsupportedError
 from .._records import Platform, Socket
@@ -30,9 +28,12 @@ class Parse(Protocol):
     def __call__(self, text: str, /) -> list[Socket]: ...
 
 
-@attrs.frozen
-class LazyParse:
-    """The `parse` function of module `_parsers.<module>`, imported on its first call."""
+class LazyParse(NamedTuple):
+    """The `parse` function of module `_parsers.<module>`, imported on its first call.
+
+    A NamedTuple, not an attrs class: this package is imported at every start
+    of the command, where each attrs class costs about ten times more.
+    """
 
     module: str
 

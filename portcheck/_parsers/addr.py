@@ -11,10 +11,11 @@ matching made "3000" hit 30001 in other tools). Forms seen in real captures:
 from __future__ import annotations
 
 import functools
-import ipaddress
-import socket
 
 from .._records import Endpoint, Family
+
+# `ipaddress` and `socket` are imported in the (cached) functions that use them:
+# the command's default lookup reads no tool text, and both cost start-up time.
 
 # Used when the services database (/etc/services) is missing, as in slim
 # containers, so that captures made elsewhere without -P still resolve.
@@ -68,6 +69,8 @@ WILDCARD = {Family.IPV4: "0.0.0.0", Family.IPV6: "::"}
 @functools.lru_cache(maxsize=512)
 def service_port(name: str, protocol: str) -> int | None:
     """Port number of a service name from the services database, or None if unknown."""
+    import socket
+
     try:
         return socket.getservbyname(name, protocol)
     except OSError:
@@ -83,6 +86,8 @@ def canonical_address(text: str) -> str:
     """
     if text == "*":
         return text
+    import ipaddress
+
     try:
         ip = ipaddress.ip_address(text)
     except ValueError:
@@ -97,6 +102,8 @@ def family_of(address: str) -> Family | None:
     """Family of an address string, or None for a name or `*`."""
     if address == "*":
         return None
+    import ipaddress
+
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

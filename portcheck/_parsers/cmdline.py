@@ -14,8 +14,6 @@ sockets carry no `forwards_to`.
 
 from __future__ import annotations
 
-import ipaddress
-
 from .._records import Endpoint, Protocol, Socket
 from .addr import canonical_address
 
@@ -68,6 +66,8 @@ def forwards_to(argv: tuple[str, ...] | None, sock: Socket) -> Endpoint | None:
     """
     if argv is None or not is_docker_proxy(argv):
         return None
+    import ipaddress  # here: only a docker-proxy's command line needs it
+
     flags = _flags(argv)
     try:
         address = canonical_address(str(ipaddress.ip_address(flags["container-ip"])))

@@ -14,7 +14,10 @@ from .._errors import UnsupportedError
 from .._records import Platform
 
 # The tools the backends (and describe) may ask the runner for on a POSIX host.
-REMOTE_TOOLS = ("ss", "lsof", "netstat", "sockstat", "ps", "getent", "sysctl", "cat", "env")
+REMOTE_TOOLS = (
+    "ss", "lsof", "netstat", "sockstat", "ps", "getent", "sysctl", "cat", "env", "od",
+    "launchctl",
+)  # fmt: skip
 _UNAMES = {
     "Linux": Platform.LINUX,
     "Darwin": Platform.DARWIN,

@@ -19,6 +19,14 @@ def parse_pair(text: str) -> tuple[int, int]:
     return _checked(int(fields[0]), int(fields[1]))
 
 
+def parse_port(text: str) -> int:
+    """One port number, as `sysctl -n net.inet.ip.portrange.reservedhigh` prints it."""
+    word = text.strip()
+    if not (word.isascii() and word.isdigit()) or int(word) > 65535:
+        raise ValueError(f"expected a port number, got {word!r}")
+    return int(word)
+
+
 def parse_netsh(text: str) -> tuple[int, int]:
     """(first, last) from `netsh int ipv4 show dynamicport tcp`, in any display language."""
     numbers = [int(m.group(1)) for m in map(_LABELLED_NUMBER.match, text.splitlines()) if m]

@@ -12,10 +12,8 @@ The owners are not in the table: the procfs backend finds them from the inode.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import sys
-
-import attrs
+from typing import NamedTuple
 
 from .._errors import ParseError
 from .._records import Endpoint, Family, Protocol, Socket
@@ -32,9 +30,12 @@ TABLES = {
 }
 
 
-@attrs.frozen
-class Entry:
-    """One socket of a kernel table: the record without owner, and its inode (0: none)."""
+class Entry(NamedTuple):
+    """One socket of a kernel table: the record without owner, and its inode (0: none).
+
+    A NamedTuple, not an attrs class: the default lookup imports this module
+    at every start of the command, and a listing makes thousands.
+    """
 
     socket: Socket
     inode: int
@@ -105,4 +106,6 @@ def _hex_address(host: str, family: Family) -> str:
     expected = 4 if family is Family.IPV4 else 16
     if len(raw) != expected:
         raise ValueError(f"address of {len(raw)} bytes in an {family.value} table")
+    import ipaddress  # here: the procfs backend imports this module for `Entry` alone
+
     return _addr.canonical_address(str(ipaddress.ip_address(raw)))

@@ -9,7 +9,12 @@ are counted from the last ")".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
+
+if TYPE_CHECKING:
+    import datetime
 
 FORMAT_VERSION = 1
 
@@ -40,3 +45,17 @@ def parse_stat(data: bytes) -> ProcStat | None:
         )
     except ValueError:
         return None
+
+
+# USER_HZ: the unit of `start_ticks` on every Linux architecture but alpha and
+# ia64 (`sysconf(_SC_CLK_TCK)` locally; over ssh the host's cannot be asked
+# without another tool, and this is its value).
+USER_HZ = 100
+
+
+def started_at(start_ticks: int, boot_time: float, hz: int = USER_HZ) -> datetime.datetime:
+    """When a process started, from its `start_ticks` and the machine's boot time (epoch s)."""
+    import datetime  # here: a lookup that names no owner needs no dates
+
+    when = boot_time + start_ticks / hz
+    return datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc)

@@ -121,7 +121,7 @@ def report(
         reserved, privileged = None, False
     else:
         reserved = reserved_range_of(port, ctx)
-        privileged = is_privileged(port, ctx.platform)
+        privileged = is_privileged(port, ctx.platform, ctx)
     judged = judge_roles(sockets, ephemeral, _local_peers(sockets, ctx, tool))
     roles = tuple(
         PortRole(socket=s, role=role, evidence=why) for s, (role, why) in zip(sockets, judged)

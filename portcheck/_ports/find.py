@@ -209,7 +209,7 @@ def _static_reasons(
     used = {s.local.port for s in listed if s.protocol in protocols and in_use([s], strict=strict)}
     reserved = reserved_ranges(protocols, ctx)
     ephemeral = read_range(ctx)
-    privileged_below = privileged_limit(ctx.platform)
+    privileged_below = privileged_limit(ctx.platform, ctx)
     reasons: dict[int, str] = {}
     for port in range(first, last + 1):
         if port in used:

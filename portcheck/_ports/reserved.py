@@ -13,8 +13,9 @@ Two reasons a free port may still not be yours:
   apart. macOS and the BSDs have no such list.
 - **Privileged ports.** Linux: ports below
   `/proc/sys/net/ipv4/ip_unprivileged_port_start` (1024 unless changed;
-  Docker sets 0 in containers) need root or CAP_NET_BIND_SERVICE. FreeBSD,
-  NetBSD, OpenBSD: below 1024 need root. macOS (10.14 and later) and
+  Docker sets 0 in containers) need root or CAP_NET_BIND_SERVICE. FreeBSD:
+  up to `sysctl net.inet.ip.portrange.reservedhigh` (1023 unless changed)
+  need root. NetBSD, OpenBSD: below 1024 need root. macOS (10.14 and later) and
   Windows: none.
 
 Reading is done here, parsing in pure functions (`_parsers.port_ranges`, and
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .._errors import PortcheckError
-from .._parsers.port_ranges import parse_linux_list
+from .._parsers.port_ranges import parse_linux_list, parse_port
 from .._records import Family, Platform, Protocol
 
 if TYPE_CHECKING:
@@ -127,8 +128,13 @@ def _windows_excluded(protocols: tuple[Protocol, ...], ctx: Context) -> Iterator
                 )
 
 
-def unprivileged_port_start(platform: Platform) -> int:
-    """The lowest port any user may bind on `platform` (this machine's value on Linux)."""
+def unprivileged_port_start(platform: Platform, ctx: Context | None = None) -> int:
+    """The lowest port any user may bind on `platform` (this machine's value on Linux).
+
+    On FreeBSD, given the lookup's `ctx`: one above the reservedhigh sysctl.
+    """
+    if platform is Platform.FREEBSD and ctx is not None:
+        return _freebsd_reserved_high(ctx) + 1
     if platform is Platform.LINUX:
         if Platform.current() is not Platform.LINUX:
             return DEFAULT_UNPRIVILEGED_START
@@ -156,14 +162,29 @@ def may_bind_privileged(platform: Platform) -> bool:
     return is_root()
 
 
-def privileged_limit(platform: Platform) -> int:
+def privileged_limit(platform: Platform, ctx: Context | None = None) -> int:
     """Ports below this one are privileged on `platform` and this process may not bind them."""
-    return 0 if may_bind_privileged(platform) else unprivileged_port_start(platform)
+    return 0 if may_bind_privileged(platform) else unprivileged_port_start(platform, ctx)
 
 
-def is_privileged(port: int, platform: Platform) -> bool:
+def is_privileged(port: int, platform: Platform, ctx: Context | None = None) -> bool:
     """True when `port` is privileged on `platform` and this process may not bind it."""
-    return port < privileged_limit(platform)
+    return port < privileged_limit(platform, ctx)
+
+
+def _freebsd_reserved_high(ctx: Context) -> int:
+    """`net.inet.ip.portrange.reservedhigh` read with `sysctl -n`; 1023 when unreadable."""
+    sysctl = ctx.runner.which("sysctl")
+    if sysctl is None:
+        return DEFAULT_UNPRIVILEGED_START - 1
+    argv = [sysctl, "-n", "net.inet.ip.portrange.reservedhigh"]
+    try:
+        done = ctx.runner.run(argv, timeout=ctx.timeout)
+        if done.returncode != 0:
+            return DEFAULT_UNPRIVILEGED_START - 1
+        return parse_port(done.stdout.decode("ascii", "replace"))
+    except (OSError, ValueError):
+        return DEFAULT_UNPRIVILEGED_START - 1
 
 
 def _effective_capabilities(status: str = "/proc/self/status") -> int | None:

@@ -53,7 +53,9 @@ class CommandRunner:
         from .commands import remote_command
 
         argv = tuple(argv)
-        status, stdout, stderr = self.execute(remote_command(self.platform, self.tools, argv))
+        status, stdout, stderr = self.execute(
+            remote_command(self.platform, self.tools, argv, host=self.host)
+        )
         return Completed(argv=argv, returncode=status, stdout=stdout, stderr=stderr)
 
     def run_probe(self, script: str, *, posix: bool) -> Completed:
@@ -106,15 +108,18 @@ def listeners(ctx: Context) -> list[Socket]:
 
 def start_times(ctx: Context, pids: Iterable[int]) -> dict[int, str]:
     """pid -> start time as the target's `ps -o lstart=` prints it; {} on Windows or without ps."""
+    from .._backends.posix import pid_chunks
     from .._parsers.owners import parse_ps_lstart
 
     wanted = sorted(set(pids))
     ps = ctx.runner.which("ps")
     if not wanted or ps is None or ctx.platform is Platform.WINDOWS:
         return {}
-    argv = [ps, "-o", "pid=,lstart=", "-p", ",".join(str(p) for p in wanted)]
-    done = ctx.runner.run(argv, timeout=ctx.timeout)
-    return parse_ps_lstart(decode(done.stdout)) if done.returncode in (0, 1) else {}
+    found: dict[int, str] = {}
+    for chunk in pid_chunks(wanted):
+        done = ctx.runner.run([ps, "-o", "pid=,lstart=", "-p", chunk], timeout=ctx.timeout)
+        found.update(parse_ps_lstart(decode(done.stdout)) if done.returncode in (0, 1) else {})
+    return found
 
 
 def fact(sock: Socket, stime: str | None) -> dict[str, Any]:

@@ -244,7 +244,8 @@ class SshRunner:
 
     def run(self, argv: Sequence[str], *, timeout: float) -> Completed:
         argv = tuple(argv)
-        done = self._run(remote_command(self.platform, self.tools, argv), argv, timeout)
+        command = remote_command(self.platform, self.tools, argv, host=self.target.text)
+        done = self._run(command, argv, timeout)
         return Completed(
             argv=argv, returncode=done.returncode, stdout=done.stdout, stderr=done.stderr
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._records import Family, NoOwner, Socket, in_use
+from .._records import Family, NoOwner, Protocol, Socket, in_use
 from .._records import socket_key as records_socket_key
 from . import words
 from .words import safe
@@ -30,22 +30,43 @@ NO_OWNER_CELLS = {
 
 def row(port: int, sock: Socket) -> tuple[str, ...]:
     """The table cells of one socket found on `port`, every one terminal-safe."""
-    proto = sock.protocol.value + ("6" if sock.family is Family.IPV6 else "")
-    if sock.pid is not None:
-        process = sock.process or "-"
-    else:
-        process = NO_OWNER_CELLS[sock.no_owner or NoOwner.HIDDEN]
-    cells = (
+    return (
         str(port),
-        proto,
-        str(sock.local),
-        str(sock.remote) if sock.remote else "-",
+        _PROTO[sock.protocol, sock.family],
+        safe(str(sock.local)),
+        safe(str(sock.remote)) if sock.remote else "-",
         sock.state.value if sock.state else "-",
         str(sock.pid) if sock.pid is not None else "-",
-        process,
-        sock.user or (str(sock.uid) if sock.uid is not None else "-"),
+        _process_cell(sock),
+        _user_cell(sock),
     )
-    return tuple(safe(cell) for cell in cells)
+
+
+# The PROTO cell: the protocol, and 6 for IPv6.
+_PROTO = {
+    (protocol, family): protocol.value + ("6" if family is Family.IPV6 else "")
+    for protocol in Protocol
+    for family in Family
+}
+
+
+def _process_cell(sock: Socket) -> str:
+    if sock.pid is None:
+        return NO_OWNER_CELLS[sock.no_owner or NoOwner.HIDDEN]
+    return safe(sock.process) if sock.process else "-"
+
+
+def _user_cell(sock: Socket) -> str:
+    if sock.user:
+        return safe(sock.user)
+    return str(sock.uid) if sock.uid is not None else "-"
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """The rows as lines, each column as wide as its widest cell (the last one unpadded)."""
+    widths = [max(map(len, column)) for column in zip(*rows)]
+    line = "  ".join(f"{{:<{width}}}" for width in widths)
+    return [line.format(*r).rstrip() for r in rows]
 
 
 def remnants_note(count: int) -> str:
@@ -65,10 +86,7 @@ def table(
     counted, unless `strict` (docs/time-wait.md).
     """
     rows = [row(port, s) for port, sockets in results.items() for s in sockets]
-    if rows:
-        rows.insert(0, HEADER)
-    widths = [max((len(r[i]) for r in rows), default=0) for i in range(len(HEADER))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines = _aligned([HEADER, *rows]) if rows else []
     if say_free:
         for port, sockets in results.items():
             if not sockets:
@@ -87,22 +105,31 @@ def listing(sockets: list[Socket], *, connections: bool = False) -> list[str]:
     sharing a socket (pre-fork workers) share a row, their pids listed (at
     most three, then the count); the UNIT column appears only when a row has
     a unit or container. Every cell is escaped (`words.safe`).
+
+    Each cell is made once per row, from the row's first record: a listing
+    may hold thousands (bench/listing.py).
     """
     groups: dict[tuple[object, ...], list[Socket]] = {}
+    units: dict[tuple[object, ...], str | None] = {}
     for sock in sorted(sockets, key=_port_order):
-        key = (*socket_key(sock), sock.process, sock.user, sock.uid, words.unit_label(sock))
-        groups.setdefault(key, []).append(sock)
-    with_unit = any(words.unit_label(s) for s in sockets)
+        unit = words.unit_label(sock) if sock.units or sock.container else None
+        key = (*socket_key(sock), sock.process, sock.user, sock.uid, unit)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [sock]
+            units[key] = unit
+        else:
+            group.append(sock)
+    with_unit = any(unit for unit in units.values())
     header = ["PROTO", "LOCAL ADDRESS"]
     header += ["REMOTE ADDRESS", "STATE"] if connections else []
     header += ["PID", "PROCESS", "USER"] + (["UNIT"] if with_unit else [])
     rows = [tuple(header)]
-    for group in groups.values():
-        rows.append(_listing_row(group, connections=connections, with_unit=with_unit))
+    for key, group in groups.items():
+        rows.append(_listing_row(group, units[key], connections=connections, with_unit=with_unit))
     if len(rows) == 1:
         return []
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    return _aligned(rows)
 
 
 def socket_key(sock: Socket) -> tuple[object, ...]:
@@ -111,27 +138,33 @@ def socket_key(sock: Socket) -> tuple[object, ...]:
 
 
 def _port_order(sock: Socket) -> tuple[object, ...]:
+    # Protocol and Family are str enums: they sort as their values.
     remote = (sock.remote.address, sock.remote.port) if sock.remote else ("", 0)
     return (
         sock.local.port,
-        sock.protocol.value,
-        sock.family.value,
+        sock.protocol,
+        sock.family,
         sock.local.address,
         remote,
         sock.pid or 0,
     )
 
 
-def _listing_row(group: list[Socket], *, connections: bool, with_unit: bool) -> tuple[str, ...]:
+def _listing_row(
+    group: list[Socket], unit: str | None, *, connections: bool, with_unit: bool
+) -> tuple[str, ...]:
     first = group[0]
-    proto = first.protocol.value + ("6" if first.family is Family.IPV6 else "")
-    cells = [proto, words.safe(str(first.local))]
+    cells = [_PROTO[first.protocol, first.family], safe(str(first.local))]
     if connections:
-        cells += [words.safe(str(first.remote)) if first.remote else "-"]
-        cells += [first.state.value if first.state else "-"]
-    pids = [s.pid for s in group if s.pid is not None]
-    shown = ",".join(str(p) for p in pids[:3]) + (f",... ({len(pids)})" if len(pids) > 3 else "")
-    cells += [shown or "-", *row(0, first)[6:8]]
+        cells.append(safe(str(first.remote)) if first.remote else "-")
+        cells.append(first.state.value if first.state else "-")
+    if len(group) == 1:
+        shown = "-" if first.pid is None else str(first.pid)
+    else:
+        pids = [s.pid for s in group if s.pid is not None]
+        more = f",... ({len(pids)})" if len(pids) > 3 else ""
+        shown = ",".join(str(p) for p in pids[:3]) + more or "-"
+    cells += [shown, _process_cell(first), _user_cell(first)]
     if with_unit:
-        cells.append(words.unit_label(first) or "-")
+        cells.append(unit or "-")
     return tuple(cells)

@@ -164,6 +164,9 @@ def test_playbook_as_root(sshd: SshServer, hold: Callable[..., Held], tmp_path: 
     assert mine["stime"]  # ps -o lstart: "Sun Nov 30 16:12:01 2025"
     assert mine["family"] == "ipv4"
     assert mine["state"] == "LISTEN"
+    # The owner script read the target's /proc through Ansible's connection (a tty: CRLF).
+    assert mine["command"][1].endswith("holder.py")
+    assert (mine["units"], mine["container"]) == ([], None)
 
 
 def test_playbook_as_an_unprivileged_user_sees_hidden_owners(

@@ -288,13 +288,18 @@ def test_darwin_without_lsof_names_come_from_ps() -> None:
             (NETSTAT, "-anv", "-p", "tcp"): (0, tcp, b""),
             (NETSTAT, "-anv", "-p", "udp"): (0, TITLE.encode(), b""),
             ps_argv: (0, b"/Applications/Postgres.app/Contents/Versions/16/bin/postgres\n", b""),
-            ps_args("611"): (0, b"  611 /opt/pg/bin/postgres -D /var/pg\n", b""),
+            darwin_ps("611"): (
+                0,
+                b"  611     1 Sun Nov 30 16:12:01 2025     /opt/pg/bin/postgres -D /var/pg\n",
+                b"",
+            ),
         },
     )
     found = lookup(5432, platform="darwin", runner=runner)
-    assert runner.calls[-2:] == [ps_argv, ps_args("611")]  # one ps for every command line
+    assert runner.calls[-2:] == [ps_argv, darwin_ps("611")]  # one ps for every command line
     assert {(s.pid, s.process) for s in found} == {(611, "postgres")}
-    assert {s.command for s in found} == {("/opt/pg/bin/postgres", "-D", "/var/pg")}
+    # ps joins the arguments with spaces: the line is kept whole, never split.
+    assert {s.command for s in found} == {("/opt/pg/bin/postgres -D /var/pg",)}
     assert len(found) == 3  # the connection's server side and two listeners
 
 
@@ -311,8 +316,8 @@ def test_darwin_cut_macos26_name_completed_by_ps_only_if_it_matches() -> None:
                 b"",
             ),
             (PS, "-o", "comm=", "-p", "1850"): (0, b"/usr/bin/vim\n", b""),  # pid reused
-            ps_args("93125"): (1, b"", b""),  # exited: no command, and no error
-            ps_args("1850"): (0, b"", b""),
+            darwin_ps("93125"): (1, b"", b""),  # exited: no command, and no error
+            darwin_ps("1850"): (0, b"", b""),
         },
     )
     brave = lookup(61000, platform="darwin", runner=runner)
@@ -335,6 +340,14 @@ def ps_args(pids: str) -> tuple[str, ...]:
     return (PS, "-ww", "-o", "pid=", "-o", "args=", "-p", pids)
 
 
+def darwin_ps(pids: str) -> tuple[str, ...]:
+    return (PS, "-ww", "-o", "pid=,ppid=,lstart=,args=", "-p", pids)
+
+
+def freebsd_ps(pids: str) -> tuple[str, ...]:
+    return (PS, "-ww", "-o", "pid=,jid=,args=", "-p", pids)
+
+
 NEW_SOCKSTAT = (SOCKSTAT, "-4", "-6", "-s", "-P", "tcp,udp", "-p", "9100")
 OLD_SOCKSTAT = (SOCKSTAT, "-4", "-6", "-p", "9100")
 
@@ -347,11 +360,12 @@ def test_freebsd_sockstat_argv_and_ps_for_cut_names() -> None:
         replies={
             NEW_SOCKSTAT: (0, out, b""),
             ps_argv: (0, b"node_exporter\n", b""),
-            ps_args("2202"): (0, b"2202 /usr/local/bin/node_exporter --web.listen\n", b""),
+            freebsd_ps("2202"): (0, b"2202 0 /usr/local/bin/node_exporter --web.listen\n", b""),
         },
     )
     found = lookup(9100, platform="freebsd", runner=runner)
-    assert runner.calls == [NEW_SOCKSTAT, ps_argv, ps_args("2202")]
+    assert runner.calls == [NEW_SOCKSTAT, ps_argv, freebsd_ps("2202")]
+    assert found[0].container is None  # jail 0: the host
     assert found[0].command == ("/usr/local/bin/node_exporter", "--web.listen")
     assert [(s.pid, s.process, s.user) for s in found] == [(2202, "node_exporter", "alice")]
 

@@ -87,3 +87,36 @@ def test_lsof_replay_one_socket_on_two_fds_is_one_record(listener: tuple[int, in
     )
     found = lookup(port, tool="lsof", platform="linux", runner=runner)
     assert [(s.pid, s.socket_id) for s in found] == [(pid, str(inode))]
+
+
+def test_listing_rechecks_only_the_ports_of_unowned_sockets(
+    monkeypatch: pytest.MonkeyPatch, listener: tuple[int, int]
+) -> None:
+    # A socket held from another pid namespace is unowned on every look: a
+    # listing asks again for its port only, not for the whole table.
+    from portcheck._backends import linux, procfs
+    from portcheck._context import context_for
+    from portcheck._parsers.proc_net import Entry
+    from portcheck._records import NoOwner
+
+    port, inode = listener
+    asked: list[int | None] = []
+    real_table, real_owners = procfs.socket_table, procfs.find_owners
+
+    def socket_table(port: int | None, *, listening: bool = False) -> list[Entry]:
+        asked.append(port)
+        return real_table(port, listening=listening)
+
+    def find_owners(inodes: set[int], timeout: float | None = None) -> dict[int, list[int]]:
+        found = real_owners(inodes, timeout=timeout)
+        return {k: v for k, v in found.items() if k != inode}  # ours: hidden
+
+    monkeypatch.setattr(procfs, "socket_table", socket_table)
+    monkeypatch.setattr(procfs, "find_owners", find_owners)
+    found = linux.lookup_procfs(None, context_for(listening=True))
+    # (This machine may hold other unowned sockets: theirs are asked for too.)
+    assert asked[0] is None
+    assert port in asked[1:]
+    assert None not in asked[1:]
+    [ours] = [s for s in found if s.local.port == port]
+    assert (ours.pid, ours.no_owner) == (None, NoOwner.HIDDEN)

@@ -298,3 +298,62 @@ def test_a_pid_reused_while_its_name_was_read_is_dropped(
     monkeypatch.setattr(procfs, "process_stat", lambda pid, proc=procfs.PROC: next(reads))
     seen = procfs.Seen(str(tmp_path))
     assert seen.info(4321) is None
+
+
+@linux_only
+def test_threaded_scan_finds_every_holder_and_raises_a_threads_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from portcheck._backends import procfs
+
+    monkeypatch.setattr(procfs, "_PIDS_PER_THREAD", 1)  # a thread per share on any machine
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        inode = os.fstat(listener.fileno()).st_ino
+        assert procfs.find_owners({inode}) == {inode: [os.getpid()]}
+        real_scan = procfs._scan
+
+        def scan(
+            pids: list[int], targets: dict[str, int], proc: str, deadline: float | None = None
+        ) -> tuple[list[tuple[int, int]], list[int]]:
+            if os.getpid() in pids:
+                raise RuntimeError("a share failed")
+            return real_scan(pids, targets, proc, deadline)
+
+        monkeypatch.setattr(procfs, "_scan", scan)
+        with pytest.raises(RuntimeError, match="a share failed"):
+            procfs.find_owners({inode})
+
+
+# Addresses with long runs of zero words, where the text forms differ most
+# (`::`, IPv4-mapped and IPv4-compatible prefixes, ties between zero runs).
+_WORD = st.sampled_from([0, 0, 0, 1, 0xFFFF, 0x0A00, 0xFE80, 0x2001])
+_V6 = st.lists(_WORD | st.integers(0, 0xFFFF), min_size=8, max_size=8).map(
+    lambda words: struct.pack("!8H", *words)
+)
+
+
+@settings(max_examples=500, derandomize=True, database=None, deadline=None)
+@given(raw=_V6 | st.binary(min_size=4, max_size=4))
+def test_sock_diag_addresses_read_as_every_parser_writes_them(raw: bytes) -> None:
+    # inet_ntop replaced ipaddress here: its text must stay the canonical one.
+    import ipaddress
+
+    from portcheck._parsers.addr import canonical_address
+
+    code = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
+    expected = canonical_address(str(ipaddress.ip_address(raw)))
+    assert _sockdiag._address(code, raw) == expected
+
+
+@linux_only
+def test_the_scan_past_its_deadline_is_a_timeout_error_naming_what_it_read() -> None:
+    from portcheck._backends import procfs
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        inode = os.fstat(listener.fileno()).st_ino
+        assert procfs.find_owners({inode}, timeout=60) == {inode: [os.getpid()]}
+        with pytest.raises(portcheck.ToolTimeoutError, match=r"reading /proc/\*/fd did not finish"):
+            procfs.find_owners({inode}, timeout=0.0)

@@ -32,6 +32,8 @@ BYTES = SYNTHETIC / "bytes"
 
 NETSTAT = ("C:\\Windows\\System32\\netstat.exe", "-ano")
 TASKLIST = ("C:\\Windows\\System32\\tasklist.exe", "/SVC", "/FO", "CSV", "/NH")
+POWERSHELL = _windows.powershell_argv({})
+ABSENT = FileNotFoundError(2, "No such file or directory")  # PowerShell removed or blocked
 
 
 def text_of(name: str, directory: Path = SYNTHETIC) -> str:
@@ -338,7 +340,13 @@ def test_system32_from_the_environment() -> None:
 def english_runner(tasklist_status: int = 0) -> FakeRunner:
     netstat = (REAL / "windows-10-en--netstat-ano.out").read_bytes()
     tasks = (SYNTHETIC / "windows-10-en--tasklist-svc-fo-csv-nh.out").read_bytes()
-    return FakeRunner(replies={NETSTAT: (0, netstat, b""), TASKLIST: (tasklist_status, tasks, b"")})
+    return FakeRunner(
+        replies={
+            POWERSHELL: ABSENT,
+            NETSTAT: (0, netstat, b""),
+            TASKLIST: (tasklist_status, tasks, b""),
+        }
+    )
 
 
 @pytest.fixture
@@ -350,7 +358,7 @@ def oem_437(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_lookup_runs_netstat_and_tasklist_by_absolute_path() -> None:
     runner = english_runner()
     found = lookup(135, platform="windows", runner=runner)
-    assert runner.calls == [NETSTAT, TASKLIST]
+    assert runner.calls == [NETSTAT, TASKLIST, POWERSHELL]
     assert [(s.family, s.pid, s.process, s.system_process) for s in found] == [
         (Family.IPV4, 1712, "svchost.exe", False),
         (Family.IPV6, 1712, "svchost.exe", False),
@@ -452,6 +460,7 @@ def test_lookup_decodes_with_the_oem_code_page(
     monkeypatch.setattr(_windows, "oem_code_page", lambda: case.page)
     runner = FakeRunner(
         replies={
+            POWERSHELL: ABSENT,
             NETSTAT: (0, (BYTES / case.netstat).read_bytes(), b""),
             TASKLIST: (0, (BYTES / case.tasklist).read_bytes(), b""),
         }
@@ -464,6 +473,7 @@ def test_lookup_decodes_with_the_oem_code_page(
 def test_backend_takes_an_injected_code_page() -> None:
     runner = FakeRunner(
         replies={
+            POWERSHELL: ABSENT,
             NETSTAT: (0, (BYTES / "windows-10-ja--netstat-ano.cp932.bin").read_bytes(), b""),
             TASKLIST: (
                 0,
@@ -487,6 +497,7 @@ def test_lookup_with_unknown_code_page_and_utf8_locale_still_finds_rows(
     monkeypatch.setattr("locale.getpreferredencoding", lambda _do_setlocale=True: "UTF-8")
     runner = FakeRunner(
         replies={
+            POWERSHELL: ABSENT,
             NETSTAT: (0, (BYTES / "windows-10-de--netstat-ano.cp850.bin").read_bytes(), b""),
             TASKLIST: (
                 0,
@@ -510,7 +521,7 @@ def test_lookup_with_unknown_code_page_and_utf8_locale_still_finds_rows(
     [b"", b"\r\nActive Connections\r\n\r\n", "\r\nActive\r\n".encode("utf-16-le")],
 )
 def test_lookup_output_without_rows_is_an_error_not_a_free_port(stdout: bytes) -> None:
-    runner = FakeRunner(replies={NETSTAT: (0, stdout, b"")})
+    runner = FakeRunner(replies={POWERSHELL: ABSENT, NETSTAT: (0, stdout, b"")})
     with pytest.raises(ToolError, match="no socket rows"):
         lookup(135, platform="windows", runner=runner)
 
@@ -518,7 +529,7 @@ def test_lookup_output_without_rows_is_an_error_not_a_free_port(stdout: bytes) -
 @pytest.mark.usefixtures("oem_437")
 def test_lookup_failing_netstat_raises_with_decoded_stderr() -> None:
     stderr = "Der angeforderte Vorgang erfordert erhöhte Rechte.\r\n".encode("cp437")
-    runner = FakeRunner(replies={NETSTAT: (1, b"", stderr)})
+    runner = FakeRunner(replies={POWERSHELL: ABSENT, NETSTAT: (1, b"", stderr)})
     with pytest.raises(ToolError, match="erhöhte Rechte") as info:
         lookup(135, platform="windows", runner=runner)
     assert info.value.argv == list(NETSTAT)
@@ -592,7 +603,7 @@ def test_tasklist_without_svc_names_no_services() -> None:
 def test_listing_fills_units_with_one_tasklist_run() -> None:
     runner = english_runner()
     found = lookup(None, platform="windows", runner=runner, scope="all")
-    assert runner.calls == [NETSTAT, TASKLIST]
+    assert runner.calls == [NETSTAT, TASKLIST, POWERSHELL]
     by_pid = {s.pid: s.units for s in found if s.pid is not None}
     assert by_pid[3404] == ("Dnscache",)
     assert (by_pid[4], by_pid[14156]) == ((), ())

@@ -236,7 +236,9 @@ def described(monkeypatch: pytest.MonkeyPatch, fixed_range: None) -> list[portch
     monkeypatch.setattr("portcheck._ports.describe.lookup", lambda port, **_: list(found))
     # Not this machine's reserved list or privileges: tests/ports/test_find.py covers those.
     monkeypatch.setattr("portcheck._ports.describe.reserved_range_of", lambda port, ctx: None)
-    monkeypatch.setattr("portcheck._ports.describe.is_privileged", lambda port, platform: False)
+    monkeypatch.setattr(
+        "portcheck._ports.describe.is_privileged", lambda port, platform, ctx: False
+    )
     return found
 
 

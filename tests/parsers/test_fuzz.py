@@ -479,3 +479,28 @@ def test_windows_time_wait_pid_zero_has_no_owner() -> None:
     text = "  TCP    127.0.0.1:80    127.0.0.1:5000    TIME_WAIT    0\n"
     [sock] = portcheck.parse(text, tool="netstat", platform="windows")
     assert (sock.pid, sock.system_process, sock.no_owner) == (None, False, NoOwner.TIME_WAIT)
+
+
+# Issue 24's owner parsers: the owner program's frames (bytes), the Windows
+# Win32_Process CSV (UTF-8 or UTF-16 bytes), macOS/FreeBSD ps and launchctl.
+# Whatever the input, they return records of the right types and never raise.
+@TABLE_FUZZ
+@given(data=st.binary(max_size=2000))
+def test_owner_frames_and_win32_process_never_raise(data: bytes) -> None:
+    from portcheck._parsers import proc_frames, win32_process
+
+    frames = proc_frames.parse(data)
+    assert all(pid >= 0 and frame.pid == pid for pid, frame in frames.procs.items())
+    rows = win32_process.parse(win32_process.decode(data))
+    assert all(row.pid == pid >= 0 for pid, row in rows.items())
+
+
+@TABLE_FUZZ
+@given(text=st.text(max_size=2000))
+def test_ps_identity_jails_and_launchctl_never_raise(text: str) -> None:
+    from portcheck._parsers import launchctl, ps
+
+    assert all(p.command for p in ps.parse_identity(text).values())
+    assert all(jid >= 0 for jid, _argv in ps.parse_jails(text).values())
+    label = launchctl.parse_label(text)
+    assert label is None or label.isprintable()

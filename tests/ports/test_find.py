@@ -369,3 +369,36 @@ def test_find_document() -> None:
         "ports": [8002],
         "skipped": {"in_use": 1, "reserved": 1},
     }
+
+
+SYSCTL = "/sbin/sysctl"
+RESERVED_HIGH = (SYSCTL, "-n", "net.inet.ip.portrange.reservedhigh")
+# Synthetic (no capture yet): what `sysctl -n` prints for a raised reservedhigh.
+RESERVED_HIGH_OUT = (
+    Path(__file__).parents[1]
+    / "fixtures/synthetic/freebsd/freebsd-14--sysctl-n-net.inet.ip.portrange.reservedhigh.txt"
+).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("reply", "privileged_below"),
+    [
+        ((0, RESERVED_HIGH_OUT, b""), 2048),
+        ((0, b"0\n", b""), 1),
+        ((1, b"", b"sysctl: unknown oid\n"), 1024),
+        ((0, b"\x1b[2J lots\n", b""), 1024),
+        ((0, b"99999\n", b""), 1024),
+    ],
+)
+def test_freebsd_reads_reservedhigh(
+    monkeypatch: pytest.MonkeyPatch,
+    reply: tuple[int, bytes, bytes],
+    privileged_below: int,
+) -> None:
+    monkeypatch.setattr("portcheck._backends.context.is_root", lambda: False)
+    runner = FakeRunner(tools={"sysctl": SYSCTL}, replies={RESERVED_HIGH: reply})
+    ctx = context_for(platform="freebsd", runner=runner)
+    assert _reserved.privileged_limit(Platform.FREEBSD, ctx) == privileged_below
+    assert runner.calls == [RESERVED_HIGH]
+    without = context_for(platform="freebsd", runner=FakeRunner())
+    assert _reserved.privileged_limit(Platform.FREEBSD, without) == 1024

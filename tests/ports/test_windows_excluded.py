@@ -12,6 +12,7 @@ import pytest
 
 from portcheck._backends import windows as _windows
 from portcheck._backends.context import local_context
+from portcheck._backends.windows import powershell_argv
 from portcheck._context import context_for
 from portcheck._errors import ToolError
 from portcheck._ports.describe import report
@@ -19,7 +20,7 @@ from portcheck._ports.find import Wanted, search
 from portcheck._ports.reserved import ReservedRange, reserved_ranges
 from portcheck._records import Family, Platform, Protocol
 from tests.support import golden
-from tests.support.fakes import FakeRunner
+from tests.support.fakes import FakeRunner, Reply
 
 SYNTHETIC = golden.FIXTURES / "synthetic" / "windows"
 NETSH = "C:\\Windows\\System32\\netsh.exe"
@@ -47,10 +48,11 @@ def reply(name: str) -> tuple[int, bytes, bytes]:
 
 
 TASKLIST = ("C:\\Windows\\System32\\tasklist.exe", "/SVC", "/FO", "CSV", "/NH")
+POWERSHELL = powershell_argv({})
 
 
 def windows_runner(**extra: tuple[int, bytes, bytes]) -> FakeRunner:
-    replies = {
+    replies: dict[tuple[str, ...], Reply] = {
         NETSTAT: reply("../../windows/windows-10-en--netstat-ano.out"),
         excluded("ipv4", "tcp"): reply(EN_TCP),
         excluded("ipv6", "tcp"): reply(EMPTY),
@@ -59,6 +61,7 @@ def windows_runner(**extra: tuple[int, bytes, bytes]) -> FakeRunner:
         DYNAMIC: (0, DYNAMIC_REPLY, b""),
         # The listing is `portcheck.sockets()`'s: names come with it.
         TASKLIST: (0, b'"svchost.exe","1100","N/A"\r\n', b""),
+        POWERSHELL: FileNotFoundError(2, "PowerShell removed"),
     }
     return FakeRunner(replies=replies)
 
@@ -163,11 +166,12 @@ def test_find_skips_excluded_ranges_and_used_ports() -> None:
         "ephemeral": 0,
         "bind_refused": 0,
     }
-    # One listing for the whole range (netstat, and tasklist for its names),
-    # then netsh for TCP on IPv4 and IPv6.
+    # One listing for the whole range (netstat, tasklist for its names and
+    # PowerShell for command lines), then netsh for TCP on IPv4 and IPv6.
     assert runner.calls == [
         NETSTAT,
         TASKLIST,
+        POWERSHELL,
         excluded("ipv4", "tcp"),
         excluded("ipv6", "tcp"),
         DYNAMIC,

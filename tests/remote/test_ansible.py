@@ -101,3 +101,36 @@ def test_allowed_ports_and_ranges(
 def test_bad_allowed_entries_are_refused(allowed: list[object]) -> None:
     with pytest.raises(ValueError, match="not a port"):
         parse_allowed(allowed)  # type: ignore[arg-type,unused-ignore]
+
+
+def test_sixty_prefork_workers_are_asked_about_in_chunks() -> None:
+    # 61 five-digit pids: one `-p` word would be 365 characters, over the 200 a word may hold.
+    pids = list(range(20000, 20061))
+    users = ",".join(f'("httpd",pid={p},fd=3)' for p in pids)
+    ss = (
+        SS_ALL.split(b"\n")[0]
+        + (
+            f"\ntcp LISTEN 0 128 0.0.0.0:80 0.0.0.0:* users:({users}) uid:0 ino:9 sk:9 <->\n"
+        ).encode()
+    )
+    seen: list[str] = []
+
+    def chunked(command: str) -> tuple[int, bytes, bytes]:
+        seen.append(command)
+        if command == PROBE:
+            return 0, PROBE_OUT, b""
+        if command.endswith("ss -t -u -l -n -p -e"):
+            return 0, ss, b""
+        words = command.split()
+        assert all(len(w) <= 200 for w in words), command
+        asked = [int(p) for p in words[-1].split(",")]
+        if "comm=" in command:
+            return 0, b"".join(f"{p} 0 httpd\n".encode() for p in asked), b""
+        if "lstart=" in command:
+            return 0, b"".join(f"{p} Sun Nov 30 16:12:01 2025\n".encode() for p in asked), b""
+        return 0, b"root:x:0:0::/root:/bin/sh\n", b""  # getent
+
+    facts = listen_ports_result(chunked, "web1")["ansible_facts"]["tcp_listen"]
+    assert sorted(f["pid"] for f in facts) == pids
+    assert all(f["stime"] and f["user"] == "root" for f in facts)
+    assert sum("lstart=" in c for c in seen) == 2

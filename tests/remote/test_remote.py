@@ -536,6 +536,13 @@ def test_windows_probe_reads_the_code_page(text: str, page: int | None) -> None:
     assert (info.platform, info.code_page) == (Platform.WINDOWS, page)
 
 
+POWERSHELL_COMMAND = (
+    "cmd /c %SystemRoot%\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -NoProfile"
+    ' -NonInteractive -Command "Get-CimInstance Win32_Process | Select-Object'
+    ' ProcessId,ParentProcessId,CreationDate,CommandLine | ConvertTo-Csv -NoTypeInformation"'
+)
+
+
 def test_windows_host_lookup_sends_constant_commands_and_decodes_its_code_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -554,9 +561,19 @@ def test_windows_host_lookup_sends_constant_commands_and_decodes_its_code_page(
                 '"Señor.exe","4242","Services","0","1,234 K"\r\n'.encode("cp850"),
                 b"",
             ),
+            POWERSHELL_COMMAND: (
+                0,
+                (
+                    '"ProcessId","ParentProcessId","CreationDate","CommandLine"\r\n'
+                    '"4242","600","12/3/2026 6:33:35 PM","C:\\Señor.exe ""a, b"""\r\n'
+                ).encode("utf-16"),
+                b"",
+            ),
         },
     )
-    assert [(s.pid, s.process) for s in found] == [(4242, "Señor.exe")]
+    assert [(s.pid, s.process, s.command) for s in found] == [
+        (4242, "Señor.exe", ('C:\\Señor.exe "a, b"',))
+    ]
 
 
 def test_a_host_that_is_neither_posix_nor_windows_is_an_error(
