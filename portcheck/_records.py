@@ -172,11 +172,11 @@ class Socket:
     the same one as portcheck; `forwards_to` the container endpoint a
     docker-proxy forwards to.
 
-    About the owner, where the system says (this machine's /proc on Linux;
-    None elsewhere, and where access is denied, which is never an error):
-    `parent` is its parent's pid, `cwd` its working directory and `exe` the
+    About the owner, where the system says (/proc on Linux; None elsewhere,
+    and where access is denied, which is never an error): `parent` is its
+    parent's pid (over ssh too), `cwd` its working directory and `exe` the
     path of its executable (`readlink /proc/PID/exe`; " (deleted)" kept when
-    the file was replaced since it started).
+    the file was replaced since it started), on this machine only.
     """
 
     protocol: Protocol

@@ -262,6 +262,8 @@ def _framed(
         container=container,
         forwards_to=forwards_to(command, sock),
         started=started,
+        # cwd and exe are links the script does not read: None over ssh.
+        parent=stat.ppid if stat is not None and stat.ppid > 0 else None,
     )
 
 
