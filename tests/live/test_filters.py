@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import pytest
 
@@ -111,9 +112,9 @@ def test_port_and_state_are_applied_before_owners_are_read(
     asked: list[set[int]] = []
     real = _procfs.find_owners
 
-    def recording(inodes: set[int], proc: str = _procfs.PROC) -> dict[int, list[int]]:
+    def recording(inodes: set[int], *args: Any, **kwargs: Any) -> dict[int, list[int]]:
         asked.append(set(inodes))
-        return real(inodes, proc)
+        return real(inodes, *args, **kwargs)
 
     monkeypatch.setattr(_procfs, "find_owners", recording)
     found = portcheck.listening(tool="procfs", port=first.ports[0])
