@@ -61,6 +61,9 @@ def message(exc: BaseException) -> str:
         head = said[: -len(quoted) - 2] if quoted and said.endswith(": " + quoted) else said
         tail = last_line(exc.stderr)
         return f"{head}: {tail}" if tail else head
+    if isinstance(exc, e.ToolTimeoutError) and exc.what is not None:
+        # portcheck's own reading (of /proc): nothing was started, nothing killed.
+        return f"{exc.what} {' '.join(exc.argv)} did not finish within {seconds(exc.timeout)}"
     if isinstance(exc, e.ToolTimeoutError):
         tool = os.path.basename(exc.argv[0]) if exc.argv else "a tool"
         return f"{tool} did not finish within {seconds(exc.timeout)} and was killed"
