@@ -124,12 +124,17 @@ class Farm:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for proc in self.procs:
-            os.killpg(proc.pid, signal.SIGKILL)
-        for proc in self.procs:
-            proc.wait()
-            assert proc.stdout is not None
-            proc.stdout.close()
+        stop(self.procs)
+
+
+def stop(procs: list[subprocess.Popen[str]]) -> None:
+    """Kill each process's group (started with a session of its own) and reap it."""
+    for proc in procs:
+        os.killpg(proc.pid, signal.SIGKILL)
+    for proc in procs:
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
 
 
 if __name__ == "__main__":

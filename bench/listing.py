@@ -30,6 +30,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 import portcheck
+from bench.farm import stop
 
 PER_PROCESS = 100
 COMPILE = (
@@ -84,12 +85,7 @@ class Listeners:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for proc in self.procs:
-            os.killpg(proc.pid, signal.SIGKILL)
-        for proc in self.procs:
-            proc.wait()
-            assert proc.stdout is not None
-            proc.stdout.close()
+        stop(self.procs)
 
 
 def _timed(run: Callable[[], object]) -> float:

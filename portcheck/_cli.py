@@ -377,7 +377,7 @@ def _hosts_of(args: argparse.Namespace) -> list[str] | None:
 
     if not hosts:
         raise PortcheckError(f"no host in {file!r}")
-    for host in hosts:
+    for host in getattr(args, "hosts", []):  # the file's were checked with their line numbers
         try:
             parse_host(host)
         except ValueError as exc:

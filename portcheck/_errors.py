@@ -76,6 +76,7 @@ class ToolTimeoutError(PortcheckError, TimeoutError):
     def __init__(self, argv: Sequence[str], timeout: float, *, what: str | None = None) -> None:
         self.argv = list(argv)
         self.timeout = timeout
+        self.what = what
         # `what`: not a tool but portcheck's own reading (of /proc, say): nothing was killed.
         done = f"{what} {' '.join(self.argv)}" if what else " ".join(self.argv)
         ending = "" if what else " and was killed"

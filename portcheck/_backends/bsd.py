@@ -29,7 +29,7 @@ from .._parsers.ps import parse_jails
 from .._records import Container, NoOwner, Platform, Protocol, Socket, socket_key
 from .._run import Completed
 from .context import Context, ToolUnusableError, decode, on_port, tool_path
-from .posix import full_names, lsof_sockets, netstat_an, pid_chunks, with_commands
+from .posix import full_names, lsof_sockets, netstat_an, ps_outputs, with_commands
 
 _PORT = "PORT"  # placeholder in the flag lists below, replaced by the port number
 # Newest first: FreeBSD grew `-P` (protocols) in 10 and `-s` (state) in 12, so
@@ -66,15 +66,9 @@ def with_jails(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
     None. Jail 0 is the host itself (no container).
     """
     pids = sorted({s.pid for s in sockets if s.pid is not None and s.pid > 0})
-    ps = ctx.runner.which("ps")
     found: dict[int, tuple[int, tuple[str, ...]]] = {}
-    for chunk in pid_chunks(pids if ps is not None else ()):
-        argv = [str(ps), "-ww", "-o", "pid=,jid=,args=", "-p", chunk]
-        try:
-            done = ctx.runner.run(argv, timeout=ctx.timeout)
-        except OSError:  # ToolError and ToolTimeoutError are OSErrors
-            break
-        found.update(parse_jails(decode(done.stdout)))
+    for text in ps_outputs(ctx, ("-ww", "-o", "pid=,jid=,args="), pids):
+        found.update(parse_jails(text))
     return [_jailed(s, found.get(s.pid)) if s.pid is not None else s for s in sockets]
 
 

@@ -30,7 +30,7 @@ from .._parsers.launchctl import parse_label
 from .._parsers.ps import PsProcess, parse_identity
 from .._records import Socket
 from .context import Context, decode, on_port, run_checked, tool_path
-from .posix import full_names, lsof_sockets, netstat_an, pid_chunks
+from .posix import full_names, lsof_sockets, netstat_an, ps_outputs
 
 # macOS 26 cuts the name in netstat's `process:pid` column to 16 characters.
 _NETSTAT_NAME_WIDTH = 16
@@ -69,15 +69,9 @@ def with_identity(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
 
 def processes(pids: Sequence[int], ctx: Context) -> dict[int, PsProcess]:
     """pid -> what `ps -ww -o pid=,ppid=,lstart=,args=` says of it; {} without ps."""
-    ps = ctx.runner.which("ps")
     found: dict[int, PsProcess] = {}
-    for chunk in pid_chunks(pids if ps is not None else ()):
-        argv = [str(ps), "-ww", "-o", "pid=,ppid=,lstart=,args=", "-p", chunk]
-        try:
-            done = ctx.runner.run(argv, timeout=ctx.timeout)
-        except OSError:  # ToolError and ToolTimeoutError are OSErrors
-            break
-        found.update(parse_identity(decode(done.stdout)))
+    for text in ps_outputs(ctx, ("-ww", "-o", "pid=,ppid=,lstart=,args="), pids):
+        found.update(parse_identity(text))
     return found
 
 

@@ -141,18 +141,27 @@ def with_commands(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
     fails, `command` stays None ("cannot tell"). Only integer pids reach argv.
     """
     pids = sorted({s.pid for s in sockets if isinstance(s.pid, int) and s.pid > 0})
+    commands: dict[int, tuple[str, ...]] = {}
+    for text in ps_outputs(ctx, ("-ww", "-o", "pid=", "-o", "args="), pids):
+        commands.update(_ps.parse_args(text))
+    return [attrs.evolve(s, command=commands[s.pid]) if s.pid in commands else s for s in sockets]
+
+
+def ps_outputs(ctx: Context, flags: Sequence[str], pids: Sequence[int]) -> Iterator[str]:
+    """What `ps FLAGS -p CHUNK` prints for each chunk of `pids` (constant flags only).
+
+    ps is optional and its failure is not the lookup's: without ps, or at its
+    first failure, there is no more text and the fields it would fill stay None.
+    """
     ps = ctx.runner.which("ps") if pids else None
     if ps is None:
-        return list(sockets)
-    commands: dict[int, tuple[str, ...]] = {}
+        return
     for chunk in pid_chunks(pids):
-        argv = [ps, "-ww", "-o", "pid=", "-o", "args=", "-p", chunk]
         try:
-            done = ctx.runner.run(argv, timeout=ctx.timeout)
+            done = ctx.runner.run([ps, *flags, "-p", chunk], timeout=ctx.timeout)
         except OSError:  # ToolError and ToolTimeoutError are OSErrors
-            return list(sockets)
-        commands.update(_ps.parse_args(decode(done.stdout)))
-    return [attrs.evolve(s, command=commands[s.pid]) if s.pid in commands else s for s in sockets]
+            return
+        yield decode(done.stdout)
 
 
 def ps_name(ps: str, pid: int, ctx: Context) -> str | None:

@@ -62,8 +62,7 @@ def message(exc: BaseException) -> str:
         tail = last_line(exc.stderr)
         return f"{head}: {tail}" if tail else head
     if isinstance(exc, e.ToolTimeoutError):
-        tool = os.path.basename(exc.argv[0]) if exc.argv else "a tool"
-        return f"{tool} did not finish within {seconds(exc.timeout)} and was killed"
+        return _timeout(exc)
     if isinstance(exc, e.ToolError):
         tool = os.path.basename(exc.argv[0]) if exc.argv else "a tool"
         why = last_line(exc.stderr) or "(no message on stderr)"
@@ -74,6 +73,14 @@ def message(exc: BaseException) -> str:
         return text[len(host) + 2 :] if host and text.startswith(f"{host}: ") else text
     detail = f"{type(exc).__name__}: {exc}"
     return f"unexpected {detail} (run with --debug for the traceback, and report it)"
+
+
+def _timeout(exc: e.ToolTimeoutError) -> str:
+    if exc.what is not None:
+        # portcheck's own reading (of /proc): nothing was started, nothing killed.
+        return f"{exc.what} {' '.join(exc.argv)} did not finish within {seconds(exc.timeout)}"
+    tool = os.path.basename(exc.argv[0]) if exc.argv else "a tool"
+    return f"{tool} did not finish within {seconds(exc.timeout)} and was killed"
 
 
 def host_of(exc: BaseException) -> str | None:
