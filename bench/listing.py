@@ -33,6 +33,7 @@ import portcheck
 from bench.farm import stop
 
 PER_PROCESS = 100
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMPILE = (
     "import compileall, os, portcheck; "
     "compileall.compile_dir(os.path.dirname(portcheck.__file__), quiet=1)"
@@ -69,9 +70,11 @@ class Listeners:
         while left > 0:
             share = min(PER_PROCESS, left)
             left -= share
-            argv = [sys.executable, __file__, "hold", str(share)]
+            argv = [sys.executable, "-m", "bench.listing", "hold", str(share)]
             self.procs.append(
-                subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, start_new_session=True)
+                subprocess.Popen(
+                    argv, stdout=subprocess.PIPE, text=True, start_new_session=True, cwd=ROOT
+                )
             )
         for proc in self.procs:
             assert proc.stdout is not None
