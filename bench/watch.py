@@ -24,9 +24,9 @@ import subprocess
 import sys
 import time
 
-from portcheck import _watch
 from portcheck._context import context_for
-from portcheck._select import select
+from portcheck._listing import watch as _watch
+from portcheck._listing.select import select
 
 PER_PROCESS = 50
 

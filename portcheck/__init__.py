@@ -49,14 +49,14 @@ from ._version import __version__ as __version__
 if TYPE_CHECKING:
     from ._kill.engine import stop_owners
     from ._kill.results import Outcome, OwnerOutcome, Refusal, StopResult
+    from ._listing.watch import EventKind, ListenerEvent, watch
     from ._ports.describe import PortReport, PortRole, describe
     from ._ports.ephemeral import EphemeralRange, ephemeral_range
     from ._ports.find import find_free_ports
     from ._ports.reserved import ReservedRange
-    from ._reach import wait_until_open
     from ._remote.fleet import who_owns_across
-    from ._wait import wait_until_free, wait_until_listening
-    from ._watch import EventKind, ListenerEvent, watch
+    from ._wait.connect import wait_until_open
+    from ._wait.sockets import wait_until_free, wait_until_listening
 
 # Loaded on first use (PEP 562), so that `import portcheck` costs no more than
 # the lookup itself needs: each attrs class defined at import costs time.
@@ -66,12 +66,12 @@ _LAZY = {
     "PortReport": "_ports.describe",
     "PortRole": "_ports.describe",
     "describe": "_ports.describe",
-    "wait_until_free": "_wait",
-    "wait_until_listening": "_wait",
-    "wait_until_open": "_reach",
-    "watch": "_watch",
-    "ListenerEvent": "_watch",
-    "EventKind": "_watch",
+    "wait_until_free": "_wait.sockets",
+    "wait_until_listening": "_wait.sockets",
+    "wait_until_open": "_wait.connect",
+    "watch": "_listing.watch",
+    "ListenerEvent": "_listing.watch",
+    "EventKind": "_listing.watch",
     "find_free_ports": "_ports.find",
     "ReservedRange": "_ports.reserved",
     "StopResult": "_kill.results",

@@ -15,7 +15,7 @@
                   -- CMD ARGS...
     portcheck completion {bash,zsh,fish,powershell}
 
-PORTS is 80, 80,443, 8000-8010 or a mix (one parser, `_filters.parse_allowed`).
+PORTS is 80, 80,443, 8000-8010 or a mix (one parser, `_listing.allow.parse_allowed`).
 The options every command takes (`--json`, `--csv`, `-q`, `--timeout`,
 `--tool`, `--debug`, `--host`/`--hosts`) may come before the subcommand's
 name: `split_command` finds it. docs/command.md is checked against these
@@ -58,7 +58,7 @@ from ._validate import check_seconds
 if TYPE_CHECKING:
     from ._errors import WaitTimeoutError
     from ._kill.results import StopResult
-    from ._wait import Poll
+    from ._wait.sockets import Poll
 
 EXIT_IN_USE, EXIT_FREE, EXIT_ERROR = 0, 1, 2
 EXIT_OK, EXIT_TIMEOUT = 0, 1
@@ -185,7 +185,7 @@ MAX_PORTS = 4096
 
 def ports_arg(text: str) -> list[int]:
     """`80`, `80,443`, `8000-8010` or a mix, as a list of ports: `--allow`'s one parser."""
-    from ._filters import parse_allowed
+    from ._listing.allow import parse_allowed
 
     try:
         ranges = parse_allowed(text)
@@ -205,7 +205,7 @@ def ports_arg(text: str) -> list[int]:
 
 
 def _port_ranges(text: str) -> list[tuple[int, int]]:
-    from ._filters import parse_allowed
+    from ._listing.allow import parse_allowed
 
     try:
         return parse_allowed(text)
@@ -432,7 +432,7 @@ def build_wait_parser() -> argparse.ArgumentParser:
 
 
 def _port_range(text: str) -> tuple[int, int]:
-    from ._filters import parse_allowed
+    from ._listing.allow import parse_allowed
 
     try:
         ranges = parse_allowed(text)
@@ -747,7 +747,7 @@ def _wait_main(args: argparse.Namespace) -> int:
     import time
 
     from ._render import json as documents
-    from ._wait import free_condition, listening_condition
+    from ._wait.sockets import free_condition, listening_condition
 
     if args.free and (args.tcp or args.udp):
         raise PortcheckError("--tcp and --udp go with --listening, not --free")
@@ -852,7 +852,7 @@ def _wait_one(
     from ._errors import WaitTimeoutError
     from ._render import json as documents
     from ._render.progress import Progress
-    from ._wait import listening, wait_for
+    from ._wait.sockets import listening, wait_for
 
     progress = Progress(port, condition, timeout) if _show_progress(args) else None
     last: list[Poll] = []
@@ -1117,7 +1117,7 @@ def _strict_end(args: argparse.Namespace, result: StopResult, start: float) -> S
     import time
 
     from ._records import is_remnant
-    from ._wait import free_condition
+    from ._wait.sockets import free_condition
 
     if not args.strict or result.dry_run or not result.free or not result.time_wait:
         return result
@@ -1234,7 +1234,7 @@ def _pid(text: str) -> int:
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
     """The listing filters given, checked before anything runs (bad ones are exit 2)."""
     from ._cli_deploy import list_filters
-    from ._select import select
+    from ._listing.select import select
 
     found = list_filters(args)
     if args.port is not None:
@@ -1316,7 +1316,7 @@ def _listing(args: argparse.Namespace, found: list[Socket]) -> list[str]:
 
 
 def _list_one(args: argparse.Namespace, host: str | None) -> list[Socket]:
-    from ._filters import exposed, unexpected
+    from ._listing.allow import exposed, unexpected
     from ._lookup import listening, sockets
 
     chosen = _filters(args)

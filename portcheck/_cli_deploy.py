@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import argparse
     from types import FrameType
 
-    from ._launch import Plan
+    from ._ports.launch import Plan
     from ._records import Socket
 
 EXIT_OK, EXIT_TIMEOUT, EXIT_ALERT, EXIT_TAKEN, EXIT_ERROR = 0, 1, 1, 1, 2
@@ -52,8 +52,8 @@ def wait_open_main(
     targets: Sequence[str], *, timeout: float, interval: float, as_json: bool, quiet: bool
 ) -> int:
     """0 when every target accepts a TCP connection, 1 at the timeout, 2 on bad input."""
-    from ._reach import finish_wait, parse_targets, start_wait
     from ._render.reach import ReachProgress, down_lines, open_lines
+    from ._wait.connect import finish_wait, parse_targets, start_wait
 
     try:
         addresses = parse_targets(targets)
@@ -122,8 +122,8 @@ def watch_main(
     `alert` fires on `opened` and `closed` events only: the listeners present
     at the start are the baseline a script compares against.
     """
+    from ._listing.watch import EventKind, watch
     from ._render.watch import event_line
-    from ._watch import EventKind, watch
 
     events = watch(
         interval=interval, initial=initial, exposed=exposed, tool=tool, timeout=timeout, **filters
@@ -171,7 +171,7 @@ def run_main(
     `wait_open` says on stderr when it accepts connections, or that it did
     not within `timeout`.
     """
-    from ._launch import DEFAULT_RANGE, choose, execute, plan
+    from ._ports.launch import DEFAULT_RANGE, choose, execute, plan
 
     command = _check_run(
         command,
@@ -232,7 +232,7 @@ def _run_child(made: Plan, *, timeout: float, quiet: bool) -> int:
     from ._run import run_command
 
     def report(pid: int) -> None:
-        from ._reach import wait_until_open
+        from ._wait.connect import wait_until_open
 
         target = f"localhost:{made.port}"
         try:

@@ -13,9 +13,9 @@ from ._validate import check_port
 if TYPE_CHECKING:
     from ._backends import Backend
     from ._backends.context import Context
-    from ._filters import Allowed
+    from ._listing.allow import Allowed
+    from ._listing.select import Selection
     from ._run import Runner
-    from ._select import Selection
 
     # Called after each backend tried: the backend, the context it ran with,
     # and the error it raised (None when it answered).
@@ -97,7 +97,7 @@ def listening(
     runtime or a pod uid). Port and state are applied before owners are
     read, where the backend allows, so that they make a listing cheaper.
     """
-    from ._select import select  # not imported by a lookup of one port
+    from ._listing.select import select  # not imported by a lookup of one port
 
     chosen = select(
         port=port, name=name, pid=pid, user=user, state=state, unit=unit, container=container
@@ -123,7 +123,7 @@ def sockets(
 
     The filters are those of `listening`.
     """
-    from ._select import select
+    from ._listing.select import select
 
     chosen = select(
         port=port, name=name, pid=pid, user=user, state=state, unit=unit, container=container

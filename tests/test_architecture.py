@@ -152,11 +152,11 @@ def test_core_never_imports_presentation() -> None:
 
 
 def test_the_presentation_check_sees_an_edge() -> None:
-    GRAPH["portcheck._wait"].add("portcheck._render.words")
+    GRAPH["portcheck._wait.sockets"].add("portcheck._render.words")
     try:
-        assert ("portcheck._wait", "portcheck._render.words") in _presentation_edges()
+        assert ("portcheck._wait.sockets", "portcheck._render.words") in _presentation_edges()
     finally:
-        GRAPH["portcheck._wait"].discard("portcheck._render.words")
+        GRAPH["portcheck._wait.sockets"].discard("portcheck._render.words")
 
 
 def _private_backend_names() -> list[str]:

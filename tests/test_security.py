@@ -87,8 +87,8 @@ def _ways_to_start_a_process(sources: Sequence[Path]) -> list[str]:
 # The one exception: `portcheck run` replaces portcheck with the user's command
 # (exec, not a child), so that the command's pid is the LISTEN_PID portcheck
 # set and its signals and exit status are its own. That is exactly one
-# os.execvpe call, in `_launch.py` (found by the walk above, line aside).
-_ALLOWED_STARTS = {"portcheck/_launch.py: os.execvpe"}
+# os.execvpe call, in `_ports/launch.py` (found by the walk above, line aside).
+_ALLOWED_STARTS = {"portcheck/_ports/launch.py: os.execvpe"}
 
 
 def test_no_shell_and_no_other_way_to_start_a_process() -> None:
@@ -147,7 +147,7 @@ def test_ruff_subprocess_rules_apply_to_the_package() -> None:
         if noqa.search(line)
     ]
     # The exec of `portcheck run`, the one start allowed (see _ALLOWED_STARTS).
-    allowed = "portcheck/_launch.py:os.execvpe(chosen.argv[0], list(chosen.argv), chosen.env)"
+    allowed = "portcheck/_ports/launch.py:os.execvpe(chosen.argv[0], list(chosen.argv), chosen.env)"
     assert silenced == [f"{allowed}  # noqa: S606 - see above"]
 
 

@@ -21,7 +21,7 @@ from .._run import Completed, Runner
 
 if TYPE_CHECKING:
     # Only the listing's filters need it: a lookup of one port never imports it.
-    from .._select import Selection
+    from .._listing.select import Selection
 
 
 class ToolUnusableError(PortcheckError):

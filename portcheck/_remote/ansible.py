@@ -31,7 +31,7 @@ from .._records import NoOwner, Platform, Protocol, Socket
 from .._run import Completed
 
 if TYPE_CHECKING:
-    from .._filters import Allowed
+    from .._listing.allow import Allowed
 
 # Runs one command line on the target: (exit status, stdout, stderr).
 Execute = Callable[[str], "tuple[int, bytes, bytes]"]
@@ -144,7 +144,7 @@ def listen_ports_result(
     allowed: Allowed | None = None,  # see _listing.parse_allowed
 ) -> dict[str, Any]:
     """The `portcheck.portcheck.listen_ports_facts` result: facts, and `unexpected` if asked."""
-    from .._filters import is_allowed, parse_allowed
+    from .._listing.allow import is_allowed, parse_allowed
 
     ranges = parse_allowed(allowed) if allowed is not None else None
     ctx = context(execute, host)

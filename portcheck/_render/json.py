@@ -24,11 +24,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from .._kill.results import StopResult
+    from .._listing.watch import ListenerEvent
     from .._ports.describe import PortReport
     from .._ports.find import Search
     from .._ports.reserved import ReservedRange
     from .._remote.fleet import HostResult
-    from .._watch import ListenerEvent
 
 SCHEMA = 1
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .words import ERROR, owners
 
 if TYPE_CHECKING:
-    from .._wait import Poll
+    from .._wait.sockets import Poll
 
 
 class Progress:

@@ -9,7 +9,7 @@ from .table import NO_OWNER_CELLS
 from .words import safe
 
 if TYPE_CHECKING:
-    from .._watch import ListenerEvent
+    from .._listing.watch import ListenerEvent
 
 FLAG = "[exposed dynamic port]"
 

@@ -19,7 +19,7 @@ from portcheck._cli import main
 from portcheck._ports.describe import service_name
 from portcheck._records import Platform
 from portcheck._run import SystemRunner
-from portcheck._wait import wait_for
+from portcheck._wait.sockets import wait_for
 from portcheck._words import hidden_owner
 
 LISTENER = portcheck.Socket(
@@ -322,7 +322,7 @@ def looks(monkeypatch: pytest.MonkeyPatch) -> list[list[portcheck.Socket]]:
         count[0] += 1
         return list(answer)
 
-    monkeypatch.setattr("portcheck._wait.lookup", lookup)
+    monkeypatch.setattr("portcheck._wait.sockets.lookup", lookup)
     defaults = wait_for.__kwdefaults__
     assert defaults is not None
     now = [0.0]
@@ -453,7 +453,7 @@ def test_wait_progress_line_on_a_terminal_only(
     capsys.readouterr()
     # Not a terminal (captured): no progress at all.
     looks[:] = [[LISTENER], []]
-    monkeypatch.setattr("portcheck._wait.lookup", _answers([[LISTENER], []]))
+    monkeypatch.setattr("portcheck._wait.sockets.lookup", _answers([[LISTENER], []]))
     assert main(["wait", "8080", "--free", "--interval", "0.01"]) == 0
     assert capsys.readouterr() == ("port 8080 is free\n", "")
 

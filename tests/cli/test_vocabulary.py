@@ -47,7 +47,7 @@ for _module in (
     "portcheck._render.completion",
     "portcheck._render.progress",
     "portcheck._render.hosts",
-    "portcheck._wait",
+    "portcheck._wait.sockets",
 ):
     importlib.import_module(_module)
 

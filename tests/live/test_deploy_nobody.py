@@ -16,9 +16,11 @@ import sys
 import pytest
 
 import portcheck
-from portcheck import _launch, _reach, _watch  # noqa: F401 - loaded before the fork
 from portcheck._errors import PortInUseError
+from portcheck._listing import watch as _watch  # noqa: F401 - loaded before the fork
 from portcheck._ports import ephemeral, find, reserved  # noqa: F401 - loaded before the fork
+from portcheck._ports import launch as _launch
+from portcheck._wait import connect as _reach  # noqa: F401
 from tests.live.conftest import IS_ROOT
 from tests.support.as_nobody import run_as_nobody
 

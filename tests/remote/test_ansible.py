@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from portcheck._filters import parse_allowed
+from portcheck._listing.allow import parse_allowed
 from portcheck._remote.ansible import listen_ports_result, who_owns_result
 from portcheck._remote.probe import POSIX_PROBE
 

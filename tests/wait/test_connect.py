@@ -15,7 +15,7 @@ import pytest
 
 import portcheck
 from portcheck import WaitTimeoutError
-from portcheck._reach import (
+from portcheck._wait.connect import (
     NOT_RESOLVED,
     REFUSED,
     Address,
@@ -193,7 +193,7 @@ def test_an_unexpected_error_in_a_try_is_reported_not_lost(
     def broken(*_args: object) -> str | None:
         raise LookupError("unknown encoding: idna")
 
-    monkeypatch.setattr("portcheck._reach.connect_once", broken)
+    monkeypatch.setattr("portcheck._wait.connect.connect_once", broken)
     with pytest.raises(WaitTimeoutError) as caught:
         portcheck.wait_until_open(["db:5432"], timeout=0.5, interval=0.1)
     assert caught.value.last_errors == {"db:5432": "LookupError: unknown encoding: idna"}

@@ -1,7 +1,7 @@
 """The filters of `listening()`, `sockets()`, `watch()` and `portcheck list`: `Selection`.
 
-Apart from `_filters` so that the command's start-up, which reads port lists
-with `_filters`, does not define this class (bench/startup.py).
+Apart from `allow.py` so that the command's start-up, which reads port lists
+with `allow.py`, does not define this class (bench/startup.py).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 import attrs
 
-from ._filters import Allowed, is_allowed, parse_allowed
-from ._records import Socket, State
+from .._records import Socket, State
+from .allow import Allowed, is_allowed, parse_allowed
 
 
 @attrs.frozen(kw_only=True)

@@ -1,13 +1,13 @@
 """What the listing keeps: listeners reachable from other hosts (`--exposed`), and the
 ones an allowlist does not expect (`--allow`, and the Ansible plugin's `allowed`).
-The filters of `listening(port=, name=, ...)` are in `_select`."""
+The filters of `listening(port=, name=, ...)` are in `select.py`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Union
 
-from ._records import Socket
+from .._records import Socket
 
 
 def is_loopback(address: str) -> bool:

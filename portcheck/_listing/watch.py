@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Callable
 
 import attrs
 
-from ._filters import Allowed, is_loopback
-from ._lookup import lookup
-from ._records import IanaRange, Socket, State, Word, is_listening, socket_key
-from ._select import Selection, select
-from ._validate import check_seconds
+from .._lookup import lookup
+from .._records import IanaRange, Socket, State, Word, is_listening, socket_key
+from .._validate import check_seconds
+from .allow import Allowed, is_loopback
+from .select import Selection, select
 
 if TYPE_CHECKING:
-    from ._backends.context import Context
+    from .._backends.context import Context
 
 
 class EventKind(Word):
@@ -90,7 +90,7 @@ def watch(
     chosen = select(
         port=port, name=name, pid=pid, user=user, state=state, unit=unit, container=container
     )
-    from ._context import context_for
+    from .._context import context_for
 
     context = context_for(timeout=timeout)
     return _watch(context, chosen, interval=interval, initial=initial, exposed=exposed, tool=tool)
@@ -145,7 +145,7 @@ def _watch(
 
 def dynamic_flagger(context: Context) -> Callable[[Socket], bool]:
     """The test behind `exposed_dynamic`, with the system's ephemeral range read once."""
-    from ._ports.ephemeral import read_range
+    from .._ports.ephemeral import read_range
 
     eph = read_range(context)  # the documented default where it cannot be read
     ranges = [(eph.first, eph.last), IanaRange.DYNAMIC.bounds]

@@ -1,11 +1,11 @@
-"""The listing filters (`_filters.select`) on records made by hand: every field, and bad input."""
+"""The listing filters (`_listing.select`) on records made by hand: every field, and bad input."""
 
 from __future__ import annotations
 
 import pytest
 
 from portcheck import Container, Endpoint, Family, Protocol, Socket, State
-from portcheck._select import select
+from portcheck._listing.select import select
 
 WEB = Socket(
     protocol=Protocol.TCP,

@@ -12,7 +12,8 @@ import time
 import pytest
 
 import portcheck
-from portcheck import Endpoint, Family, Protocol, Socket, State, WaitTimeoutError, _wait
+from portcheck import Endpoint, Family, Protocol, Socket, State, WaitTimeoutError
+from portcheck._wait import sockets as _wait
 from tests.support.hold import Holders
 
 PORT = 8080

@@ -17,7 +17,7 @@ import textwrap
 import pytest
 
 from portcheck._errors import NoFreePortError, PortInUseError
-from portcheck._launch import choose, listen_on, plan
+from portcheck._ports.launch import choose, listen_on, plan
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="exec is POSIX")
 
@@ -125,7 +125,7 @@ def test_an_empty_command_is_refused() -> None:
 
 LAUNCHER = """
 import sys
-from portcheck._launch import choose, execute, plan
+from portcheck._ports.launch import choose, execute, plan
 port, listener = choose(port=int(sys.argv[1]), next_free=True, bind="127.0.0.1")
 execute(plan(sys.argv[2:], port, listener=listener))
 """
@@ -174,7 +174,7 @@ def test_the_socket_reaches_the_command_as_fd_3_and_the_status_passes_through() 
 def test_a_command_that_is_not_found_raises() -> None:
     script = textwrap.dedent(
         """
-        from portcheck._launch import execute, plan
+        from portcheck._ports.launch import execute, plan
         try:
             execute(plan(["/nonexistent/command"], 8080))
         except FileNotFoundError:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 import portcheck
-from portcheck import Endpoint, EventKind, Family, ListenerEvent, Protocol, Socket, State, _watch
+from portcheck import Endpoint, EventKind, Family, ListenerEvent, Protocol, Socket, State
 from portcheck._context import context_for
-from portcheck._select import select
+from portcheck._listing import watch as _watch
+from portcheck._listing.select import select
 
 
 def listener(port: int, address: str = "127.0.0.1", pid: int = 42) -> Socket:

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from ._errors import PortInUseError, UnsupportedError
-from ._validate import check_port
+from .._errors import PortInUseError, UnsupportedError
+from .._validate import check_port
 
 # What `run` searches when no port is given: away from the well-known ports,
 # below the registered database and broker ports most machines run.
@@ -64,8 +64,8 @@ def choose(
     listening socket, kept and returned: no other process can take the port
     between the choice and the command. `NoFreePortError` when none is.
     """
-    from ._context import context_for
-    from ._ports.find import Wanted, search
+    from .._context import context_for
+    from .find import Wanted, search
 
     context = context_for(timeout=timeout)
     if port is not None:
@@ -77,7 +77,7 @@ def choose(
     if found.enough:
         return found.ports[0], None if binder is None else binder.take()
     if port is not None and not next_free:
-        from ._lookup import who_owns
+        from .._lookup import who_owns
 
         owners = who_owns(port, timeout=timeout)
         raise PortInUseError(port, owners, reason=_reason(found.skipped))

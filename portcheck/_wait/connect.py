@@ -24,8 +24,8 @@ from typing import Callable, Union
 
 import attrs
 
-from ._errors import WaitTimeoutError
-from ._validate import check_seconds
+from .._errors import WaitTimeoutError
+from .._validate import check_seconds
 
 # The longest one connect may take: a blackholed first address must leave
 # time to try the next, and the next round, before the deadline.
@@ -73,7 +73,7 @@ def parse_target(target: Target) -> Address:
         if not 1 <= port <= 65535:
             raise ValueError(f"port must be between 1 and 65535, not {text}")
         return Address(text=text, host="localhost", port=port)
-    from ._remote.hosts import parse_host
+    from .._remote.hosts import parse_host
 
     if "@" in text:
         raise ValueError(f"not a target (PORT, HOST:PORT or [v6]:PORT): {text!r}")

@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Callable
 
 import attrs
 
-from ._errors import WaitTimeoutError
-from ._lookup import lookup
-from ._records import Protocol, Socket, in_use, is_listening
-from ._validate import check_port, check_protocol, check_seconds
-from ._words import ERROR
-from ._words import owners as owners_in_words
+from .._errors import WaitTimeoutError
+from .._lookup import lookup
+from .._records import Protocol, Socket, in_use, is_listening
+from .._validate import check_port, check_protocol, check_seconds
+from .._words import ERROR
+from .._words import owners as owners_in_words
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ._backends.context import Context
+    from .._backends.context import Context
 
 # Each look is bounded by this (or by the time left, if longer), so that a
 # hanging tool cannot stretch a wait far past its deadline.
@@ -136,7 +136,7 @@ def wait_for(
     check_seconds("timeout", timeout, allow_zero=True)
     check_seconds("interval", interval)
     if context is None:
-        from ._context import context_for
+        from .._context import context_for
 
         context = context_for()
     start = clock()
