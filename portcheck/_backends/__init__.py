@@ -111,16 +111,18 @@ if TYPE_CHECKING:  # mypy checks that every function named above is a `Lookup`.
 # field is filled when some backend of the system sets it where the system
 # can tell (`units` on macOS: as root only; `command` on Windows: where
 # PowerShell runs); "pid" stands for pid and process, "user" for user and uid.
-OWNER_FIELDS = ("pid", "user", "command", "units", "container", "forwards_to", "started")
+OWNER_FIELDS = (
+    "pid", "user", "command", "units", "container", "forwards_to", "started", "parent"
+)  # fmt: skip
 FILLS: dict[tuple[Platform, bool], frozenset[str]] = {
     (Platform.LINUX, False): frozenset(OWNER_FIELDS),
     # The owner script reads the host's /proc (`_parsers.proc_frames`).
     (Platform.LINUX, True): frozenset(OWNER_FIELDS),
-    (Platform.DARWIN, False): frozenset({"pid", "user", "command", "units"}),
+    (Platform.DARWIN, False): frozenset({"pid", "user", "command", "units", "started", "parent"}),
     (Platform.FREEBSD, False): frozenset({"pid", "user", "command", "container"}),
     (Platform.NETBSD, False): frozenset({"pid", "user", "command"}),
     (Platform.OPENBSD, False): frozenset({"pid", "user"}),
-    (Platform.WINDOWS, False): frozenset({"pid", "command", "units"}),
+    (Platform.WINDOWS, False): frozenset({"pid", "command", "units", "started", "parent"}),
 }
 
 

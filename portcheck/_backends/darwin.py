@@ -56,7 +56,8 @@ def _lookup_netstat_an(port: int | None, ctx: Context) -> list[Socket]:
 
 
 def with_identity(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
-    """`sockets` with each owner's command line (one string) and, as root, launchd label.
+    """`sockets` with each owner's command line (one string), parent, start time (on this
+    machine: ps prints no zone) and, as root, launchd label.
 
     ps and launchctl are optional, and their failure is not the lookup's:
     the fields then stay None and empty ("cannot tell").
@@ -64,7 +65,7 @@ def with_identity(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
     pids = sorted({s.pid for s in sockets if s.pid is not None and s.pid > 0})
     found = processes(pids, ctx)
     labels = launchd_labels(pids, ctx) if ctx.privileged else {}
-    return [_identified(s, found, labels) for s in sockets]
+    return [_identified(s, found, labels, local=ctx.remote is None) for s in sockets]
 
 
 def processes(pids: Sequence[int], ctx: Context) -> dict[int, PsProcess]:
@@ -90,12 +91,19 @@ def launchd_labels(pids: Sequence[int], ctx: Context) -> dict[int, str]:
     return labels
 
 
-def _identified(sock: Socket, found: dict[int, PsProcess], labels: dict[int, str]) -> Socket:
+def _identified(
+    sock: Socket, found: dict[int, PsProcess], labels: dict[int, str], *, local: bool
+) -> Socket:
     if sock.pid is None:
         return sock
     process = found.get(sock.pid)
     label = labels.get(sock.pid)
-    if process is None and label is None:
-        return sock
-    command = (process.command,) if process is not None else sock.command
-    return attrs.evolve(sock, command=command, units=(label,) if label else sock.units)
+    units = (label,) if label else sock.units
+    if process is None:
+        return attrs.evolve(sock, units=units) if label else sock
+    # ps prints lstart in the host's local time, with no zone: on this machine
+    # that zone is ours; over ssh it is unknown, and the time stays None.
+    started = process.started.astimezone() if local and process.started is not None else None
+    return attrs.evolve(
+        sock, command=(process.command,), units=units, parent=process.ppid, started=started
+    )

@@ -229,14 +229,25 @@ def _add_names(ctx: Context, sockets: list[Socket], page: int | None) -> list[So
 
 
 def _add_commands(ctx: Context, sockets: list[Socket]) -> list[Socket]:
+    """Each owner's command line, parent and (on this machine) start time, from PowerShell."""
     wanted = {s.pid for s in sockets if s.pid is not None and not s.system_process}
     if not wanted:
         return sockets
-    commands = {pid: p.command for pid, p in processes(ctx).items() if p.command is not None}
+    found = processes(ctx)
     return [
-        attrs.evolve(s, command=(commands[s.pid],)) if s.pid in wanted and s.pid in commands else s
+        _identified(s, found[s.pid], local=ctx.remote is None)
+        if s.pid in wanted and s.pid in found
+        else s
         for s in sockets
     ]
+
+
+def _identified(sock: Socket, process: _win32_process.Win32Process, *, local: bool) -> Socket:
+    # PowerShell prints CreationDate in the host's local time, with no zone: on
+    # this machine that zone is ours; over ssh it is unknown, and the time None.
+    started = process.started.astimezone() if local and process.started is not None else None
+    command = (process.command,) if process.command is not None else sock.command
+    return attrs.evolve(sock, command=command, parent=process.ppid, started=started)
 
 
 def processes(ctx: Context) -> dict[int, _win32_process.Win32Process]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import attrs
 import pytest
 
 from portcheck import Family, Protocol, Socket, State
@@ -215,3 +216,39 @@ def test_hostile_text_in_every_new_field_is_escaped() -> None:
     ]
     assert not any(ch in line for line in printed for ch in "\x1b\x07")
     assert any("\\x1b" in line for line in printed)
+
+
+def test_macos_parent_and_start_time_on_this_machine_only() -> None:
+    # ps prints lstart in the local time of the machine it runs on, with no zone:
+    # here that zone is ours (aware, this machine's offset); over ssh, unknown.
+    socks = [_socket(611), _socket(700), _socket(999)]
+    local = darwin.with_identity(socks, _ctx(_mac_runner(), Platform.DARWIN, privileged=False))
+    assert [s.parent for s in local] == [1, 1, None]  # 999: gone before ps ran
+    assert local[0].started == datetime(2025, 11, 30, 16, 12, 1).astimezone()
+    assert local[0].started is not None
+    assert local[0].started.tzinfo is not None
+    over_ssh = attrs.evolve(_ctx(_mac_runner(), Platform.DARWIN, privileged=False), remote="mac1")
+    remote = darwin.with_identity(socks, over_ssh)
+    assert [(s.parent, s.started) for s in remote] == [(1, None), (1, None), (None, None)]
+
+
+def test_windows_parent_and_start_time_from_powershell() -> None:
+    netstat = (golden.FIXTURES / "windows" / "windows-10-en--netstat-ano.out").read_bytes()
+    text = netstat.decode("ascii", "replace")
+    pid = next(int(line.split()[-1]) for line in text.splitlines() if ":135 " in line)
+    utf8 = WIN_CSV.with_name(WIN_CSV.name + ".utf8.txt").read_bytes()
+    csv = utf8.replace(b'"4242","1076"', f'"{pid}","1076"'.encode())
+    runner = FakeRunner(
+        replies={
+            windows.netstat_argv({}): (0, netstat, b""),
+            windows.tasklist_argv({}): (0, f'"svchost.exe","{pid}","RpcSs"\r\n'.encode(), b""),
+            windows.powershell_argv({}): (0, csv, b""),
+        }
+    )
+    ctx = _ctx(runner, Platform.WINDOWS, privileged=False)
+    found = windows.lookup(135, ctx, code_page=lambda: 437)
+    owned = [s for s in found if s.pid == pid]
+    assert owned
+    assert {(s.parent, s.started) for s in owned} == {
+        (1076, datetime(2026, 12, 3, 18, 33, 35).astimezone())
+    }
