@@ -102,9 +102,16 @@ def _playbook(
     sshd: SshServer, tmp_path: Path, user: str, held: Held, *, free: int, hidden: bool
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
     out = tmp_path / "facts.json"
-    (tmp_path / "site.yml").write_text(
-        PLAYBOOK.format(held=held.ports[0], pids=held.pids, free=free, hidden=hidden, out=out)
-    )
+    text = PLAYBOOK.format(held=held.ports[0], pids=held.pids, free=free, hidden=hidden, out=out)
+    done = _run_playbook(sshd, tmp_path, user, text)
+    facts = json.loads(out.read_text()) if out.exists() else {}
+    return done, facts
+
+
+def _run_playbook(
+    sshd: SshServer, tmp_path: Path, user: str, playbook: str
+) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "site.yml").write_text(playbook)
     (tmp_path / "hosts.ini").write_text(
         "[targets]\n"
         f"target ansible_host=127.0.0.1 ansible_port={sshd.port} ansible_user={user}"
@@ -128,7 +135,7 @@ def _playbook(
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
         "LC_ALL": "C.UTF-8",
     }
-    done = subprocess.run(
+    return subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", str(tmp_path / "hosts.ini"), "site.yml"],
         cwd=tmp_path,
         env=env,
@@ -137,8 +144,6 @@ def _playbook(
         timeout=240,
         check=False,
     )
-    facts = json.loads(out.read_text()) if out.exists() else {}
-    return done, facts
 
 
 @pytest.fixture
@@ -219,3 +224,41 @@ def test_both_action_plugins_run_under_check(plugin: str) -> None:
     finally:
         sys.path.remove(str(COLLECTION))
     assert module.ActionModule._supports_check_mode is True
+
+
+PREFORK_PLAYBOOK = """
+- hosts: targets
+  gather_facts: false
+  tasks:
+    - name: a port with 61 owners
+      portcheck.portcheck.who_owns:
+        port: {port}
+      register: owner
+    - ansible.builtin.assert:
+        that:
+          - (owner.sockets | map(attribute='pid') | unique | sort) == {pids}
+    - name: the same owners as facts
+      portcheck.portcheck.listen_ports_facts:
+    - ansible.builtin.assert:
+        that:
+          - >-
+            (tcp_listen | selectattr('port', 'equalto', {port}) | map(attribute='pid')
+            | unique | sort) == {pids}
+"""
+
+
+def test_sixty_prefork_workers_through_the_playbook(sshd: SshServer, tmp_path: Path) -> None:
+    # More owners than one `ps -p a,b,...` word may name: the plugins ask in chunks.
+    from tests.support.hold import Reporters
+
+    prefork = Path(__file__).resolve().parent.parent / "support" / "prefork.py"
+    reporters = Reporters()
+    try:
+        report, _proc = reporters.start(prefork, "60")
+        pids = sorted(report["pids"])
+        assert len(pids) == 61
+        playbook = PREFORK_PLAYBOOK.format(port=report["port"], pids=pids)
+        done = _run_playbook(sshd, tmp_path, "root", playbook)
+    finally:
+        reporters.close()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

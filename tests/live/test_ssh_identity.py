@@ -55,6 +55,34 @@ def test_sixty_prefork_workers_over_ssh(
     assert all(s.command is not None and s.command[-1] == "60" for s in remote)
 
 
+def test_sixty_prefork_workers_through_the_fleet_and_the_command(
+    ssh_config: SshServer, reporters: Reporters
+) -> None:
+    # The same many owners through who_owns_across and `portcheck PORT --host`:
+    # each host's answer, never an "unexpected ValueError" for the whole run.
+    import json
+    import subprocess
+
+    report, _proc = reporters.start(PREFORK, "60")
+    port, pids = report["port"], report["pids"]
+    host = ssh_config.host()
+    [(name, answer)] = portcheck.who_owns_across(port, [host]).items()
+    assert name == host
+    assert not isinstance(answer, Exception), answer
+    assert {s.pid for s in answer} == set(pids)
+    done = subprocess.run(
+        [sys.executable, "-m", "portcheck", str(port), "--host", host, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    [entry] = json.loads(done.stdout)["hosts"]
+    [found] = entry["ports"]
+    assert {s["pid"] for s in found["sockets"]} == set(pids)
+
+
 @cgroups
 @pytest.mark.parametrize("login", ["root", "user"])
 def test_a_service_unit_over_ssh(ssh_config: SshServer, holders: Holders, login: str) -> None:
