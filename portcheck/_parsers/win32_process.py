@@ -61,7 +61,9 @@ def decode(data: bytes) -> str:
 def parse(text: str) -> dict[int, Win32Process]:
     """pid -> Win32Process from the CSV; the header row and malformed rows are skipped."""
     found: dict[int, Win32Process] = {}
-    for row in csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")):
+    # A NUL is never in a command line; Python 3.9's csv refuses a line holding one.
+    clean = text.lstrip("\ufeff").replace("\0", "\ufffd")
+    for row in csv.reader(io.StringIO(clean, newline="")):
         if len(row) != len(_HEADER) or tuple(row) == _HEADER:
             continue
         pid, ppid, created, command = row
