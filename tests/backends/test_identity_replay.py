@@ -256,8 +256,6 @@ def test_windows_parent_and_start_time_from_powershell() -> None:
 
 def test_a_nul_in_powershell_output_is_no_crash() -> None:
     # Python 3.9's csv refuses a line holding a NUL (found by tests/parsers/test_fuzz.py).
-    from portcheck._parsers import win32_process
-
     assert win32_process.parse("\0") == {}
     [found] = win32_process.parse('"7","1","","a\0b"\r\n').values()
     assert (found.pid, found.command) == (7, "a\ufffdb")
