@@ -31,6 +31,7 @@ PORTCHECK = {
     "portcheck._cli",
     "portcheck._context",
     "portcheck._errors",
+    "portcheck._listing",  # the package of the next (its __init__ is a docstring)
     "portcheck._listing.allow",  # the one parser of port lists (80,443,8000-8100)
     "portcheck._lookup",
     "portcheck._parsers",  # the package of proc_net, cmdline and addr (its table, not its parsers)
