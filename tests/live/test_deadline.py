@@ -89,6 +89,13 @@ def port() -> Iterator[int]:
 )
 def test_timeout_1_ends_within_3_s_with_a_timeout_error(argv: list[str], port: int) -> None:
     args = [str(port) if a == "PORT" else a for a in argv]
+    # What starting the command costs now (about 0.1 s on a quiet machine; more
+    # when CI's parallel workers share the cores): the bound is on top of it.
+    start = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "portcheck", "--version"], capture_output=True, check=True
+    )
+    startup = time.monotonic() - start
     start = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "portcheck", *args, "--timeout", "1"],
@@ -100,4 +107,4 @@ def test_timeout_1_ends_within_3_s_with_a_timeout_error(argv: list[str], port: i
     elapsed = time.monotonic() - start
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "reading /proc/*/fd did not finish within 1 s" in done.stderr
-    assert elapsed < 3.0, elapsed
+    assert elapsed < 3.0 + startup, (elapsed, startup)

@@ -90,7 +90,7 @@ def kill_cli(
 
 def test_a_single_listener_is_stopped_by_sigterm(targets: Targets) -> None:
     t = targets.target("listen")
-    result = portcheck.stop_owners(t.port, timeout=10)
+    result = portcheck.stop_owners(t.port, grace=10)
     [owner] = result.owners
     assert (owner.pid, owner.outcome, owner.signals) == (t.pids[0], Outcome.SIGNALLED, ("SIGTERM",))
     assert result.free
@@ -102,7 +102,7 @@ def test_a_single_listener_is_stopped_by_sigterm(targets: Targets) -> None:
 
 def test_sigterm_ignored_is_not_freed_without_force(targets: Targets) -> None:
     t = targets.target("ignore-term")
-    result = portcheck.stop_owners(t.port, timeout=0.5)
+    result = portcheck.stop_owners(t.port, grace=0.5)
     [owner] = result.owners
     assert owner.outcome is Outcome.STILL_ALIVE
     assert not result.free
@@ -112,7 +112,7 @@ def test_sigterm_ignored_is_not_freed_without_force(targets: Targets) -> None:
 
 def test_sigterm_ignored_is_killed_with_force(targets: Targets) -> None:
     t = targets.target("ignore-term")
-    result = portcheck.stop_owners(t.port, timeout=0.5, force=True)
+    result = portcheck.stop_owners(t.port, grace=0.5, force=True)
     [owner] = result.owners
     assert owner.outcome is Outcome.KILLED
     assert owner.signals == ("SIGTERM", "SIGKILL")
