@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,18 @@ import pytest
 from tests.support.hold import Holders
 from tests.support.sshd import SshServer
 from tests.support.sshd import why_not as sshd_missing
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, skip the `alone` tests: they slow every lookup of the other
+    workers on purpose (tests/live/test_deadline.py). A serial run (the README's) runs
+    them, and CI runs them by themselves after each parallel run (`-m alone`)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return
+    skip = pytest.mark.skip(reason="runs alone, not beside other workers: pytest -m alone")
+    for item in items:
+        if item.get_closest_marker("alone") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 
 import pytest
 
-pytestmark = pytest.mark.live
+# `alone`: while the hog lives, every other lookup on the machine is slow too.
+pytestmark = [pytest.mark.live, pytest.mark.alone]
 
 if not sys.platform.startswith("linux"):
     pytest.skip("the descriptor scan reads Linux /proc", allow_module_level=True)
