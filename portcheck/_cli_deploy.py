@@ -244,11 +244,20 @@ def _run_child(made: Plan, *, timeout: float, quiet: bool) -> int:
         else:
             _say(f"pid {pid} accepts connections on port {made.port} (after {took[target]:.1f} s)")
 
+    reporters: list[threading.Thread] = []
+
     def started(pid: int) -> None:
         if not quiet:
-            threading.Thread(target=report, args=(pid,), daemon=True).start()
+            reporters.append(threading.Thread(target=report, args=(pid,), daemon=True))
+            reporters[-1].start()
 
-    return run_command(made.argv, made.env, started=started)
+    status = run_command(made.argv, made.env, started=started)
+    for thread in reporters:
+        # A command that accepted and exited at once: its connection succeeded a
+        # moment ago, and the line saying so is on its way. One that never
+        # accepted is not waited for past this.
+        thread.join(0.5)
+    return status
 
 
 def _check_run(
