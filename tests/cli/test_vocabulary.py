@@ -8,6 +8,7 @@ import csv
 import importlib
 import io
 import json
+import os
 import runpy
 import shutil
 import socket
