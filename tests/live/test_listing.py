@@ -51,9 +51,12 @@ def _ss_listeners(user: str | None = None) -> list[dict[str, Any]]:
         entry = pwd.getpwnam(user)
         ids = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
     done = subprocess.run(
-        [SS, "-tulpn"], capture_output=True, text=True, check=True, env={"LC_ALL": "C"}, **ids
+        [SS, "-tulpn"], capture_output=True, check=True, env={"LC_ALL": "C"}, **ids
     )
-    return [socket_to_dict(s) for s in portcheck.parse(done.stdout, tool="ss", platform="linux")]
+    # Another test (or any user) may name a process with bytes that are not
+    # UTF-8: decode as portcheck does, never strictly.
+    text = done.stdout.decode("utf-8", errors="replace")
+    return [socket_to_dict(s) for s in portcheck.parse(text, tool="ss", platform="linux")]
 
 
 def _as_nobody(tool: str) -> list[dict[str, Any]]:
@@ -67,11 +70,14 @@ def _as_nobody(tool: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def farm(holders: Holders) -> tuple[set[int], set[int], set[int]]:
     """(listener ports, connection ports, pids): listeners shared by a forked child,
-    one held by nobody, and a client connection that must not be listed."""
+    one held by nobody, one by a process whose name is not UTF-8, and a client
+    connection that must not be listed."""
     shared = holders.start(
         [["tcp-listen", "127.0.0.1"], ["udp", "::1"], ["tcp-listen", "::"]], fork=True
     )
     users = [] if not IS_ROOT else [holders.start([["tcp-listen", "0.0.0.0"]], user="nobody")]
+    # A name that is not UTF-8 (any user can pick one): every reader must survive it.
+    users.append(holders.start([["tcp-listen", "127.0.0.1"]], name="web\udcffsrv"))
     client = holders.start([["tcp-connect", f"127.0.0.1:{shared.ports[0]}"]])
     listeners = set(shared.ports) | {p for h in users for p in h.ports}
     pids = set(shared.pids) | {p for h in users for p in h.pids}
@@ -87,7 +93,7 @@ def test_listening_names_the_same_sockets_and_pids_as_ss(
     mine = [socket_to_dict(s) for s in portcheck.listening(tool=tool)]
     expected = _keys(_ss_listeners(), listeners)
     assert _keys(mine, listeners) == expected
-    assert len(expected) >= 5  # 3 sockets, 2 holders each, (+ nobody's as root)
+    assert len(expected) >= 6  # 3 sockets, 2 holders each, the odd name (+ nobody's as root)
     assert not _keys(mine, connections)
     assert all(s["pid"] is not None for s in mine if s["local"]["port"] in listeners)
 

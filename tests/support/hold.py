@@ -46,9 +46,12 @@ class Holders:
         fork: bool = False,
         user: str | None = None,
         accept: bool = False,
+        name: str | None = None,
     ) -> Held:
         """Start a holder with `sockets` (see tests/support/holder.py for the plan's meaning)."""
-        plan = json.dumps({"sockets": sockets, "fork": fork, "user": user, "accept": accept})
+        plan = json.dumps(
+            {"sockets": sockets, "fork": fork, "user": user, "accept": accept, "name": name}
+        )
         proc = subprocess.Popen(
             [sys.executable, str(HOLDER), plan],
             stdout=subprocess.PIPE,

@@ -49,7 +49,8 @@ def _accept_forever(listener: socket.socket, kept: list[socket.socket]) -> None:
 
 def _set_comm(name: str) -> None:
     """Give this process a command name, as /proc/PID/comm shows it (15 bytes at most)."""
-    _prctl(15, name.encode())  # PR_SET_NAME
+    # surrogateescape: a test may ask for bytes that are not UTF-8.
+    _prctl(15, name.encode("utf-8", "surrogateescape"))  # PR_SET_NAME
 
 
 def _prctl(option: int, value: int | bytes) -> None:
