@@ -1,7 +1,7 @@
 """What the deploy and operator subcommands do once `_cli` parsed them (issue 23).
 
 `portcheck wait TARGET... --open`, `portcheck watch`, `portcheck run` and the
-filters and `--wide` of `portcheck list`. `_cli` owns the parsers and the
+`--wide` of `portcheck list`. `_cli` owns the parsers and the
 dispatch; this module never imports it (the import graph has no cycle), so
 each function takes what it needs as arguments and returns an exit status.
 """
@@ -21,7 +21,6 @@ from ._render import json as documents
 from ._render.words import ERROR, owners, safe
 
 if TYPE_CHECKING:
-    import argparse
     from types import FrameType
 
     from ._ports.launch import Plan
@@ -287,13 +286,6 @@ def _check_run(
 
 
 # --- portcheck list: filters and --wide -------------------------------------------
-
-
-def list_filters(args: argparse.Namespace) -> dict[str, Any]:
-    """The `listening()`/`sockets()` filters from `list`'s options (those given only)."""
-    names = ("name", "pid", "user", "state", "unit", "container")
-    found = {n: getattr(args, n, None) for n in names}
-    return {n: v for n, v in found.items() if v is not None}
 
 
 WIDE_HEADER = ("PORT", "PROTO", "LOCAL ADDRESS", "PID", "USER", "PARENTS", "CWD", "STARTED")

@@ -305,14 +305,16 @@ def record_order(sock: Socket) -> tuple[object, ...]:
     (unconnected first), state, then owner: pid ascending (hidden owners last),
     then the socket's kernel identity."""
     remote = ("", -1) if sock.remote is None else (sock.remote.address, sock.remote.port)
+    # The enums are str enums: they sort as their values (`.value`, an enum
+    # property, cost a tenth of a listing's sort).
     return (
         sock.local.port,
-        sock.protocol.value,
-        sock.family.value,
+        sock.protocol,
+        sock.family,
         sock.local.address,
         sock.local.zone or "",
         remote,
-        sock.state.value if sock.state is not None else "",
+        sock.state or "",
         sock.pid is None,
         sock.pid or 0,
         sock.socket_id or "",

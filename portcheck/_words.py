@@ -23,7 +23,10 @@ _ESCAPES = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for cod
 
 def safe(text: str) -> str:
     """`text` with every control character shown as an escape (`\\x0a`, `\\x1b`, `\\u202e`)."""
-    return text.translate(_ESCAPES)
+    # Every character escaped is one `isprintable` refuses (categories Cc, Cf,
+    # Zl, Zp): most text is printable and skips the translation, which looks
+    # up each character (a listing escapes three cells a row).
+    return text if text.isprintable() else text.translate(_ESCAPES)
 
 
 def hidden_owner(privileged: bool, *, short: bool = False) -> str:

@@ -46,9 +46,7 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     if not ctx.local_proc:
         raise ToolUnusableError("procfs reads this machine's /proc, which describes Linux only")
     seen = _procfs.Seen()  # before the scan: see Seen.info
-    entries = [
-        e for e in _procfs.socket_table(port, listening=ctx.listening) if ctx.wants(e.socket)
-    ]
+    entries = [e for e in _procfs.socket_table(port, listening=ctx.listening) if ctx.wants(e)]
     owners = _procfs.find_owners({e.inode for e in entries if e.inode}, timeout=ctx.timeout)
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
     still_open = _still_open(entries, unowned, port, listening=ctx.listening) if unowned else set()
@@ -57,7 +55,7 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
         closed = entry.inode == 0 or (entry.inode in unowned and entry.inode not in still_open)
         why = NoOwner.CLOSED if closed else NoOwner.HIDDEN
         pids = owners.get(entry.inode, [])
-        sockets += _procfs.with_owners(entry.socket, pids, unseen=why, seen=seen, inode=entry.inode)
+        sockets += _procfs.with_owners(entry, pids, unseen=why, seen=seen, inode=entry.inode)
     return sockets
 
 
@@ -70,7 +68,7 @@ def _still_open(
     are few: a socket whose holder is in another pid namespace is unowned on
     every look, and reading the whole table twice doubled a listing's time.
     """
-    ports = {e.socket.local.port for e in entries if e.inode in unowned}
+    ports = {e.local.port for e in entries if e.inode in unowned}
     if port is not None or len(ports) > _RECHECK_PORTS:
         return {e.inode for e in _procfs.socket_table(port, listening=listening)}
     return {e.inode for p in ports for e in _procfs.socket_table(p, listening=listening)}
@@ -162,7 +160,7 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
         # every socket, and those lsof could not see are another user's.
         keys = {socket_key(s) for s in seen}
         return seen + [s for s in lookup_netstat(port, ctx) if socket_key(s) not in keys]
-    table = [e for e in _procfs.socket_table(port, listening=ctx.listening) if ctx.wants(e.socket)]
+    table = [e for e in _procfs.socket_table(port, listening=ctx.listening) if ctx.wants(e)]
     zones = _zones(table)
     inodes = {_inode(device) for _sock, device in files} - {0}
     shown = [
@@ -181,14 +179,12 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
     # what this user can see, the rest stays hidden.
     # Without root the scan can add only this user's bound-only sockets: lsof
     # listed the rest of what this user may read.
-    scan = [e for e in missed if e.inode and (ctx.privileged or e.socket.state is State.BOUND)]
+    scan = [e for e in missed if e.inode and (ctx.privileged or e.state is State.BOUND)]
     holders = _procfs.find_owners({e.inode for e in scan}, timeout=ctx.timeout) if scan else {}
     hidden = [
         record
         for e in missed
-        for record in _procfs.with_owners(
-            e.socket, holders.get(e.inode, []), seen=cache, inode=e.inode
-        )
+        for record in _procfs.with_owners(e, holders.get(e.inode, []), seen=cache, inode=e.inode)
     ]
     return shown + hidden
 
@@ -241,9 +237,7 @@ def bound_sockets(port: int | None, ctx: Context, seen: _procfs.Seen) -> list[So
     return [
         record
         for e in entries
-        for record in _procfs.with_owners(
-            e.socket, owners.get(e.inode, []), seen=seen, inode=e.inode
-        )
+        for record in _procfs.with_owners(e, owners.get(e.inode, []), seen=seen, inode=e.inode)
     ]
 
 
@@ -258,7 +252,7 @@ def _inode(device: str | None) -> int:
 
 def _zones(table: list[Entry]) -> dict[int, str]:
     """inode -> interface of each socket bound to one (lsof and net-tools do not print it)."""
-    return {e.inode: e.socket.local.zone for e in table if e.inode and e.socket.local.zone}
+    return {e.inode: e.local.zone for e in table if e.inode and e.local.zone}
 
 
 def _zoned(sock: Socket, zone: str | None) -> Socket:

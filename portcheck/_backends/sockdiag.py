@@ -23,6 +23,7 @@ import _socket
 import os
 import struct
 
+from .._parsers.proc_net import Entry
 from .._parsers.states import KERNEL_STATES
 from .._records import Endpoint, Family, Protocol, Socket, State
 
@@ -113,10 +114,11 @@ def parse_message(data: bytes, protocol: Protocol) -> tuple[Socket, int]:
     """(socket without owner, inode) from one inet_diag_msg payload."""
     if len(data) < _MSG_SIZE:
         raise SockDiagUnavailable(f"short inet_diag_msg of {len(data)} bytes")
-    return _decode(data, 0, protocol)
+    entry = _decode(data, 0, protocol)
+    return entry.socket, entry.inode
 
 
-def _decode(data: bytes, offset: int, protocol: Protocol) -> tuple[Socket, int]:
+def _decode(data: bytes, offset: int, protocol: Protocol) -> Entry:
     """The message at `offset` of `data` (at least `_MSG_SIZE` bytes there)."""
     code, state, sport, dport, src, dst, ifindex, uid, inode = _MSG.unpack_from(data, offset)
     if code == _AF_INET:
@@ -125,19 +127,21 @@ def _decode(data: bytes, offset: int, protocol: Protocol) -> tuple[Socket, int]:
         code, family = _AF_INET6, _IPV6
     # The interface a socket is bound to (a link-local address needs one) is
     # its scope: printed as ss prints it, on the local end only.
-    local = Endpoint(address=_address(code, src), port=_ntohs(sport), zone=_zone(ifindex))
+    local = Endpoint(
+        address=_address(code, src), port=_ntohs(sport), zone=_zone(ifindex) if ifindex else None
+    )
     dport = _ntohs(dport)
     # "No peer" (`*:*`, `0.0.0.0:0`, `[::]:0`), the state of every listener.
     unconnected = dport == 0 and dst == _ZEROS[code]
-    sock = Socket(
-        protocol=protocol,
-        family=family,
-        local=local,
-        remote=None if unconnected else Endpoint(address=_address(code, dst), port=dport),
-        state=None if protocol is _UDP else _STATES.get(state, _UNKNOWN),
-        uid=uid,
+    return Entry(
+        protocol,
+        family,
+        local,
+        None if unconnected else Endpoint(address=_address(code, dst), port=dport),
+        None if protocol is _UDP else _STATES.get(state, _UNKNOWN),
+        uid,
+        inode,
     )
-    return sock, inode
 
 
 # Enum members read once: in Python 3.11 each `Family.IPV4` is a descriptor
@@ -176,8 +180,8 @@ def query(
     *,
     listening: bool = False,
     states: int | None = None,
-) -> list[tuple[Socket, int]]:
-    """Every socket of `family`/`protocol` on local `port` (any: None), with its inode.
+) -> list[Entry]:
+    """Every socket of `family`/`protocol` on local `port` (any: None), as table entries.
 
     `listening` asks the kernel for the listening states only; `states`, a
     mask of kernel state bits (`BOUND_STATES`), for those states only.
@@ -196,8 +200,8 @@ def query(
         sock.close()
 
 
-def _receive(sock: _socket.socket, seq: int, protocol: Protocol) -> list[tuple[Socket, int]]:
-    found: list[tuple[Socket, int]] = []
+def _receive(sock: _socket.socket, seq: int, protocol: Protocol) -> list[Entry]:
+    found: list[Entry] = []
     header = _NLMSGHDR.size
     while True:
         data = sock.recv(65536)

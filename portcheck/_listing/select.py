@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .._records import Socket, State
 from .allow import Allowed, is_allowed, parse_allowed
+
+if TYPE_CHECKING:
+    from .._parsers.proc_net import Entry
 
 
 @attrs.frozen(kw_only=True)
@@ -42,8 +46,9 @@ class Selection:
         """True when it keeps every socket."""
         return all(getattr(self, f.name) is None for f in attrs.fields(Selection))
 
-    def wants_table_entry(self, sock: Socket) -> bool:
-        """The filters that need no owner (port, state): cheap, before owners are read."""
+    def wants_table_entry(self, sock: Socket | Entry) -> bool:
+        """The filters that need no owner (port, state): cheap, before owners are read
+        (of a record, or of a kernel table's entry)."""
         if self.ports is not None and not is_allowed(sock.local.port, self.ports):
             return False
         return self.states is None or sock.state in self.states

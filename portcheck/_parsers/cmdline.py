@@ -14,8 +14,13 @@ sockets carry no `forwards_to`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._records import Endpoint, Protocol, Socket
 from .addr import canonical_address
+
+if TYPE_CHECKING:
+    from .proc_net import Entry
 
 
 def split_cmdline(data: bytes) -> tuple[str, ...] | None:
@@ -56,7 +61,7 @@ def is_docker_proxy(argv: tuple[str, ...] | None) -> bool:
     return argv is not None and len(argv) > 0 and argv[0].rsplit("/", 1)[-1] == "docker-proxy"
 
 
-def forwards_to(argv: tuple[str, ...] | None, sock: Socket) -> Endpoint | None:
+def forwards_to(argv: tuple[str, ...] | None, sock: Socket | Entry) -> Endpoint | None:
     """The container endpoint a docker-proxy forwards `sock` to; None for anything else.
 
     Only the proxy's own published socket forwards: `sock` must be on

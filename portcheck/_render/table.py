@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .._records import Family, NoOwner, Protocol, Socket, in_use
-from .._records import socket_key as records_socket_key
 from . import words
 from .words import safe
 
@@ -113,7 +112,19 @@ def listing(sockets: list[Socket], *, connections: bool = False) -> list[str]:
     units: dict[tuple[object, ...], str | None] = {}
     for sock in sorted(sockets, key=_port_order):
         unit = words.unit_label(sock) if sock.units or sock.container else None
-        key = (*socket_key(sock), sock.process, sock.user, sock.uid, unit)
+        # One socket (its state too) and one kind of owner: a row. The fields
+        # themselves, not a key function: a listing may hold thousands.
+        key = (
+            sock.protocol,
+            sock.family,
+            sock.local,
+            sock.remote,
+            sock.state,
+            sock.process,
+            sock.user,
+            sock.uid,
+            unit,
+        )
         group = groups.get(key)
         if group is None:
             groups[key] = [sock]
@@ -130,11 +141,6 @@ def listing(sockets: list[Socket], *, connections: bool = False) -> list[str]:
     if len(rows) == 1:
         return []
     return _aligned(rows)
-
-
-def socket_key(sock: Socket) -> tuple[object, ...]:
-    """The listing's group of records: one socket (its state too), whoever holds it."""
-    return (*records_socket_key(sock), sock.state)
 
 
 def _port_order(sock: Socket) -> tuple[object, ...]:

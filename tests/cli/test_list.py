@@ -163,3 +163,10 @@ def test_list_allow_refuses_what_is_no_port(bad: str, capsys: pytest.CaptureFixt
         main(["list", "--allow", bad])
     assert exit_.value.code == 2
     assert "--allow" in capsys.readouterr().err
+
+
+def test_safe_escapes_every_c0_and_c1_control_and_leaves_printable_text_alone() -> None:
+    controls = [*range(0x20), *range(0x7F, 0xA0)]
+    assert [safe(f"a{chr(c)}b") for c in controls] == [f"a\\x{c:02x}b" for c in controls]
+    printable = "web-1 naïve 東京 ß\u00a0x"
+    assert safe(printable) == printable
