@@ -114,7 +114,7 @@ def listing(sockets: list[Socket], *, connections: bool = False) -> list[str]:
         unit = words.unit_label(sock) if sock.units or sock.container else None
         # One socket (its state too) and one kind of owner: a row. The fields
         # themselves, not a key function: a listing may hold thousands.
-        key = (
+        key: tuple[object, ...] = (
             sock.protocol,
             sock.family,
             sock.local,
