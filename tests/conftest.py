@@ -14,8 +14,8 @@ from tests.support.sshd import why_not as sshd_missing
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist, skip the `alone` tests: they slow every lookup of the other
-    workers on purpose (tests/live/test_deadline.py). A serial run (the README's) runs
-    them, and CI runs them by themselves after each parallel run (`-m alone`)."""
+    workers on purpose (tests/live/test_deadline.py). A serial run runs them; the
+    README's command and CI run them by themselves after each parallel run (`-m alone`)."""
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
         return
     skip = pytest.mark.skip(reason="runs alone, not beside other workers: pytest -m alone")
