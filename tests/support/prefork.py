@@ -1,32 +1,48 @@
 """A pre-fork server for the tests: `python prefork.py WORKERS`.
 
-Binds a TCP listener on 127.0.0.1 port 0, makes sure the workers' pids have
-five digits or more (forking short-lived children until the kernel hands out
-pids past 10000, where pid_max allows it), forks WORKERS children that share
-the listener, and prints one JSON line: {"port": N, "pids": [parent, workers...]}.
-Then every process waits until killed (the test kills the process group).
+Binds a TCP listener on 127.0.0.1 port 0, forks WORKERS children that share
+the listener, each with a pid of five digits or more where pid_max allows it
+(a child with a shorter pid is killed and forked again), and prints one JSON
+line: {"port": N, "pids": [parent, workers...]}. Then every process waits
+until killed (the test kills the process group).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sys
 import time
 
+LOW = 10000
 
-def _push_pids_past(low: int) -> None:
+
+def _wide() -> bool:
     with open("/proc/sys/kernel/pid_max") as f:
-        if int(f.read()) <= low:
-            return
-    for _ in range(low + 1):
+        return int(f.read()) > LOW
+
+
+def _worker() -> int:
+    """Fork one worker; where pid_max allows, one whose pid has five digits or more.
+
+    A child whose pid is lower is killed and another forked: pids climb by one a
+    fork, and the counter wraps past pid_max (back to 300) while the other tests
+    of a parallel run fork too, so even after the counter passed 10000 a later
+    worker may get a short pid.
+    """
+    wide = _wide()
+    for _ in range(4 * LOW):
         pid = os.fork()
         if pid == 0:
-            os._exit(0)
+            while True:
+                time.sleep(3600)
+        if pid >= LOW or not wide:
+            return pid
+        os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        if pid >= low:
-            return
+    raise SystemExit(f"no pid of {LOW} or more after {4 * LOW} forks")
 
 
 def main() -> None:
@@ -34,14 +50,7 @@ def main() -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    _push_pids_past(10000)
-    pids = [os.getpid()]
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:
-            while True:
-                time.sleep(3600)
-        pids.append(pid)
+    pids = [os.getpid(), *(_worker() for _ in range(workers))]
     print(json.dumps({"port": listener.getsockname()[1], "pids": pids}), flush=True)
     while True:
         time.sleep(3600)
