@@ -310,7 +310,7 @@ def wide_lines(sockets: Sequence[Socket], width: int) -> list[str]:
     `PORT PROTO ADDRESS PID USER`, then the parent chain (`name:pid<name:pid`),
     working directory, start time, executable and full command line.
     """
-    from ._render.reach import truncate
+    from ._render.progress import truncate
 
     lines = []
     for sock in sockets:

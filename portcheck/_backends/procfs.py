@@ -23,7 +23,7 @@ import attrs
 
 from .._parsers.cmdline import forwards_to, is_docker_proxy
 from .._parsers.proc_net import TABLES, Entry
-from .._records import Family, NoOwner, Protocol, Socket, State
+from .._records import Family, NoOwner, Protocol, Socket, State, record
 from . import sockdiag as _sockdiag
 from .context import ToolUnusableError
 
@@ -142,12 +142,8 @@ def with_owners(
     if records:
         return records
     return [
-        Socket(
-            protocol=sock.protocol,
-            family=sock.family,
-            local=sock.local,
-            remote=sock.remote,
-            state=sock.state,
+        record(
+            sock,
             uid=sock.uid,
             user=user_name(sock.uid),
             system_process=sock.system_process,
@@ -236,12 +232,8 @@ class Seen:
         if about is None:
             about = self._about[pid] = self._describe(pid, info)
         fields, proxy = about
-        return Socket(
-            protocol=sock.protocol,
-            family=sock.family,
-            local=sock.local,
-            remote=sock.remote,
-            state=sock.state,
+        return record(
+            sock,
             system_process=sock.system_process,
             socket_id=socket_id or sock.socket_id,
             forwards_to=forwards_to(fields["command"], sock) if proxy else None,

@@ -39,7 +39,7 @@ from typing import NamedTuple
 import attrs
 
 from .._errors import ParseError
-from .._records import Endpoint, Family, NoOwner, Protocol, Socket, State
+from .._records import Endpoint, Family, NoOwner, Protocol, Socket, State, record
 from . import addr as _addr
 from .states import state_from_word
 from .text import lines
@@ -98,12 +98,8 @@ class Row(NamedTuple):
 
     def socket(self, pid: int | None = None, process: str | None = None) -> Socket:
         """The row's Socket, with the owner when the caller read one."""
-        return Socket(
-            protocol=self.protocol,
-            family=self.family,
-            local=self.local,
-            remote=self.remote,
-            state=self.state,
+        return record(
+            self,
             pid=pid,
             process=process,
             # netstat -an has no owner column: it shows none, hidden or not.

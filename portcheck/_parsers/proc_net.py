@@ -16,7 +16,7 @@ import sys
 from typing import NamedTuple
 
 from .._errors import ParseError
-from .._records import Endpoint, Family, Protocol, Socket, State
+from .._records import Endpoint, Family, Protocol, Socket, State, record
 from . import addr as _addr
 from .states import kernel_state
 from .text import lines
@@ -63,14 +63,7 @@ class Entry(NamedTuple):
     @property
     def socket(self) -> Socket:
         """The record without owner (`socket_id` not set: the owner lookup sets it)."""
-        return Socket(
-            protocol=self.protocol,
-            family=self.family,
-            local=self.local,
-            remote=self.remote,
-            state=self.state,
-            uid=self.uid,
-        )
+        return record(self, uid=self.uid)
 
 
 def parse_table(text: str, name: str, port: int | None = None) -> list[Entry]:

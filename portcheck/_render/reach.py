@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 
-from .progress import columns
+from .progress import StatusLine
 from .words import safe
 
 
-class ReachProgress:
-    """One line on the terminal (stderr), rewritten while targets are down."""
+class ReachProgress(StatusLine):
+    """`portcheck wait TARGET... --open`'s line, rewritten while targets are down."""
 
     def __init__(self, timeout: float) -> None:
+        super().__init__()
         self.timeout = timeout
-        self.width = 0
 
     def update(self, elapsed: float, opened: Mapping[str, float], down: Mapping[str, str]) -> None:
         waiting = ", ".join(f"{safe(t)} ({why})" for t, why in down.items())
-        line = (
+        self.show(
             f"waiting {elapsed:.1f} s of {self.timeout:g} s: "
             f"{len(opened)} of {len(opened) + len(down)} open; down: {waiting}"
         )
-        line = truncate(line, columns() - 1)
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(line)
-
-    def clear(self) -> None:
-        if self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-            sys.stderr.flush()
-            self.width = 0
-
-
-def truncate(line: str, width: int) -> str:
-    """`line` cut to `width` characters, the last one `…` when anything was cut."""
-    if width < 1:
-        return ""
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def open_lines(took: Mapping[str, float]) -> list[str]:

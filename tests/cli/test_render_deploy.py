@@ -8,7 +8,7 @@ import io
 import pytest
 
 from portcheck import Container, Endpoint, EventKind, Family, ListenerEvent, Protocol, Socket, State
-from portcheck._render import reach
+from portcheck._render import progress, reach
 from portcheck._render.watch import event_line
 
 WHEN = datetime.datetime(2026, 12, 3, 12, 0, 7)
@@ -54,7 +54,7 @@ def test_an_event_line_for_a_hidden_owner() -> None:
     [("abcdef", 10, "abcdef"), ("abcdef", 6, "abcdef"), ("abcdef", 4, "abc…"), ("ab", 0, "")],
 )
 def test_truncate(line: str, width: int, cut: str) -> None:
-    assert reach.truncate(line, width) == cut
+    assert progress.truncate(line, width) == cut
 
 
 def test_the_progress_line_shows_each_target_s_last_error(
@@ -62,7 +62,7 @@ def test_the_progress_line_shows_each_target_s_last_error(
 ) -> None:
     err = io.StringIO()
     monkeypatch.setattr("sys.stderr", err)
-    monkeypatch.setattr(reach, "columns", lambda: 200)
+    monkeypatch.setattr(progress, "columns", lambda: 200)
     line = reach.ReachProgress(30)
     line.update(
         1.5, {"db:5432": 0.2}, {"cache:6379": "refused", "x.invalid:1": "name not resolved"}
