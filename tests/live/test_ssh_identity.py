@@ -47,8 +47,8 @@ def test_sixty_prefork_workers_over_ssh(
     report, _proc = reporters.start(PREFORK, "60")
     port, pids = report["port"], report["pids"]
     assert len(pids) == 61
-    if int(Path("/proc/sys/kernel/pid_max").read_text()) > 10000:
-        assert min(pids[1:]) >= 10000  # 61 five-digit pids: 366 characters as one ps word
+    if int(Path("/proc/sys/kernel/pid_max").read_text()) > 1000:
+        assert min(pids[1:]) >= 1000  # 61 pids of 4+ digits: over 300 characters as one ps word
     remote = portcheck.who_owns(port, host=ssh_config.host(), tool=tool)
     assert {s.pid for s in remote} == set(pids)
     assert set(remote) == {without_links(s) for s in portcheck.who_owns(port, tool=tool)}

@@ -1,8 +1,9 @@
 """A pre-fork server for the tests: `python prefork.py WORKERS`.
 
 Binds a TCP listener on 127.0.0.1 port 0, forks WORKERS children that share
-the listener, each with a pid of five digits or more where pid_max allows it
-(a child with a shorter pid is killed and forked again), and prints one JSON
+the listener, each with a pid of four digits or more (a child with a shorter
+pid is killed and forked again): 61 such pids make a `ps -p` word of over 300
+characters, past the 200 a remote word may hold, and prints one JSON
 line: {"port": N, "pids": [parent, workers...]}. Then every process waits
 until killed (the test kills the process group).
 """
@@ -16,7 +17,7 @@ import socket
 import sys
 import time
 
-LOW = 10000
+LOW = 1000
 
 
 def _wide() -> bool:
@@ -25,12 +26,12 @@ def _wide() -> bool:
 
 
 def _worker() -> int:
-    """Fork one worker; where pid_max allows, one whose pid has five digits or more.
+    """Fork one worker whose pid has four digits or more (where pid_max allows).
 
     A child whose pid is lower is killed and another forked: pids climb by one a
     fork, and the counter wraps past pid_max (back to 300) while the other tests
-    of a parallel run fork too, so even after the counter passed 10000 a later
-    worker may get a short pid.
+    of a parallel run fork too, so a worker may get a short pid at any time.
+    Four digits, not five: after a wrap, climbing to 10000 took 9,700 forks.
     """
     wide = _wide()
     for _ in range(4 * LOW):
