@@ -114,11 +114,15 @@ def listing(sockets: list[Socket], *, connections: bool = False) -> list[str]:
         unit = words.unit_label(sock) if sock.units or sock.container else None
         # One socket (its state too) and one kind of owner: a row. The fields
         # themselves, not a key function: a listing may hold thousands.
+        local, remote = sock.local, sock.remote
+        # Plain values, not the Endpoints: their hash is computed anew at every use.
         key: tuple[object, ...] = (
             sock.protocol,
             sock.family,
-            sock.local,
-            sock.remote,
+            local.address,
+            local.port,
+            local.zone,
+            None if remote is None else (remote.address, remote.port, remote.zone),
             sock.state,
             sock.process,
             sock.user,
