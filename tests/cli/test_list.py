@@ -170,3 +170,29 @@ def test_safe_escapes_every_c0_and_c1_control_and_leaves_printable_text_alone() 
     assert [safe(f"a{chr(c)}b") for c in controls] == [f"a\\x{c:02x}b" for c in controls]
     printable = "web-1 naïve 東京 ß\u00a0x"
     assert safe(printable) == printable
+
+
+def test_list_pauses_the_cyclic_collector_only_while_it_lists(
+    machine: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gc
+
+    during: list[bool] = []
+    listing = [NGINX]
+
+    def listening(**_: object) -> list[portcheck.Socket]:
+        during.append(gc.isenabled())
+        return list(listing)
+
+    monkeypatch.setattr("portcheck._lookup.listening", listening)
+    assert gc.isenabled()
+    assert main(["list"]) == 0
+    assert during == [False]
+    assert gc.isenabled()  # main() may run in-process: the collector is back
+    gc.disable()
+    try:
+        assert main(["list"]) == 0
+        assert not gc.isenabled()  # and left off when the caller had it off
+    finally:
+        gc.enable()
+    capsys.readouterr()
