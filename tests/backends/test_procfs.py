@@ -122,9 +122,10 @@ def _connections() -> tuple[list[socket.socket], int, int]:
     listener.bind(("::", 0))
     listener.listen()
     port = listener.getsockname()[1]
-    client = socket.create_connection(("127.0.0.1", port))
+    # Bound before connecting, so that no other socket shares their port numbers.
+    client = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.1", 0))
     accepted, _ = listener.accept()
-    closing = socket.create_connection(("::1", port))
+    closing = socket.create_connection(("::1", port), source_address=("::1", 0))
     closing_peer, _ = listener.accept()
     time_wait_port = closing.getsockname()[1]
     closing.close()  # the active closer goes to TIME_WAIT...

@@ -25,12 +25,18 @@ import time
 def _open(kind: str, host: str) -> socket.socket:
     if kind in ("tcp-connect", "udp-connect"):
         address, _, port = host.rpartition(":")
+        address = address.strip("[]")
+        # Bound before it connects, so that the test owns its local port: a port
+        # that connect() picks by itself may be shared with other connections
+        # (to other peers) and TIME_WAIT remnants of the same number; bind()
+        # picks one no socket uses, and connect() never shares a bound one.
         if kind == "tcp-connect":
-            return socket.create_connection((address.strip("[]"), int(port)))
+            return socket.create_connection((address, int(port)), source_address=(address, 0))
         udp = socket.socket(
             socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM
         )
-        udp.connect((address.strip("[]"), int(port)))
+        udp.bind((address, 0))
+        udp.connect((address, int(port)))
         return udp
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock_type = socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
