@@ -109,6 +109,10 @@ def test_dual_stack_listener_with_an_ipv4_client_is_one_mapped_connection(
     ]
 
 
+def _tcp(found: list[portcheck.Socket]) -> list[portcheck.Socket]:
+    return [s for s in found if s.protocol is portcheck.Protocol.TCP]
+
+
 HOSTILE = [
     "ev\\nil",  # a newline: splits a row of ss and netstat
     "\\x1b[2Jclear",  # ESC: clears the terminal
@@ -126,11 +130,12 @@ def test_hostile_names_break_nothing(backend: str | None, started: Started, name
     bystander.listen()
     with bystander:
         report = started.scenario("named", name)
-        [own] = portcheck.who_owns(report["port"], tool=backend)
+        # TCP only: the test owns these TCP ports, not a UDP socket of the same number.
+        [own] = _tcp(portcheck.who_owns(report["port"], tool=backend))
         assert own.pid == report["pids"][0]
         assert own.pid != 1
         # Another process's port is still answered while that name lives.
-        [other] = portcheck.who_owns(bystander.getsockname()[1], tool=backend)
+        [other] = _tcp(portcheck.who_owns(bystander.getsockname()[1], tool=backend))
         assert other.pid == os.getpid()
     # What a person sees holds no control character, on one line per socket.
     lines = table({report["port"]: [own]})

@@ -3,7 +3,8 @@
 PLAN is JSON: {"user": name or null, "fork": bool, "name": comm or null,
 "accept": bool, "sockets": [[kind, host], ...]}
 with kind one of tcp-listen, udp, tcp-connect (host is then "127.0.0.1:PORT"
-or "[::1]:PORT"). It binds each socket to a free port chosen by the kernel,
+or "[::1]:PORT"). It binds each socket to a free port chosen by the kernel
+(a UDP socket: to a free port outside the ephemeral range, see `_bind_quiet`),
 optionally drops to `user`, optionally forks so that a second process shares
 every socket, optionally ("accept") accepts and keeps every connection to its
 TCP listeners (so that each accepted socket has an owner), prints one JSON
@@ -13,6 +14,7 @@ line {"pids": [...], "ports": [...]} and then sleeps until killed.
 from __future__ import annotations
 
 import ctypes
+import errno
 import json
 import os
 import pwd
@@ -20,6 +22,9 @@ import socket
 import sys
 import threading
 import time
+
+# Run as a script: its directory, tests/support, is first on sys.path.
+from ports import quiet_port  # type: ignore[import-not-found]
 
 
 def _open(kind: str, host: str) -> socket.socket:
@@ -41,10 +46,31 @@ def _open(kind: str, host: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock_type = socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
     sock = socket.socket(family, sock_type)
-    sock.bind((host, 0))
+    if kind == "udp":
+        _bind_quiet(sock, host)
+    else:
+        sock.bind((host, 0))
     if kind == "tcp-listen":
         sock.listen()
     return sock
+
+
+def _bind_quiet(sock: socket.socket, host: str) -> None:
+    """Bind a UDP socket outside the ephemeral range (tests/support/ports.py).
+
+    Bound to port 0, it would take a number the kernel also hands to TCP
+    sockets (listeners, clients), and the test that owns that TCP port would
+    see a UDP socket on it: outside the range, only an explicit bind can.
+    """
+    for _ in range(50):
+        try:
+            sock.bind((host, quiet_port()))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            continue  # taken since it was found free: another one
+        return
+    raise RuntimeError("no quiet port to bind after 50 tries")
 
 
 def _accept_forever(listener: socket.socket, kept: list[socket.socket]) -> None:
