@@ -19,6 +19,7 @@ import pytest
 
 from portcheck._backends import sockdiag
 from portcheck._records import Family, Protocol
+from tests.support.ports import quiet_port
 
 # The modules of the default lookup on Linux (procfs: sock_diag, then /proc).
 PORTCHECK = {
@@ -107,14 +108,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_lookup_of_a_free_port_imports_only_its_backend() -> None:
-    status, imported = _lookup_imports(_free_port())
+    status, imported = _lookup_imports(quiet_port())
     assert status == 1  # free (had another process taken it, the set below still holds)
     assert imported - OWNERS <= PORTCHECK | set(STDLIB), sorted(imported - PORTCHECK - set(STDLIB))
 
@@ -131,6 +126,6 @@ def test_lookup_of_a_port_in_use_adds_only_the_owner_readers() -> None:
 
 def test_no_heavy_module_on_the_default_path() -> None:
     # Named in the budget: none of these may load unless attrs itself loads it.
-    _status, imported = _lookup_imports(_free_port())
+    _status, imported = _lookup_imports(quiet_port())
     heavy = {"re", "inspect", "pathlib", "ipaddress", "subprocess", "socket", "json", "shutil"}
     assert not imported & heavy

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.hold import Held, Holders
+from tests.support.ports import quiet_port
 from tests.support.sshd import SshServer
 
 COLLECTION = Path(__file__).resolve().parents[2] / "ansible"
@@ -151,17 +152,9 @@ def hold(holders: Holders) -> Callable[..., Held]:
     return holders.start
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_playbook_as_root(sshd: SshServer, hold: Callable[..., Held], tmp_path: Path) -> None:
     held = hold([["tcp-listen", "127.0.0.1"]], user=sshd.user)
-    done, facts = _playbook(sshd, tmp_path, "root", held, free=_free_port(), hidden=False)
+    done, facts = _playbook(sshd, tmp_path, "root", held, free=quiet_port(), hidden=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     [mine] = [f for f in facts["tcp_listen"] if f["port"] == held.ports[0]]  # type: ignore[attr-defined]
     assert mine["user"] == sshd.user
@@ -179,7 +172,7 @@ def test_playbook_as_an_unprivileged_user_sees_hidden_owners(
 ) -> None:
     held = hold([["tcp-listen", "127.0.0.1"]])  # root's socket
     hidden = Held(pids=[None], ports=held.ports, proc=held.proc)  # type: ignore[list-item]
-    done, facts = _playbook(sshd, tmp_path, sshd.user, hidden, free=_free_port(), hidden=True)
+    done, facts = _playbook(sshd, tmp_path, sshd.user, hidden, free=quiet_port(), hidden=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     [theirs] = [f for f in facts["tcp_listen"] if f["port"] == held.ports[0]]  # type: ignore[attr-defined]
     assert theirs["pid"] is None

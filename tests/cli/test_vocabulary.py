@@ -21,6 +21,7 @@ import pytest
 
 from portcheck._cli import _commands, build_parser
 from tests.support.as_nobody import run_as_nobody
+from tests.support.ports import quiet_port
 
 # nobody cannot read root's Python installation: what the command may import is
 # imported here, before the fork.
@@ -101,13 +102,6 @@ def listener() -> Iterator[int]:
         yield server.getsockname()[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 # --- 1. options anywhere -----------------------------------------------------------
 
 
@@ -117,7 +111,7 @@ def test_global_options_before_the_subcommand(user: str) -> None:
     code, out, err = run(user, "--json", "list")
     assert code == 0, err
     assert json.loads(out)["kind"] == "list"
-    code, out, err = run(user, "-q", "kill", str(_free_port()))
+    code, out, err = run(user, "-q", "kill", str(quiet_port()))
     assert (code, out, err) == (0, "", "")
     code, out, err = run(user, "--timeout", "5", "--tool", "procfs", "find", "20000-20100")
     assert code == 0, err
@@ -153,7 +147,7 @@ def test_kill_refuses_host(user: str) -> None:
 @linux
 @pytest.mark.parametrize("user", USERS)
 def test_lists_and_ranges_of_ports(user: str, listener: int) -> None:
-    free = _free_port()
+    free = quiet_port()
     for argv in (
         [f"{listener},{free}"],
         [f"{listener}-{listener + 1}"],
@@ -212,7 +206,7 @@ def test_quiet_prints_nothing_even_errors(user: str, argv: list[str]) -> None:
 @linux
 @pytest.mark.parametrize("user", USERS)
 def test_remote_errors_are_human_lines_on_stderr(user: str) -> None:
-    port = _free_port()  # nothing listens there: ssh is refused
+    port = quiet_port()  # nothing listens there: ssh is refused
     code, out, err = run(user, "8080", "--host", f"127.0.0.1:{port}", "--timeout", "5")
     assert (code, out) == (2, "")
     assert err.count("\n") == 1, err

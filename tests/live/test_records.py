@@ -23,6 +23,7 @@ from portcheck import Protocol, State
 from portcheck._records import NoOwner, Role
 from tests.live.conftest import IS_ROOT
 from tests.support.as_nobody import run_as_nobody
+from tests.support.ports import quiet_port
 
 pytestmark = [
     pytest.mark.live,
@@ -62,7 +63,8 @@ def _stop(children: list[subprocess.Popen[str]]) -> None:
 @pytest.fixture
 def two_hidden() -> Iterator[tuple[int, list[int]]]:
     """(port, pids): two root processes, each with its own SO_REUSEPORT UDP socket there."""
-    first, port = _start(_REUSEPORT_UDP, "0")
+    # Outside the ephemeral range: no TCP socket of another test takes the number.
+    first, port = _start(_REUSEPORT_UDP, str(quiet_port()))
     second, _same = _start(_REUSEPORT_UDP, port)
     try:
         yield int(port), [first.pid, second.pid]

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import attrs
 
+from .ports import quiet_port
+
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 SSH = "/usr/bin/ssh"
@@ -56,12 +58,6 @@ def _login_user() -> tuple[str, bool]:
         capture_output=True,
     )
     return _CREATED_USER, True
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _keygen(path: Path) -> None:
@@ -115,7 +111,7 @@ class SshServer:
         directory.chmod(0o755)
         user, created = _login_user()
         server = cls(
-            directory=directory, port=_free_port(), user=user, created_user=created, pam=pam
+            directory=directory, port=quiet_port(), user=user, created_user=created, pam=pam
         )
         try:
             server._configure()

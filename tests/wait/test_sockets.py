@@ -15,6 +15,7 @@ import portcheck
 from portcheck import Endpoint, Family, Protocol, Socket, State, WaitTimeoutError
 from portcheck._wait import sockets as _wait
 from tests.support.hold import Holders
+from tests.support.ports import quiet_port
 
 PORT = 8080
 LISTENER = Socket(
@@ -244,16 +245,9 @@ def test_bad_port(bad: object, error: type[Exception]) -> None:
 live = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="live tests run on Linux")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @live
 def test_live_listening_once_a_thread_starts_a_server() -> None:
-    port = _free_port()
+    port = quiet_port()
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 
