@@ -10,12 +10,27 @@ import enum
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from typing import Protocol as _Shape
 
 import attrs
 
 if TYPE_CHECKING:
     import datetime
+    from typing import Protocol as _Shape
+
+    # For the type checker only: the command's start-up defines no class it need not.
+    class Unowned(_Shape):
+        """What makes a socket, owners aside: a record, a kernel table's entry, a tool's row."""
+
+        @property
+        def protocol(self) -> Protocol: ...
+        @property
+        def family(self) -> Family: ...
+        @property
+        def local(self) -> Endpoint: ...
+        @property
+        def remote(self) -> Endpoint | None: ...
+        @property
+        def state(self) -> State | None: ...
 
 
 class Word(str, enum.Enum):
@@ -291,21 +306,6 @@ def in_use(sockets: Iterable[Socket], *, strict: bool = False) -> bool:
     """The one TIME_WAIT rule (docs/time-wait.md): a port is in use when a socket
     other than a remnant is on it; with `strict`, remnants count as in use too."""
     return any(strict or not is_remnant(s) for s in sockets)
-
-
-class Unowned(_Shape):
-    """What makes a socket, owners aside: a record, a kernel table's entry, a tool's row."""
-
-    @property
-    def protocol(self) -> Protocol: ...
-    @property
-    def family(self) -> Family: ...
-    @property
-    def local(self) -> Endpoint: ...
-    @property
-    def remote(self) -> Endpoint | None: ...
-    @property
-    def state(self) -> State | None: ...
 
 
 def record(sock: Unowned, **owner: Any) -> Socket:

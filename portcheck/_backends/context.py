@@ -20,6 +20,8 @@ from .._records import Platform, Socket
 from .._run import Completed, Runner
 
 if TYPE_CHECKING:
+    import datetime
+
     # Only the listing's filters need it: a lookup of one port never imports it.
     from .._listing.select import Selection
     from .._parsers.proc_net import Entry
@@ -102,6 +104,13 @@ def run_checked(ctx: Context, argv: Sequence[str], ok: Sequence[int] = (0,)) -> 
     if done.returncode not in ok:
         raise ToolError(argv, done.returncode, decode(done.stderr))
     return done
+
+
+def started_here(naive: datetime.datetime | None, ctx: Context) -> datetime.datetime | None:
+    """A start time a tool printed in the host's local time with no zone (macOS ps's
+    lstart, PowerShell's CreationDate), made aware: on this machine that zone is
+    ours; over ssh it is unknown, and the time is None rather than wrong."""
+    return naive.astimezone() if naive is not None and ctx.remote is None else None
 
 
 def decode(data: bytes) -> str:

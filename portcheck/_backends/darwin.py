@@ -29,7 +29,7 @@ from .._parsers import netstat_darwin as _netstat_darwin
 from .._parsers.launchctl import parse_label
 from .._parsers.ps import PsProcess, parse_identity
 from .._records import Socket
-from .context import Context, decode, on_port, run_checked, tool_path
+from .context import Context, decode, on_port, run_checked, started_here, tool_path
 from .posix import full_names, lsof_sockets, netstat_an, ps_outputs
 
 # macOS 26 cuts the name in netstat's `process:pid` column to 16 characters.
@@ -65,7 +65,7 @@ def with_identity(sockets: Sequence[Socket], ctx: Context) -> list[Socket]:
     pids = sorted({s.pid for s in sockets if s.pid is not None and s.pid > 0})
     found = processes(pids, ctx)
     labels = launchd_labels(pids, ctx) if ctx.privileged else {}
-    return [_identified(s, found, labels, local=ctx.remote is None) for s in sockets]
+    return [_identified(s, found, labels, ctx) for s in sockets]
 
 
 def processes(pids: Sequence[int], ctx: Context) -> dict[int, PsProcess]:
@@ -92,7 +92,7 @@ def launchd_labels(pids: Sequence[int], ctx: Context) -> dict[int, str]:
 
 
 def _identified(
-    sock: Socket, found: dict[int, PsProcess], labels: dict[int, str], *, local: bool
+    sock: Socket, found: dict[int, PsProcess], labels: dict[int, str], ctx: Context
 ) -> Socket:
     if sock.pid is None:
         return sock
@@ -101,9 +101,7 @@ def _identified(
     units = (label,) if label else sock.units
     if process is None:
         return attrs.evolve(sock, units=units) if label else sock
-    # ps prints lstart in the host's local time, with no zone: on this machine
-    # that zone is ours; over ssh it is unknown, and the time stays None.
-    started = process.started.astimezone() if local and process.started is not None else None
+    started = started_here(process.started, ctx)
     return attrs.evolve(
         sock, command=(process.command,), units=units, parent=process.ppid, started=started
     )

@@ -55,7 +55,7 @@ from .._parsers import tasklist as _tasklist
 from .._parsers import win32_process as _win32_process
 from .._parsers.netsh_excluded import ExcludedRange
 from .._records import Family, Protocol, Socket
-from .context import Context, ToolUnusableError, on_port
+from .context import Context, ToolUnusableError, on_port, started_here
 
 _DEFAULT_SYSTEM_ROOT = "C:\\Windows"
 # A drive-letter path; a relative or drive-relative %SystemRoot% would again let
@@ -235,18 +235,14 @@ def _add_commands(ctx: Context, sockets: list[Socket]) -> list[Socket]:
         return sockets
     found = processes(ctx)
     return [
-        _identified(s, found[s.pid], local=ctx.remote is None)
-        if s.pid in wanted and s.pid in found
-        else s
+        _identified(s, found[s.pid], ctx) if s.pid in wanted and s.pid in found else s
         for s in sockets
     ]
 
 
-def _identified(sock: Socket, process: _win32_process.Win32Process, *, local: bool) -> Socket:
-    # PowerShell prints CreationDate in the host's local time, with no zone: on
-    # this machine that zone is ours; over ssh it is unknown, and the time None.
-    started = process.started.astimezone() if local and process.started is not None else None
+def _identified(sock: Socket, process: _win32_process.Win32Process, ctx: Context) -> Socket:
     command = (process.command,) if process.command is not None else sock.command
+    started = started_here(process.started, ctx)
     return attrs.evolve(sock, command=command, parent=process.ppid, started=started)
 
 
