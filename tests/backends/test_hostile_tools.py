@@ -25,6 +25,7 @@ import pytest
 
 import portcheck
 from portcheck import NoToolError, ParseError, Protocol, State, ToolError, ToolTimeoutError, _run
+from tests.support.ports import quiet_port
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="fake tools drive the Linux backends"
@@ -412,9 +413,7 @@ def test_lsof_exit_1_without_output_is_cross_checked_with_proc_net(
         os.geteuid(),
     )
     # And for a port nothing holds, exit 1 without output is "free".
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        free = probe.getsockname()[1]
+    free = quiet_port()  # nobody else takes it while the test runs
     assert portcheck.who_owns(free, tool="lsof") == []
 
 

@@ -21,6 +21,7 @@ from portcheck._records import Platform
 from portcheck._run import SystemRunner
 from portcheck._wait.sockets import wait_for
 from portcheck._words import hidden_owner
+from tests.support.ports import quiet_port
 
 LISTENER = portcheck.Socket(
     protocol=Protocol.TCP,
@@ -142,9 +143,7 @@ def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs this machine's tools")
 def test_python_dash_m_on_a_free_port_exits_1() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = quiet_port()  # nobody else takes it while the test runs
     done = subprocess.run(
         [sys.executable, "-m", "portcheck", str(port)], capture_output=True, text=True, check=False
     )
@@ -625,9 +624,7 @@ def test_raw_runs_the_real_ss(capsys: pytest.CaptureFixture[str]) -> None:
 def test_python_dash_m_wait_listening_while_a_server_starts() -> None:
     import threading
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = quiet_port()  # nobody else takes it while the test runs
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 

@@ -24,6 +24,7 @@ from portcheck._ports import find as _free
 from portcheck._ports.reserved import LINUX_RESERVED, LINUX_UNPRIVILEGED_START
 from tests.support.as_nobody import run_as_nobody
 from tests.support.hold import Holders
+from tests.support.ports import quiet_port
 
 pytestmark = [
     pytest.mark.live,
@@ -115,9 +116,7 @@ def _writable(path: str) -> bool:
 def test_a_reserved_port_is_skipped_and_explained() -> None:
     if not _writable(LINUX_RESERVED):
         pytest.skip(f"{LINUX_RESERVED} is read-only here (a container without sysctl rights)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = quiet_port()  # nobody else takes it while the test runs
     with _reserved_ports(port):
         found = _free.search(_free.Wanted.checked(port, port, allow_ephemeral=True), context_for())
         report = portcheck.describe(port)

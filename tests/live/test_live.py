@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from portcheck import Family, Protocol, State
 from tests.live.conftest import IS_ROOT
 from tests.support.as_nobody import run_as_nobody
 from tests.support.hold import Held, Holders
+from tests.support.ports import quiet_port
 
 pytestmark = [
     pytest.mark.live,
@@ -162,10 +162,7 @@ def _lookup_as_nobody(port: int, backend: str | None) -> list[dict[str, Any]]:
 
 
 def test_free_port_is_empty(backend: str | None) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # Bound but never listened: the socket is gone with the `with`.
+    port = quiet_port()  # nobody else takes it while the test runs
     assert portcheck.who_owns(port, tool=backend) == []
 
 

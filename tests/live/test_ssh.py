@@ -26,6 +26,7 @@ from portcheck._remote.probe import connect
 from portcheck._remote.ssh import SshRunner
 from tests.support.hold import Held, Holders
 from tests.support.links import without_links
+from tests.support.ports import quiet_port
 from tests.support.sshd import SshServer
 
 pytestmark = [
@@ -103,9 +104,7 @@ def test_unprivileged_login_sees_its_own_and_hides_the_rest(
 
 
 def test_a_free_port_over_ssh_is_free(ssh_config: SshServer) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = quiet_port()  # nobody else takes it while the test runs
     assert portcheck.who_owns(port, host=ssh_config.host()) == []
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from portcheck._errors import NoFreePortError, PortInUseError
 from portcheck._ports.launch import choose, listen_on, plan
+from tests.support.ports import quiet_port
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="exec is POSIX")
 
@@ -30,9 +31,7 @@ def held_port() -> socket.socket:
 
 
 def test_a_free_port_is_used_as_given() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = quiet_port()  # nobody else takes it while the test runs
     assert choose(port=port)[0] == port
 
 
