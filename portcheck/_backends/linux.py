@@ -50,12 +50,14 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     owners = _procfs.find_owners({e.inode for e in entries if e.inode}, timeout=ctx.timeout)
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
     still_open = _still_open(entries, unowned, port, listening=ctx.listening) if unowned else set()
-    sockets: list[Socket] = []
-    for entry in entries:
-        closed = entry.inode == 0 or (entry.inode in unowned and entry.inode not in still_open)
+    sockets, left = _procfs.held_records(entries, owners, seen)
+    for entry in left:  # no live holder: none found (or inode 0, an orphan), or all exited
+        inode = entry.inode
+        closed = inode == 0 or inode not in still_open
         why = NoOwner.CLOSED if closed else NoOwner.HIDDEN
-        pids = owners.get(entry.inode, [])
-        sockets += _procfs.with_owners(entry, pids, unseen=why, seen=seen, inode=entry.inode)
+        sockets += _procfs.with_owners(
+            entry, owners.get(inode, ()), unseen=why, seen=seen, inode=inode
+        )
     return sockets
 
 

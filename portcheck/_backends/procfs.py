@@ -14,10 +14,11 @@ per pid per lookup (`Seen`).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
@@ -135,10 +136,9 @@ def with_owners(
     given = False
     for pid in dict.fromkeys(pids):
         given = True
-        info = seen.info(pid)
-        if info is None:
-            continue
-        records.append(seen.owned(sock, pid, info, socket_id=socket_id))
+        about = seen.about(pid)
+        if about is not None:
+            records.append(_owned(sock, about, socket_id))
     if records:
         return records
     return [
@@ -151,6 +151,59 @@ def with_owners(
             socket_id=socket_id,
         )
     ]
+
+
+def held_records(
+    entries: Iterable[Entry], owners: Mapping[int, list[int]], seen: Seen
+) -> tuple[list[Socket], list[Entry]]:
+    """The records of the table entries whose holders `owners` names (inode -> pids,
+    each once, as `find_owners` gives them), and apart, the entries with no live
+    holder left (none found, or all exited since), for `with_owners` to name why.
+
+    `with_owners` for a whole table at once: a listing builds thousands of
+    records, and the per-socket call cost as much as building them.
+    """
+    records: list[Socket] = []
+    left: list[Entry] = []
+    about = seen.about
+    for entry in entries:
+        pids = owners.get(entry.inode)
+        found = len(records)
+        if pids is not None:
+            socket_id = str(entry.inode)
+            for pid in pids:
+                known = about(pid)
+                if known is not None:
+                    records.append(_owned(entry, known, socket_id))
+        if len(records) == found:
+            left.append(entry)
+    return records, left
+
+
+# What builds the records of one live process: `Socket` with the owner's fields
+# bound, and the command line of a docker-proxy (None for any other process).
+About = tuple["Callable[..., Socket]", "tuple[str, ...] | None"]
+_UNREAD = object()
+
+
+def _owned(sock: Socket | Entry, about: About, socket_id: str | None) -> Socket:
+    """`sock` held by the process `about` describes: the record, built once.
+
+    A listing of 4,000 sockets builds 4,000 records; `attrs.evolve` of a
+    tool's record, or a dict of owner fields spread into each call, cost a
+    third of its time (bench/listing.py).
+    """
+    make, command = about
+    return make(
+        protocol=sock.protocol,
+        family=sock.family,
+        local=sock.local,
+        remote=sock.remote,
+        state=sock.state,
+        system_process=sock.system_process,
+        socket_id=socket_id or sock.socket_id,
+        forwards_to=None if command is None else forwards_to(command, sock),
+    )
 
 
 class Seen:
@@ -167,8 +220,7 @@ class Seen:
         self._identities: _identity.Reader | None = None
         self._info: dict[int, Owner | None] = {}
         self._users: dict[int | None, str | None] = {}
-        self._details: dict[int, tuple[int | None, str | None, str | None]] = {}
-        self._about: dict[int, tuple[dict[str, Any], bool]] = {}
+        self._about: dict[int, About | None] = {}
         self._since = _ticks_now()
         self._boot: float | None = None
 
@@ -193,7 +245,12 @@ class Seen:
         after = process_stat(pid, self.proc)
         if info is None or after is None or after.start_ticks != before.start_ticks:
             return None
-        return Owner(name=info[0], uid=info[1], started=self._started(before.start_ticks))
+        return Owner(
+            name=info[0],
+            uid=info[1],
+            started=self._started(before.start_ticks),
+            parent=None if before.ppid == 0 else before.ppid,  # 0: init, a kernel thread
+        )
 
     def _started(self, ticks: int) -> datetime.datetime | None:
         if self._boot is None:
@@ -219,61 +276,46 @@ class Seen:
             self._identities = identity.Reader(self.proc)
         return self._identities
 
-    def owned(
-        self, sock: Socket | Entry, pid: int, info: Owner, *, socket_id: str | None = None
-    ) -> Socket:
-        """`sock` held by live `pid` (whose `info` was read): name, user, identity.
+    def about(self, pid: int) -> About | None:
+        """What builds the records live `pid` holds, made once; None when it is gone."""
+        about = self._about.get(pid, _UNREAD)
+        if about is _UNREAD:
+            info = self.info(pid)
+            about = self._about[pid] = None if info is None else self._maker(pid, info)
+        return about  # type: ignore[return-value]
 
-        Built field by field, not with `attrs.evolve` (a third of a listing's
-        time at 4,000 listeners), from what is known of `pid`, made once per
-        pid: a process holding a thousand sockets costs one read of its files.
-        """
-        about = self._about.get(pid)
-        if about is None:
-            about = self._about[pid] = self._describe(pid, info)
-        fields, proxy = about
-        return record(
-            sock,
-            system_process=sock.system_process,
-            socket_id=socket_id or sock.socket_id,
-            forwards_to=forwards_to(fields["command"], sock) if proxy else None,
-            **fields,
-        )
-
-    def _describe(self, pid: int, info: Owner) -> tuple[dict[str, Any], bool]:
-        """The owner fields of every record `pid` holds, and whether it is a docker-proxy
-        (whose records each say where they forward)."""
+    def _maker(self, pid: int, info: Owner) -> About:
+        """What builds each record `pid` holds (`Socket` with its owner fields bound
+        once), and the command line of a docker-proxy (whose records each say
+        where they forward)."""
         who = self.identities.identity(pid)
-        parent, cwd, exe = self.details(pid)
-        fields = {
-            "pid": pid,
-            "process": info.name,
-            "uid": info.uid,
-            "user": self.user(info.uid),
-            "started": info.started,
-            "command": who.command,
-            "units": who.units,
-            "container": who.container,
-            "parent": parent,
-            "cwd": cwd,
-            "exe": exe,
-        }
-        return fields, is_docker_proxy(who.command)
-
-    def details(self, pid: int) -> tuple[int | None, str | None, str | None]:
-        """`process_details(pid)`, read once."""
-        if pid not in self._details:
-            self._details[pid] = process_details(pid, self.proc)
-        return self._details[pid]
+        make = functools.partial(
+            Socket,
+            pid=pid,
+            process=info.name,
+            uid=info.uid,
+            user=self.user(info.uid),
+            started=info.started,
+            command=who.command,
+            units=who.units,
+            container=who.container,
+            parent=info.parent,
+            cwd=_readlink(f"{self.proc}/{pid}/cwd"),
+            exe=_readlink(f"{self.proc}/{pid}/exe"),
+        )
+        return make, who.command if is_docker_proxy(who.command) else None
 
 
-@attrs.frozen
-class Owner:
-    """What /proc says of a live process: its name (comm), effective uid and start time."""
+class Owner(NamedTuple):
+    """What /proc says of a live process: its name (comm), effective uid, start time and
+    parent (None for init and kernel threads). A NamedTuple, not an attrs class: the
+    default lookup imports this module, and each attrs class costs about a
+    millisecond to define."""
 
     name: str
     uid: int
     started: datetime.datetime | None
+    parent: int | None = None
 
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -302,21 +344,10 @@ def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:
     return None
 
 
-def process_details(pid: int, proc: str = PROC) -> tuple[int | None, str | None, str | None]:
-    """(parent pid, working directory, executable) of `pid`; None for each it may not read.
-
-    Another user's cwd and exe are readable only by root (ptrace rules), and
-    a kernel thread has neither: both are None then, never an error.
-    """
-    stat = process_stat(pid, proc)
-    return (
-        None if stat is None or stat.ppid == 0 else stat.ppid,  # 0: init, a kernel thread
-        _readlink(f"{proc}/{pid}/cwd"),
-        _readlink(f"{proc}/{pid}/exe"),
-    )
-
-
 def _readlink(path: str) -> str | None:
+    """The target of a /proc link (a process's cwd, exe), or None where it may not be
+    read: another user's are readable only by root (ptrace rules), and a kernel
+    thread has neither. Never an error."""
     try:
         return os.readlink(path)
     except OSError:
@@ -577,10 +608,10 @@ def enrich(sock: Socket, seen: Seen | None = None) -> Socket:
     /proc/PID/comm is the kernel's own. A pid gone by now keeps the tool's data.
     """
     seen = Seen() if seen is None else seen
-    info = None if sock.pid is None else seen.info(sock.pid)
-    if sock.pid is None or info is None:
+    about = None if sock.pid is None else seen.about(sock.pid)
+    if about is None:
         return sock if sock.user is not None else attrs.evolve(sock, user=seen.user(sock.uid))
-    return seen.owned(sock, sock.pid, info)
+    return _owned(sock, about, sock.socket_id)
 
 
 # Where a parent chain stops: the processes that start and supervise services.

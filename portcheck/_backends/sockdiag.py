@@ -54,8 +54,11 @@ _BC_OP = struct.Struct("=BBH")
 _AF_INET, _AF_INET6 = _socket.AF_INET, _socket.AF_INET6
 _FAMILIES = {Family.IPV4: _AF_INET, Family.IPV6: _AF_INET6}
 _PROTOCOLS = {Protocol.TCP: _socket.IPPROTO_TCP, Protocol.UDP: _socket.IPPROTO_UDP}
-_ZEROS = {_AF_INET: bytes(4), _AF_INET6: bytes(16)}
-_ZERO_96 = bytes(12)
+_ZERO_32, _ZERO_96, _ZERO_128 = bytes(4), bytes(12), bytes(16)
+
+
+# Address text by raw 16-byte field, one map per family (see `_decode`).
+Names = dict[bytes, str]
 
 
 class SockDiagUnavailable(Exception):  # noqa: N818 - a condition, not an error to report
@@ -114,34 +117,44 @@ def parse_message(data: bytes, protocol: Protocol) -> tuple[Socket, int]:
     """(socket without owner, inode) from one inet_diag_msg payload."""
     if len(data) < _MSG_SIZE:
         raise SockDiagUnavailable(f"short inet_diag_msg of {len(data)} bytes")
-    entry = _decode(data, 0, protocol)
+    entry = _decode(data, 0, protocol, {}, {})
     return entry.socket, entry.inode
 
 
-def _decode(data: bytes, offset: int, protocol: Protocol) -> Entry:
-    """The message at `offset` of `data` (at least `_MSG_SIZE` bytes there)."""
+def _decode(data: bytes, offset: int, protocol: Protocol, names4: Names, names6: Names) -> Entry:
+    """The message at `offset` of `data` (at least `_MSG_SIZE` bytes there).
+
+    `names4`/`names6` map the raw 16-byte address fields of one family to their
+    text, for the rest of the dump: a host has few addresses, each on many
+    sockets, and a listing decodes thousands (bench/listing.py).
+    """
     code, state, sport, dport, src, dst, ifindex, uid, inode = _MSG.unpack_from(data, offset)
     if code == _AF_INET:
-        family, src, dst = _IPV4, src[:4], dst[:4]
+        family, names = _IPV4, names4
     else:
-        code, family = _AF_INET6, _IPV6
+        code, family, names = _AF_INET6, _IPV6, names6
+    address = names.get(src)
+    if address is None:
+        address = names[src] = _address(code, src)
     # The interface a socket is bound to (a link-local address needs one) is
     # its scope: printed as ss prints it, on the local end only.
-    local = Endpoint(
-        address=_address(code, src), port=_ntohs(sport), zone=_zone(ifindex) if ifindex else None
-    )
-    dport = _ntohs(dport)
+    local = Endpoint(address=address, port=_ntohs(sport), zone=_zone(ifindex) if ifindex else None)
     # "No peer" (`*:*`, `0.0.0.0:0`, `[::]:0`), the state of every listener.
-    unconnected = dport == 0 and dst == _ZEROS[code]
-    return Entry(
-        protocol,
-        family,
-        local,
-        None if unconnected else Endpoint(address=_address(code, dst), port=dport),
-        None if protocol is _UDP else _STATES.get(state, _UNKNOWN),
-        uid,
-        inode,
-    )
+    if dport == 0 and _unset(code, dst):
+        remote = None
+    else:
+        peer = names.get(dst)
+        if peer is None:
+            peer = names[dst] = _address(code, dst)
+        remote = Endpoint(address=peer, port=_ntohs(dport))
+    state = None if protocol is _UDP else _STATES.get(state, _UNKNOWN)
+    return Entry(protocol, family, local, remote, state, uid, inode)
+
+
+def _unset(code: int, raw: bytes) -> bool:
+    """True for the all-zero address of family `code` in a 16-byte field (the kernel
+    zeroes an IPv4 address's last 12 bytes; only the first 4 are read)."""
+    return raw == _ZERO_128 or (code == _AF_INET and raw[:4] == _ZERO_32)
 
 
 # Enum members read once: in Python 3.11 each `Family.IPV4` is a descriptor
@@ -161,7 +174,8 @@ def _zone(ifindex: int) -> str | None:
 
 
 def _address(code: int, raw: bytes) -> str:
-    """Canonical IP text (as `_parsers.addr.canonical_address` writes it) of packed `raw`.
+    """Canonical IP text (as `_parsers.addr.canonical_address` writes it) of packed `raw`
+    (of an IPv4 address, the first 4 bytes are read).
 
     inet_ntop already writes the canonical form (RFC 5952, and `::ffff:` with
     the IPv4 address dotted), except that glibc also dots the deprecated
@@ -170,7 +184,7 @@ def _address(code: int, raw: bytes) -> str:
     if code == _AF_INET6 and raw[:12] == _ZERO_96 and raw[12:14] != b"\0\0":
         high, low = struct.unpack_from("!HH", raw, 12)
         return f"::{high:x}:{low:x}"
-    return _socket.inet_ntop(code, raw)
+    return _socket.inet_ntop(code, raw[:4] if code == _AF_INET else raw)
 
 
 def query(
@@ -202,6 +216,8 @@ def query(
 
 def _receive(sock: _socket.socket, seq: int, protocol: Protocol) -> list[Entry]:
     found: list[Entry] = []
+    names4: Names = {}
+    names6: Names = {}
     header = _NLMSGHDR.size
     while True:
         data = sock.recv(65536)
@@ -217,7 +233,7 @@ def _receive(sock: _socket.socket, seq: int, protocol: Protocol) -> list[Entry]:
             if kind == _SOCK_DIAG_BY_FAMILY:
                 if size < _MSG_SIZE:
                     raise SockDiagUnavailable(f"short inet_diag_msg of {size} bytes")
-                found.append(_decode(data, start, protocol))
+                found.append(_decode(data, start, protocol, names4, names6))
             elif kind == _NLMSG_DONE:
                 return found
             elif kind == _NLMSG_ERROR:

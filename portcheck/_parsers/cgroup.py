@@ -35,9 +35,7 @@ runtime "kubernetes". The runtimes' monitor scopes (`libpod-conmon-`,
 from __future__ import annotations
 
 import re
-from typing import Callable
-
-import attrs
+from typing import Callable, NamedTuple
 
 from .._records import Container
 
@@ -62,9 +60,12 @@ _SESSION = re.compile(r"session-[^/]*\.scope")
 _USER_MANAGER = re.compile(r"user@\d+\.service")
 
 
-@attrs.frozen(kw_only=True)
-class CgroupIdentity:
-    """What a process's cgroup file says: its unit (zero or one) and container."""
+class CgroupIdentity(NamedTuple):
+    """What a process's cgroup file says: its unit (zero or one) and container.
+
+    A NamedTuple, not an attrs class: a listing imports this module, and each
+    attrs class costs about a millisecond to define at start-up.
+    """
 
     units: tuple[str, ...] = ()
     container: Container | None = None

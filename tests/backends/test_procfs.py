@@ -180,6 +180,32 @@ def test_inet_diag_message_is_read_field_by_field() -> None:
         _sockdiag.parse_message(message[:20], Protocol.TCP)
 
 
+def _diag_message(family: int, src: bytes, dst: bytes, dport: int = 0) -> bytes:
+    message = struct.pack("=BBBB", family, 1, 0, 0)  # state 1: ESTABLISHED
+    message += struct.pack("!HH16s16s", 50000, dport, src, dst)
+    return message + struct.pack("=III", 0, 0, 0) + struct.pack("=IIIII", 0, 0, 0, 0, 1)
+
+
+def test_a_dumps_addresses_are_named_once_per_family() -> None:
+    # The same 16 bytes are 127.0.0.1 in an IPv4 message (its first 4 bytes)
+    # and 7f00:1:: in an IPv6 one; local and remote ends share the names.
+    raw = bytes([127, 0, 0, 1]) + bytes(12)
+    names4: dict[bytes, str] = {}
+    names6: dict[bytes, str] = {}
+    v4 = _sockdiag._decode(
+        _diag_message(socket.AF_INET, raw, raw, 80), 0, Protocol.TCP, names4, names6
+    )
+    v6 = _sockdiag._decode(
+        _diag_message(socket.AF_INET6, raw, raw, 80), 0, Protocol.TCP, names4, names6
+    )
+    again = _sockdiag._decode(
+        _diag_message(socket.AF_INET, raw, bytes(16)), 0, Protocol.TCP, names4, names6
+    )
+    assert (v4.local.address, v4.remote) == ("127.0.0.1", Endpoint(address="127.0.0.1", port=80))
+    assert (v6.local.address, v6.remote) == ("7f00:1::", Endpoint(address="7f00:1::", port=80))
+    assert (again.local.address, again.remote) == ("127.0.0.1", None)  # no peer
+
+
 @linux_only
 def test_without_netlink_the_proc_net_text_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object, **__: object) -> list[object]:
@@ -275,6 +301,28 @@ def test_owner_started_before_the_lookup_is_named_with_its_start_time(tmp_path: 
     assert (record.pid, record.process, record.socket_id) == (4321, "server", "77")
     assert record.started is not None
     assert record.started.timestamp() == 1700000000 + 100 / os.sysconf("SC_CLK_TCK")
+
+
+def test_held_records_name_each_live_holder_and_leave_the_rest(tmp_path: Path) -> None:
+    from portcheck._backends.procfs import Seen, held_records
+    from portcheck._parsers.proc_net import Entry
+
+    _fake_process(tmp_path, 4321, start_ticks=100)
+    _fake_process(tmp_path, 4322, start_ticks=100, name="worker")
+
+    def entry(port: int, inode: int) -> Entry:
+        local = Endpoint(address="127.0.0.1", port=port)
+        return Entry(Protocol.TCP, Family.IPV4, local, None, State.LISTEN, 0, inode)
+
+    shared, gone, unseen, orphan = entry(80, 11), entry(81, 12), entry(82, 13), entry(83, 0)
+    owners = {11: [4321, 4322], 12: [4999]}  # pid 4999 has exited since the scan
+    records, left = held_records([shared, gone, unseen, orphan], owners, Seen(str(tmp_path)))
+    assert [(r.local.port, r.pid, r.process, r.socket_id) for r in records] == [
+        (80, 4321, "server", "11"),
+        (80, 4322, "worker", "11"),
+    ]
+    assert all(r.parent == 1 and r.state is State.LISTEN for r in records)
+    assert left == [gone, unseen, orphan]  # with_owners says why each has no owner
 
 
 def test_a_pid_reused_after_the_lookup_began_is_dropped(tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 import portcheck
-from portcheck import State
+from portcheck import Endpoint, Family, Protocol, State
 from portcheck._backends import procfs as _procfs
+from portcheck._parsers.proc_net import Entry
 from tests.live.conftest import IS_ROOT
 from tests.support.as_nobody import run_as_nobody
 from tests.support.hold import Held, Holders
@@ -100,7 +101,16 @@ def test_owner_details_match_proc(backend: str | None, two: tuple[Held, Held]) -
 def test_details_another_user_may_not_read_are_none(two: tuple[Held, Held]) -> None:
     first, _second = two
     pid = first.pids[0]
-    parent, cwd, exe = run_as_nobody(lambda: list(_procfs.process_details(pid)))
+
+    def details() -> list[Any]:
+        entry = Entry(
+            Protocol.TCP, Family.IPV4, Endpoint(address="127.0.0.1", port=1), None, None, 0, 0
+        )
+        (record,) = _procfs.with_owners(entry, [pid])  # how every Linux backend names owners
+        return [record.pid, record.parent, record.cwd, record.exe]
+
+    found, parent, cwd, exe = run_as_nobody(details)
+    assert found == pid
     assert parent == os.getpid()  # /proc/PID/stat is world-readable
     assert (cwd, exe) == (None, None)  # root's cwd and exe are not
 
