@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -308,14 +308,16 @@ def in_use(sockets: Iterable[Socket], *, strict: bool = False) -> bool:
     return any(strict or not is_remnant(s) for s in sockets)
 
 
-def record(sock: Unowned, **owner: Any) -> Socket:
+def record(sock: Unowned, make: Callable[..., Socket] = Socket, /, **owner: Any) -> Socket:
     """The record of `sock`'s socket with the `owner` fields given (pid, process, ...).
 
     How the parsers and backends that read a socket and its owner apart build
     each record once: a listing makes thousands, and copying a record with
-    `attrs.evolve` cost a third of its time.
+    `attrs.evolve` cost a third of its time. `make` is `Socket` with some
+    owner fields already bound (`functools.partial`), for the records of one
+    process.
     """
-    return Socket(
+    return make(
         protocol=sock.protocol,
         family=sock.family,
         local=sock.local,

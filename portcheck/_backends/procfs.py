@@ -194,12 +194,9 @@ def _owned(sock: Socket | Entry, about: About, socket_id: str | None) -> Socket:
     third of its time (bench/listing.py).
     """
     make, command = about
-    return make(
-        protocol=sock.protocol,
-        family=sock.family,
-        local=sock.local,
-        remote=sock.remote,
-        state=sock.state,
+    return record(
+        sock,
+        make,
         system_process=sock.system_process,
         socket_id=socket_id or sock.socket_id,
         forwards_to=None if command is None else forwards_to(command, sock),
