@@ -620,6 +620,23 @@ def test_raw_runs_the_real_ss(capsys: pytest.CaptureFixture[str]) -> None:
 # --- the command as scripts run it ---------------------------------------------------------
 
 
+def test_the_console_script_exits_with_mains_status_its_objects_frozen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from portcheck import _cli
+
+    monkeypatch.setattr(_cli, "main", lambda: 3)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            _cli.command()
+        assert exited.value.code == 3
+        assert gc.get_freeze_count() > 0  # out of the interpreter's last collection
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs this machine's tools")
 def test_python_dash_m_wait_listening_while_a_server_starts() -> None:
     import threading
