@@ -21,7 +21,7 @@ PROJECT = toml_loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 def test_the_distribution_has_a_name_of_its_own() -> None:
     # `portcheck` on the index is an unrelated 2015 package: never that name.
     assert PROJECT["project"]["name"] == "pyportcheck"
-    assert PROJECT["project"]["scripts"] == {"portcheck": "portcheck._cli:main"}
+    assert PROJECT["project"]["scripts"] == {"portcheck": "portcheck._cli:command"}
 
 
 def test_every_subpackage_is_in_the_wheel() -> None:

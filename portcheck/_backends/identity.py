@@ -12,6 +12,8 @@ is "here", and repeating the container on every row says nothing.
 
 from __future__ import annotations
 
+import os
+
 import attrs
 
 from .._parsers import cgroup as _cgroup
@@ -45,16 +47,21 @@ class Reader:
         self._known: dict[int, Identity] = {}
         self._here: list[Container | None] = []
 
-    def identity(self, pid: int) -> Identity:
-        """The identity of `pid`; empty fields for what cannot be read (gone, not allowed)."""
+    def identity(self, pid: int, at: int | None = None) -> Identity:
+        """The identity of `pid`; empty fields for what cannot be read (gone, not allowed).
+
+        `at`, a descriptor of the process's /proc directory, reads its files
+        there: the caller's other reads of the same process (`procfs.Seen`).
+        """
         known = self._known.get(pid)
         if known is None:
-            known = self._known[pid] = self._read(pid)
+            known = self._known[pid] = self._read(pid, at)
         return known
 
-    def _read(self, pid: int) -> Identity:
-        command = split_cmdline(_read_bytes(f"{self.proc}/{pid}/cmdline") or b"")
-        text = _read_bytes(f"{self.proc}/{pid}/cgroup")
+    def _read(self, pid: int, at: int | None) -> Identity:
+        where = f"{self.proc}/{pid}/" if at is None else ""
+        cmdline, text = read_file(f"{where}cmdline", at), read_file(f"{where}cgroup", at)
+        command = split_cmdline(cmdline or b"")
         found = _cgroup.parse(text.decode("utf-8", "replace")) if text else _cgroup.CgroupIdentity()
         container = found.container
         if container is not None and container == self.here():
@@ -64,7 +71,7 @@ class Reader:
     def here(self) -> Container | None:
         """The container portcheck itself runs in (from /proc/self/cgroup), or None."""
         if not self._here:
-            text = _read_bytes(f"{self.proc}/self/cgroup")
+            text = read_file(f"{self.proc}/self/cgroup")
             self._here.append(
                 _cgroup.parse(text.decode("utf-8", "replace")).container if text else None
             )
@@ -76,9 +83,25 @@ def identity(pid: int, proc: str = PROC) -> Identity:
     return Reader(proc).identity(pid)
 
 
-def _read_bytes(path: str) -> bytes | None:
+def read_file(name: str, at: int | None = None) -> bytes | None:
+    """The whole of file `name` (in directory descriptor `at`, if given); None when it
+    cannot be read: gone, another user's hidepid=2 /proc, not allowed.
+
+    `os.open`/`os.read`, not `open()`: a listing reads five files of each of
+    dozens of processes, and a file object costs as much again as the reads.
+    """
     try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:  # gone, another user's hidepid=2 /proc, not allowed
+        fd = os.open(name, os.O_RDONLY, dir_fd=at)
+    except OSError:
         return None
+    try:
+        chunks: list[bytes] = []
+        while True:
+            chunk = os.read(fd, 65536)
+            chunks.append(chunk)
+            if len(chunk) < 65536:  # a short read is the end, in /proc as in files
+                return b"".join(chunks)
+    except OSError:  # exited while read
+        return None
+    finally:
+        os.close(fd)

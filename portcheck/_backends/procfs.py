@@ -18,7 +18,7 @@ import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -209,45 +209,72 @@ class Seen:
     Make one per lookup, BEFORE the descriptor scan or the tool run: each
     pid's files are read once however many sockets it holds, never carried
     over to a later lookup (pids are reused), and a pid whose process started
-    after this object was made is not the one the scan saw (see `info`).
+    after this object was made is not the one the scan saw (see `about`).
     """
 
     def __init__(self, proc: str = PROC) -> None:
         self.proc = proc
         self._identities: _identity.Reader | None = None
-        self._info: dict[int, Owner | None] = {}
         self._users: dict[int | None, str | None] = {}
         self._about: dict[int, About | None] = {}
         self._since = _ticks_now()
         self._boot: float | None = None
 
-    def info(self, pid: int) -> Owner | None:
-        """`pid`'s name, uid and start, read once; None when it is gone or was reused.
+    def about(self, pid: int) -> About | None:
+        """What builds the records live `pid` holds, read once; None when it is gone or
+        was reused.
 
-        The process's start time is read before and after its name and uid: a
-        change means the pid was reused while they were read. A process that
-        started after this lookup began cannot be the one its scan saw (the
-        scan came later): the pid was reused since, and naming the newcomer
-        would pair a process with a port it never held.
+        Every file is read through one descriptor of the process's /proc
+        directory, opened first: it stays bound to that process, so a pid
+        reused while its files are read fails the reads rather than mixing
+        two processes' files (a new process has another /proc directory of
+        the same name). A process that started after this lookup began cannot
+        be the one its scan saw (the scan came later): the pid was reused
+        since, and naming the newcomer would pair a process with a port it
+        never held.
         """
-        if pid not in self._info:
-            self._info[pid] = self._read(pid)
-        return self._info[pid]
+        about = self._about.get(pid, _UNREAD)
+        if about is _UNREAD:
+            try:
+                at = os.open(f"{self.proc}/{pid}", os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:  # gone (or no such pid)
+                about = None
+            else:
+                try:
+                    about = self._read(pid, at)
+                finally:
+                    os.close(at)
+            self._about[pid] = about
+        return about  # type: ignore[return-value]
 
-    def _read(self, pid: int) -> Owner | None:
-        before = process_stat(pid, self.proc)
-        if before is None or (self._since is not None and before.start_ticks > self._since):
+    def _read(self, pid: int, at: int) -> About | None:
+        """`about(pid)`, read through `at`, the process's /proc directory."""
+        from .._parsers.proc_stat import parse_stat
+        from .identity import read_file
+
+        stat = parse_stat(read_file("stat", at) or b"")
+        if stat is None or (self._since is not None and stat.start_ticks > self._since):
             return None
-        info = process_info(pid, self.proc)
-        after = process_stat(pid, self.proc)
-        if info is None or after is None or after.start_ticks != before.start_ticks:
+        uid = _effective_uid(read_file("status", at))
+        comm = read_file("comm", at)
+        if uid is None or comm is None:
             return None
-        return Owner(
-            name=info[0],
-            uid=info[1],
-            started=self._started(before.start_ticks),
-            parent=None if before.ppid == 0 else before.ppid,  # 0: init, a kernel thread
+        who = self.identities.identity(pid, at)
+        make = functools.partial(
+            Socket,
+            pid=pid,
+            process=comm.rstrip(b"\n").decode("utf-8", "replace"),
+            uid=uid,
+            user=self.user(uid),
+            started=self._started(stat.start_ticks),
+            command=who.command,
+            units=who.units,
+            container=who.container,
+            parent=None if stat.ppid == 0 else stat.ppid,  # 0: init, a kernel thread
+            cwd=_readlink_at("cwd", at),
+            exe=_readlink_at("exe", at),
         )
+        return make, who.command if is_docker_proxy(who.command) else None
 
     def _started(self, ticks: int) -> datetime.datetime | None:
         if self._boot is None:
@@ -273,46 +300,24 @@ class Seen:
             self._identities = identity.Reader(self.proc)
         return self._identities
 
-    def about(self, pid: int) -> About | None:
-        """What builds the records live `pid` holds, made once; None when it is gone."""
-        about = self._about.get(pid, _UNREAD)
-        if about is _UNREAD:
-            info = self.info(pid)
-            about = self._about[pid] = None if info is None else self._maker(pid, info)
-        return about  # type: ignore[return-value]
 
-    def _maker(self, pid: int, info: Owner) -> About:
-        """What builds each record `pid` holds (`Socket` with its owner fields bound
-        once), and the command line of a docker-proxy (whose records each say
-        where they forward)."""
-        who = self.identities.identity(pid)
-        make = functools.partial(
-            Socket,
-            pid=pid,
-            process=info.name,
-            uid=info.uid,
-            user=self.user(info.uid),
-            started=info.started,
-            command=who.command,
-            units=who.units,
-            container=who.container,
-            parent=info.parent,
-            cwd=_readlink(f"{self.proc}/{pid}/cwd"),
-            exe=_readlink(f"{self.proc}/{pid}/exe"),
-        )
-        return make, who.command if is_docker_proxy(who.command) else None
+def _effective_uid(status: bytes | None) -> int | None:
+    """The effective uid in the text of /proc/PID/status (`Uid:` real, effective, ...)."""
+    for line in (status or b"").splitlines():
+        if line.startswith(b"Uid:"):
+            fields = line.split()
+            return int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
+    return None
 
 
-class Owner(NamedTuple):
-    """What /proc says of a live process: its name (comm), effective uid, start time and
-    parent (None for init and kernel threads). A NamedTuple, not an attrs class: the
-    default lookup imports this module, and each attrs class costs about a
-    millisecond to define."""
-
-    name: str
-    uid: int
-    started: datetime.datetime | None
-    parent: int | None = None
+def _readlink_at(name: str, at: int) -> str | None:
+    """The target of link `name` (a process's cwd, exe) in directory descriptor `at`, or
+    None where it may not be read: another user's are readable only by root
+    (ptrace rules), and a kernel thread has neither. Never an error."""
+    try:
+        return os.readlink(name, dir_fd=at)
+    except OSError:
+        return None
 
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -339,16 +344,6 @@ def process_info(pid: int, proc: str = PROC) -> tuple[str, int] | None:
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     return None
-
-
-def _readlink(path: str) -> str | None:
-    """The target of a /proc link (a process's cwd, exe), or None where it may not be
-    read: another user's are readable only by root (ptrace rules), and a kernel
-    thread has neither. Never an error."""
-    try:
-        return os.readlink(path)
-    except OSError:
-        return None
 
 
 def process_stat(pid: int, proc: str = PROC) -> ProcStat | None:

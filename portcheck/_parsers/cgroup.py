@@ -34,6 +34,7 @@ runtime "kubernetes". The runtimes' monitor scopes (`libpod-conmon-`,
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable, NamedTuple
 
@@ -71,11 +72,14 @@ class CgroupIdentity(NamedTuple):
     container: Container | None = None
 
 
+@functools.lru_cache(maxsize=256)
 def parse(text: str) -> CgroupIdentity:
     """The unit and container named by the text of /proc/PID/cgroup.
 
     Lines that are not `ID:CONTROLLERS:PATH` are skipped: the file is the
     kernel's and never malformed, and a partial read must not raise.
+    Cached: the processes of one service share one cgroup, and so its text
+    (a listing reads the file of every owner).
     """
     systemd, unified, others = _paths(text)
     for path in (systemd, unified, *others):

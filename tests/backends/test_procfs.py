@@ -336,17 +336,28 @@ def test_a_pid_reused_after_the_lookup_began_is_dropped(tmp_path: Path) -> None:
     assert (record.pid, record.process, record.no_owner) == (None, None, portcheck.NoOwner.CLOSED)
 
 
-def test_a_pid_reused_while_its_name_was_read_is_dropped(
+def test_a_pid_reused_while_its_files_are_read_never_mixes_two_processes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portcheck._backends import procfs
-    from portcheck._parsers.proc_stat import ProcStat
+    from portcheck._backends import identity, procfs
 
     _fake_process(tmp_path, 4321, start_ticks=100)
-    reads = iter([ProcStat("S", 1, 100), ProcStat("S", 1, 150)])  # before, after the name
-    monkeypatch.setattr(procfs, "process_stat", lambda pid, proc=procfs.PROC: next(reads))
-    seen = procfs.Seen(str(tmp_path))
-    assert seen.info(4321) is None
+    (tmp_path / "4321" / "cmdline").write_bytes(b"server\0--port\0")
+    real = identity.read_file
+
+    def reused_after_the_stat(name: str, at: int | None = None) -> bytes | None:
+        found = real(name, at)
+        if name == "stat":  # the process exits; a newcomer gets its pid and its /proc path
+            (tmp_path / "4321").rename(tmp_path / "gone")
+            _fake_process(tmp_path, 4321, start_ticks=100, name="intruder")
+            (tmp_path / "4321" / "cmdline").write_bytes(b"intruder\0")
+        return found
+
+    monkeypatch.setattr(identity, "read_file", reused_after_the_stat)
+    [record] = procfs.with_owners(_listener_record(), [4321], seen=procfs.Seen(str(tmp_path)))
+    # Read through the descriptor of the directory its stat came from: in /proc
+    # such reads fail once the process is gone; here they still see its files.
+    assert (record.pid, record.process, record.command) == (4321, "server", ("server", "--port"))
 
 
 @linux_only
