@@ -361,6 +361,26 @@ def test_a_pid_reused_while_its_files_are_read_never_mixes_two_processes(
 
 
 @linux_only
+def test_a_proc_directory_descriptor_reads_nothing_once_its_process_is_gone() -> None:
+    # What Seen relies on: the descriptor stays bound to its process, never to
+    # a later process given the same pid.
+    import subprocess
+
+    from portcheck._backends.identity import read_file
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    at = os.open(f"/proc/{child.pid}", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert (read_file("stat", at) or b"").startswith(f"{child.pid} (".encode())
+        child.kill()
+        child.wait()  # reaped: its pid may be anyone's now
+        assert read_file("stat", at) is None
+        assert read_file("comm", at) is None
+    finally:
+        os.close(at)
+
+
+@linux_only
 def test_threaded_scan_finds_every_holder_and_raises_a_threads_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
