@@ -5,7 +5,11 @@ listeners for one bound UDP socket, IPv4 and IPv6 loopback), then times, in
 rounds run back to back so that each pair sees the same machine:
 
 - `portcheck list` as a whole process (output to /dev/null) beside `ss -tulpn`;
-- `portcheck.listening()` in this process beside `ss -tulpn`.
+- `portcheck.listening()` in this process beside `ss -tulpn`;
+- the floor of any listing in Python with attrs records, in this process: the
+  kernel's table over sock_diag, the scan of every process's descriptors, and
+  one bare record per socket (no owner's files read, no order); what
+  `listening()` costs above it is owners' names, identities, and order.
 
 Prints the medians and the median of the per-round ratios; the budget is at
 most 3.0 for the command and 1.0 in-process. Run it as root (so that ss and
@@ -31,6 +35,7 @@ from types import TracebackType
 
 import portcheck
 from bench.farm import stop
+from portcheck import Socket
 
 PER_PROCESS = 100
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -97,6 +102,18 @@ def _timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def _floor() -> list[Socket]:
+    """The table, the descriptor scan and one bare record per socket (see the docstring)."""
+    from portcheck._backends import procfs
+
+    entries = procfs.socket_table(None, listening=True)
+    procfs.find_owners({e.inode for e in entries if e.inode})
+    return [
+        Socket(protocol=e.protocol, family=e.family, local=e.local, remote=e.remote, state=e.state)
+        for e in entries
+    ]
+
+
 def _quietly(argv: list[str]) -> Callable[[], object]:
     out = subprocess.DEVNULL
     return lambda: subprocess.run(argv, stdout=out, stderr=out, check=False)
@@ -120,6 +137,7 @@ def main() -> None:
             "portcheck list": _quietly([command, "list"]),
             "ss -tulpn": _quietly([ss, "-tulpn"]),
             "listening()": portcheck.listening,
+            "floor": _floor,
         }
         for run in cases.values():  # warm caches once, untimed
             _timed(run)
@@ -130,7 +148,7 @@ def main() -> None:
     print(f"{args.listeners} listeners held; listening() returned {found} records")
     for name, values in times.items():
         print(f"  {name:16} median {statistics.median(values) * 1000:7.1f} ms")
-    for name, budget in (("portcheck list", 3.0), ("listening()", 1.0)):
+    for name, budget in (("portcheck list", "3.0"), ("listening()", "1.0"), ("floor", "none")):
         ratios = [a / b for a, b in zip(times[name], times["ss -tulpn"])]
         print(
             f"  {name} / ss -tulpn, median of {args.rounds} rounds:"
