@@ -85,10 +85,7 @@ class Farm:
         self.held = 0
 
     def _start(self, *args: str) -> dict[str, int]:
-        proc = subprocess.Popen(
-            [sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True,
-            start_new_session=True,
-        )  # fmt: skip
+        proc = spawn([sys.executable, __file__, *args])
         self.procs.append(proc)
         assert proc.stdout is not None
         report: dict[str, int] = json.loads(proc.stdout.readline())
@@ -99,14 +96,7 @@ class Farm:
         origin = self._start("origin", path)
         per_process = max(1, self.sockets // self.processes)
         for _ in range(self.processes):
-            self.procs.append(
-                subprocess.Popen(
-                    [sys.executable, __file__, "worker", str(per_process)],
-                    stdout=subprocess.PIPE,
-                    text=True,
-                    start_new_session=True,
-                )
-            )
+            self.procs.append(spawn([sys.executable, __file__, "worker", str(per_process)]))
         reports = []
         for proc in self.procs[1:]:
             assert proc.stdout is not None
@@ -125,6 +115,13 @@ class Farm:
         tb: TracebackType | None,
     ) -> None:
         stop(self.procs)
+
+
+def spawn(argv: list[str], cwd: str | None = None) -> subprocess.Popen[str]:
+    """A process in a session of its own (for `stop`), its standard output a pipe."""
+    return subprocess.Popen(
+        argv, stdout=subprocess.PIPE, text=True, start_new_session=True, cwd=cwd
+    )
 
 
 def stop(procs: list[subprocess.Popen[str]]) -> None:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 import portcheck
-from bench.farm import stop
+from bench.farm import spawn, stop
 from portcheck import Socket
 
 PER_PROCESS = 100
@@ -76,11 +76,7 @@ class Listeners:
             share = min(PER_PROCESS, left)
             left -= share
             argv = [sys.executable, "-m", "bench.listing", "hold", str(share)]
-            self.procs.append(
-                subprocess.Popen(
-                    argv, stdout=subprocess.PIPE, text=True, start_new_session=True, cwd=ROOT
-                )
-            )
+            self.procs.append(spawn(argv, cwd=ROOT))
         for proc in self.procs:
             assert proc.stdout is not None
             if proc.stdout.readline().strip() != "ready":
