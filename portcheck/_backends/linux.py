@@ -45,7 +45,7 @@ def lookup_procfs(port: int | None, ctx: Context) -> list[Socket]:
     """
     if not ctx.local_proc:
         raise ToolUnusableError("procfs reads this machine's /proc, which describes Linux only")
-    seen = _procfs.Seen()  # before the scan: see Seen.info
+    seen = _procfs.Seen()  # before the scan: see Seen.about
     entries = [e for e in _procfs.socket_table(port, listening=ctx.listening) if ctx.wants(e)]
     owners = _procfs.find_owners({e.inode for e in entries if e.inode}, timeout=ctx.timeout)
     unowned = {e.inode for e in entries if e.inode and e.inode not in owners}
@@ -96,7 +96,7 @@ def lookup_ss(port: int | None, ctx: Context) -> list[Socket]:
     ss = tool_path(ctx, "ss", "iproute2")
     which = "-l" if ctx.listening else "-a"
     where = [] if port is None else ["sport", "=", f":{port}"]
-    seen = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.info
+    seen = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.about
     done = run_checked(ctx, [ss, "-t", "-u", which, "-n", "-p", "-e", *where])
     rows = [(sock, inode) for sock, inode in _ss.parse_rows(decode(done.stdout)) if ctx.wants(sock)]
     if seen is None:
@@ -143,7 +143,7 @@ def lookup_lsof(port: int | None, ctx: Context) -> list[Socket]:
 
     lsof = tool_path(ctx, "lsof", "lsof")
     argv = lsof_argv(lsof, port, LINUX_LSOF_FLAGS)
-    cache = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.info
+    cache = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.about
     done = run_checked(ctx, argv, ok=(0, 1))
     text = decode(done.stdout)
     # Status 1 is lsof's "a selection matched nothing": with output, an error,
@@ -197,7 +197,7 @@ def lookup_netstat(port: int | None, ctx: Context) -> list[Socket]:
     from .posix import remote_owners
 
     netstat = tool_path(ctx, "netstat", "net-tools")
-    seen = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.info
+    seen = _procfs.Seen() if ctx.local_proc else None  # before the scan: see Seen.about
     done = run_checked(ctx, [netstat, "-t", "-u", "-a", "-n", "-p", "-e", "-W"])
     rows = [
         r
